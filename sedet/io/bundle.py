@@ -1,0 +1,574 @@
+"""Reading a bundle: one file per table (CSV, XLSX, Parquet) or one workbook with a sheet per table.
+
+Every table is read as text first, with the row number a person sees in that
+file, then typed with polars expressions. A value that does not parse becomes
+a `Problem` naming file, sheet, row, column, what was expected and what was
+found, instead of polars' byte offset. Nothing is typed by guessing:
+identifiers stay text (`00123` stays `00123`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+from sedet.errors import BundleError, Problem, UsageError
+from sedet.io import schema as S
+from sedet.io.schema import Column, Table
+from sedet.profile import LoadedProfile
+
+ROW = "__row"  # the row number as a person sees it in the file
+SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
+EXCEL_EPOCH = pl.date(1899, 12, 30)  # Excel serial day 1 = 1900-01-01 (with the 1900 leap-year bug)
+DEFAULT_LIMIT = 100
+
+
+@dataclass
+class Source:
+    """Where a table comes from."""
+
+    table: str
+    path: Path
+    sheet: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class LoadedTable:
+    name: str
+    source: Source
+    frame: pl.DataFrame  # typed and validated; no ROW column
+    rows_read: int
+    columns_ignored: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Bundle:
+    path: Path
+    tables: dict[str, LoadedTable]
+    files: dict[str, str]  # file name -> SHA-256 of its bytes
+
+    def lazy(self, name: str) -> pl.LazyFrame | None:
+        t = self.tables.get(name)
+        return t.frame.lazy() if t is not None else None
+
+    def years(self, table: str) -> list[int]:
+        t = self.tables.get(table)
+        if t is None or "school_year" not in t.frame.columns:
+            return []
+        return sorted(t.frame.get_column("school_year").unique().drop_nulls().to_list())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Finding the tables
+
+
+def discover(path: Path) -> list[Source]:
+    """The tables of a bundle folder or workbook, by name."""
+    if not path.exists():
+        raise UsageError(f"bundle {str(path)!r} does not exist", hint="give a folder of tables or one workbook")
+    if path.is_file():
+        if path.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise UsageError(
+                f"bundle {str(path)!r} is a file but not a workbook",
+                hint="a bundle is a folder with one file per table, or one .xlsx workbook with a sheet per table",
+            )
+        return _workbook_sources(path)
+    found: dict[str, Source] = {}
+    for p in sorted(path.iterdir()):
+        if not p.is_file() or p.suffix.lower() not in SUFFIXES or p.name.startswith(("~$", ".")):
+            continue
+        name = p.stem.lower()
+        if name in S.TABLES:
+            if name in found:
+                raise UsageError(
+                    f"bundle {str(path)!r} holds two files for table {name!r}: {found[name].path.name} and {p.name}",
+                    hint="keep one file per table",
+                )
+            found[name] = Source(name, p)
+    if not found:
+        workbooks = [p for p in sorted(path.iterdir()) if p.suffix.lower() in (".xlsx", ".xlsm")]
+        if len(workbooks) == 1:
+            return _workbook_sources(workbooks[0])
+        raise UsageError(
+            f"bundle {str(path)!r} holds no table",
+            hint="expected files named after the tables: " + ", ".join(f"{t}.csv" for t in S.TABLES),
+        )
+    return [found[t] for t in S.TABLES if t in found]
+
+
+def _workbook_sources(path: Path) -> list[Source]:
+    import fastexcel
+
+    try:
+        names = fastexcel.read_excel(str(path)).sheet_names
+    except Exception as e:  # noqa: BLE001 - calamine raises several kinds; all mean "cannot read"
+        raise BundleError([Problem(path.name, None, None, "an Excel workbook (.xlsx)", f"a file that cannot be read ({e})")]) from None
+    by_lower = {n.strip().lower(): n for n in names}
+    sources = [Source(t, path, by_lower[t]) for t in S.TABLES if t in by_lower]
+    if not sources:
+        raise UsageError(
+            f"workbook {path.name!r} has no sheet named after a table (sheets: {', '.join(names)})",
+            hint="name the sheets " + ", ".join(S.TABLES),
+        )
+    return sources
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading raw text
+
+
+def normalise_header(name: str) -> str:
+    s = name.strip().lstrip("\ufeff").lower()
+    s = re.sub(r"[^0-9a-z]+", "_", s)
+    return s.strip("_")
+
+
+def read_raw(src: Source, encoding: str | None = None) -> tuple[pl.DataFrame, int]:
+    """The table as text columns plus ROW; returns (frame, offset) where row = index + offset."""
+    suffix = src.path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(src, encoding), 2
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_sheet(src), 2
+    return _read_parquet(src), 1
+
+
+def _read_csv(src: Source, encoding: str | None) -> pl.DataFrame:
+    data = src.path.read_bytes()
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise BundleError([Problem(src.label, None, None, "a header row and data rows", "an empty file", table=src.table)])
+    enc = (encoding or "utf-8").lower().replace("_", "-")
+    if enc not in ("utf-8", "utf8", "utf-8-sig"):
+        try:
+            data = data.decode(enc).encode("utf-8")
+        except LookupError:
+            raise UsageError(f"unknown encoding {encoding!r}", hint="e.g. --encoding latin-1 or --encoding cp1252") from None
+        except UnicodeDecodeError as e:
+            raise BundleError([_encoding_problem(src, data, e, enc)]) from None
+    try:
+        df = pl.read_csv(io.BytesIO(data), infer_schema=False)
+    except pl.exceptions.ComputeError as e:
+        if "utf-8" in str(e).lower() or "utf8" in str(e).lower():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as ue:
+                raise BundleError([_encoding_problem(src, data, ue, "utf-8")]) from None
+        raise BundleError([Problem(src.label, None, None, "a well-formed CSV file", _first_line(str(e)), table=src.table)]) from None
+    return df
+
+
+def _encoding_problem(src: Source, data: bytes, e: UnicodeDecodeError, enc: str) -> Problem:
+    line = data.count(b"\n", 0, e.start) + 1
+    bad = data[e.start : e.start + 4]
+    return Problem(
+        src.label,
+        None,
+        line,
+        f"text in {enc.upper()}",
+        f"bytes {bad!r} that are not {enc.upper()}; if the file comes from Excel or an older system, try --encoding latin-1 or --encoding cp1252",
+        table=src.table,
+    )
+
+
+def _first_line(msg: str) -> str:
+    return msg.strip().splitlines()[0][:300] if msg.strip() else "unreadable content"
+
+
+def _read_sheet(src: Source) -> pl.DataFrame:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(src.path))
+        sheet = reader.load_sheet(src.sheet if src.sheet is not None else 0, dtypes="string")
+        df = sheet.to_polars()
+    except Exception as e:  # noqa: BLE001
+        raise BundleError(
+            [Problem(src.label, None, None, "a readable sheet", f"an error from the Excel reader: {_first_line(str(e))}", sheet=src.sheet, table=src.table)]
+        ) from None
+    if df.width == 0:
+        raise BundleError([Problem(src.label, None, None, "a header row and data rows", "an empty sheet", sheet=src.sheet, table=src.table)])
+    # Excel writes whole numbers as 5 or 5.0 and dates as '2012-01-03 00:00:00': normalised in typing.
+    return df.select(pl.all().cast(pl.String))
+
+
+def _read_parquet(src: Source) -> pl.DataFrame:
+    try:
+        df = pl.read_parquet(src.path)
+    except Exception as e:  # noqa: BLE001
+        raise BundleError([Problem(src.label, None, None, "a Parquet file", f"a file that cannot be read ({_first_line(str(e))})", table=src.table)]) from None
+    casts = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Date:
+            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif dtype.is_temporal():
+            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        else:
+            casts.append(pl.col(name).cast(pl.String))
+    return df.select(casts)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Typing and checking
+
+
+@dataclass
+class Check:
+    """A rule over the typed frame: rows where `bad` holds are problems."""
+
+    column: str
+    bad: pl.Expr
+    expected: str
+    found: pl.Expr  # a String expression describing what was found
+
+
+def _bool_expr(raw: pl.Expr) -> pl.Expr:
+    low = raw.str.to_lowercase()
+    return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False).otherwise(None)
+
+
+def _int_expr(raw: pl.Expr) -> pl.Expr:
+    as_float = raw.cast(pl.Float64, strict=False)
+    return (
+        pl.when(as_float.is_finite() & (as_float == as_float.round(0)) & (as_float.abs() < 2**53))
+        .then(as_float.cast(pl.Int64, strict=False))
+        .otherwise(None)
+    )
+
+
+def _date_expr(raw: pl.Expr) -> pl.Expr:
+    iso = raw.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    us = raw.str.to_date("%m/%d/%Y", strict=False)
+    serial = raw.cast(pl.Float64, strict=False)
+    from_serial = (
+        pl.when(serial.is_finite() & (serial >= 1) & (serial < 2958466) & (serial == serial.floor()))
+        .then(EXCEL_EPOCH + pl.duration(days=serial.cast(pl.Int64, strict=False)))
+        .otherwise(None)
+    )
+    iso_full = pl.when(raw.str.contains(r"^\d{4}-\d{2}-\d{2}($|[ T]\d{2}:\d{2})")).then(iso).otherwise(None)
+    return pl.coalesce(iso_full, us, from_serial.cast(pl.Date))
+
+
+EXPECTED = {
+    S.INT: "a whole number",
+    S.FLOAT: "a number",
+    S.BOOL: "true or false (also yes/no, y/n, 1/0)",
+    S.DATE: "a date (YYYY-MM-DD, MM/DD/YYYY or an Excel serial number)",
+}
+
+
+def _found(col: str) -> pl.Expr:
+    raw = pl.col(col)
+    return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(pl.lit("'") + raw.str.slice(0, 60) + pl.lit("'"))
+
+
+class TableReader:
+    """Types and checks one table against its declaration and the profile."""
+
+    def __init__(
+        self,
+        table: Table,
+        profile: LoadedProfile | None,
+        code_lists: dict[str, tuple[str, ...] | None],
+        districts: pl.Series | None = None,
+    ):
+        self.table = table
+        self.profile = profile
+        self.code_lists = code_lists
+        self.districts = districts  # the district_ids of the districts table, when the bundle has one
+
+    def columns_for(self, present: list[str]) -> list[Column]:
+        cols = list(self.table.columns)
+        if self.table.extra_bool_columns:
+            declared = transition_components(self.profile)
+            extra = declared if declared is not None else [c for c in present if c not in self.table.by_name]
+            cols += [Column(c, S.BOOL, required=declared is not None) for c in extra]
+        if self.table.extra_columns:
+            declared = compliance_facts(self.profile)
+            names = declared if declared is not None else [c for c in present if c in S.COMPLIANCE_FACTS]
+            cols += [replace(S.COMPLIANCE_FACTS.get(c, Column(c, S.FLOAT)), required=declared is not None) for c in names]
+        return cols
+
+    def read(self, src: Source, raw: pl.DataFrame, offset: int, limit: int) -> tuple[pl.DataFrame | None, list[Problem], int]:
+        """Return (typed frame or None, problems up to limit, total problems)."""
+        label, sheet, tname = src.label, src.sheet, self.table.name
+        headers = [normalise_header(c) for c in raw.columns]
+        problems: list[Problem] = []
+        seen: dict[str, str] = {}
+        for original, h in zip(raw.columns, headers, strict=True):
+            if h in seen:
+                problems.append(Problem(label, original, 1 if offset == 2 else None, "each column once",
+                                        f"a second column that reads as {h!r} (first: {seen[h]!r})", sheet, tname))
+            seen.setdefault(h, original)
+        if problems:
+            return None, problems, len(problems)
+        df = raw.rename(dict(zip(raw.columns, headers, strict=True)))
+        cols = self.columns_for(headers)
+        missing = [c.name for c in cols if c.required and c.name not in headers]
+        if missing:
+            for m in missing:
+                problems.append(Problem(label, m, None, f"a column named {m!r} (required in table {tname!r})",
+                                        "columns " + ", ".join(repr(h) for h in headers), sheet, tname))
+            return None, problems, len(problems)
+        df = (
+            df.select([pl.col(c.name) for c in cols if c.name in headers])
+            .with_row_index(ROW, offset=offset)
+            .with_columns(pl.col(ROW).cast(pl.Int64))
+        )
+        # Excel sheets keep blank rows so that row numbers stay true; drop rows with no value at all.
+        data_cols = [c.name for c in cols if c.name in headers]
+        df = df.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in data_cols])
+        if data_cols:
+            df = df.filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
+        typed, checks = self._type(df, cols, headers)
+        frame = df.with_columns(typed)
+        total = 0
+        for chk in checks + self._row_checks(frame):
+            n, rows = _check_rows(frame, chk, limit - len(problems))
+            total += n
+            problems += [Problem(label, chk.column, r, chk.expected, f, sheet, tname) for r, f in rows]
+        if total:
+            return None, problems, total
+        return frame, [], 0
+
+    def _type(self, df: pl.DataFrame, cols: list[Column], headers: list[str]) -> tuple[list[pl.Expr], list[Check]]:
+        exprs: list[pl.Expr] = []
+        checks: list[Check] = []
+        for c in cols:
+            if c.name not in headers:
+                exprs.append(self._default(c))
+                continue
+            raw = pl.col(c.name)
+            typed, expected = self._typed(c, raw)
+            if expected is not None:
+                checks.append(Check(c.name, raw.is_not_null() & typed.is_null(), expected, _found(c.name)))
+            if c.required:
+                checks.append(Check(c.name, raw.is_null(), "a value (the column is required)", pl.lit("an empty cell")))
+            if c.min is not None:
+                checks.append(Check(c.name, typed < c.min, f"a value of at least {c.min}", _found(c.name)))
+            if c.max is not None:
+                checks.append(Check(c.name, typed > c.max, f"a value of at most {c.max}", _found(c.name)))
+            if c.default is not None:
+                typed = typed.fill_null(pl.lit(c.default))
+            exprs.append(typed.alias(f"__typed_{c.name}"))
+        return exprs, checks
+
+    def _typed(self, c: Column, raw: pl.Expr) -> tuple[pl.Expr, str | None]:
+        if c.kind in (S.ID, S.TEXT):
+            return raw, None
+        if c.kind == S.INT:
+            return _int_expr(raw), EXPECTED[S.INT]
+        if c.kind == S.FLOAT:
+            return raw.cast(pl.Float64, strict=False).fill_nan(None), EXPECTED[S.FLOAT]
+        if c.kind == S.BOOL:
+            return _bool_expr(raw), EXPECTED[S.BOOL]
+        if c.kind == S.DATE:
+            return _date_expr(raw), EXPECTED[S.DATE]
+        if c.kind == S.CODE:
+            allowed = self.code_lists.get(c.codes or "")
+            mapping = (self.profile.model.codes.get(c.codes or "", {}) if self.profile else {})
+            mapped = raw.replace(mapping) if mapping else raw
+            mapped = mapped.str.to_uppercase()
+            if allowed is None:
+                return mapped, None
+            shown = ", ".join(allowed) if len(allowed) <= 16 else ", ".join(allowed[:16]) + ", ..."
+            where = f" or a local code mapped in the profile's [codes.{c.codes}]" if c.codes in S.CODE_LISTS else ""
+            return pl.when(mapped.is_in(list(allowed))).then(mapped).otherwise(None), f"one of {shown}{where}"
+        raise AssertionError(c.kind)
+
+    def _default(self, c: Column) -> pl.Expr:
+        dtype = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean, S.DATE: pl.Date}.get(c.kind, pl.String)
+        if c.name == "accountable":
+            return pl.lit(None, pl.Boolean).alias(f"__typed_{c.name}")
+        return pl.lit(c.default, dtype).alias(f"__typed_{c.name}")
+
+    def _row_checks(self, frame: pl.DataFrame) -> list[Check]:
+        t = self.table.name
+        typed = {c[len("__typed_"):] for c in frame.columns if c.startswith("__typed_")}
+        T = lambda n: pl.col(f"__typed_{n}")  # noqa: E731
+        out: list[Check] = []
+        if t == "evaluations" and {"consent_date", "determination_date"} <= typed:
+            out.append(Check(
+                "determination_date",
+                T("determination_date") < T("consent_date"),
+                "a determination date on or after the consent date",
+                pl.lit("'") + T("determination_date").cast(pl.String) + pl.lit("', before the consent date '")
+                + T("consent_date").cast(pl.String) + pl.lit("'"),
+            ))
+        if t == "compliance" and {"findings", "findings_corrected_on_time"} <= typed:
+            out.append(Check(
+                "findings_corrected_on_time",
+                T("findings_corrected_on_time") > T("findings"),
+                "no more findings corrected than findings",
+                T("findings_corrected_on_time").cast(pl.String) + pl.lit(" corrected of ") + T("findings").cast(pl.String),
+            ))
+        if t == "assessments" and self.profile and self.profile.measures.assessment and "performance_level" in typed:
+            out.append(_level_check(self.profile))
+        if self.districts is not None and t != "districts":
+            out.append(Check(
+                "district_id",
+                ~T("district_id").is_in(self.districts.implode()),
+                "a district_id listed in the districts table",
+                _found("district_id") + pl.lit(", which is not listed"),
+            ))
+        key = [k for k in self.table.key if k in typed]
+        if key and len(key) == len(self.table.key):
+            dup = pl.struct([T(k) for k in key]).is_duplicated() & pl.all_horizontal([T(k).is_not_null() for k in key])
+            keys = [T(k) for k in key]
+            first = pl.int_range(pl.len()).over(keys) > 0
+            out.append(Check(
+                key[-1],
+                dup & first,
+                "one row per " + ", ".join(key),
+                pl.lit("the same ") + pl.lit(", ".join(key)) + pl.lit(" as row ")
+                + pl.col(ROW).first().over(keys).cast(pl.String),
+            ))
+        return out
+
+
+def _level_check(profile: LoadedProfile) -> Check:
+    params = profile.measures.assessment
+    assert params is not None
+    band_of = params.band_of_grade()
+    rows = []
+    for grade, band in band_of.items():
+        for a in ("REG", "ALT"):
+            for level in params.scale_for(band, a).weights:
+                rows.append((grade, a, level))
+    valid_key = [f"{g}|{a}|{lv}" for g, a, lv in rows]
+    all_levels = sorted({lv for _, _, lv in rows})
+    T = lambda n: pl.col(f"__typed_{n}")  # noqa: E731
+    key = T("grade").cast(pl.String) + pl.lit("|") + T("assessment") + pl.lit("|") + T("performance_level")
+    in_band = T("grade").is_in(list(band_of))
+    bad = T("performance_level").is_not_null() & pl.when(in_band).then(~key.is_in(valid_key)).otherwise(
+        ~T("performance_level").is_in(all_levels)
+    )
+    return Check(
+        "performance_level",
+        bad,
+        "a performance level of the profile's scale for that grade and assessment ("
+        + "; ".join(f"{s.grade_band} {'/'.join(s.assessments)}: {', '.join(s.weights)}" for s in params.scales)
+        + ")",
+        _found("performance_level") + pl.lit(" for grade ") + T("grade").cast(pl.String) + pl.lit(" ") + T("assessment"),
+    )
+
+
+def _check_rows(frame: pl.DataFrame, chk: Check, room: int) -> tuple[int, list[tuple[int, str]]]:
+    bad = frame.lazy().select(chk.bad.fill_null(False).alias("__bad"), pl.col(ROW), chk.found.alias("__found"))
+    bad = bad.filter(pl.col("__bad"))
+    n = bad.select(pl.len()).collect().item()
+    if n == 0 or room <= 0:
+        return n, []
+    rows = bad.select(ROW, "__found").head(room).collect().rows()
+    return n, [(r, f if f is not None else "an empty cell") for r, f in rows]
+
+
+def transition_components(profile: LoadedProfile | None) -> list[str] | None:
+    m = getattr(profile.measures, "transition", None) if profile else None
+    return list(m.components) if m is not None else None
+
+
+def compliance_facts(profile: LoadedProfile | None) -> list[str] | None:
+    m = getattr(profile.measures, "compliance", None) if profile else None
+    return list(m.facts) if m is not None else None
+
+
+def code_lists_for(profile: LoadedProfile | None) -> dict[str, tuple[str, ...] | None]:
+    lists: dict[str, tuple[str, ...] | None] = dict(S.CODE_LISTS)
+    levels: tuple[str, ...] | None = None
+    if profile and profile.measures.assessment:
+        levels = tuple(sorted({lv for s in profile.measures.assessment.scales for lv in s.weights}))
+    lists["performance_level"] = levels
+    exceptions = dict(S.FEDERAL_EVALUATION_EXCEPTIONS)
+    ev = getattr(profile.measures, "timeline", None) if profile else None
+    if ev is not None:
+        exceptions = {k: v for k, v in exceptions.items() if k in ev.exceptions} | dict(ev.state_exceptions)
+    lists["evaluation_exception"] = tuple(exceptions)
+    return lists
+
+
+# ---------------------------------------------------------------------------------------------------
+# The whole bundle
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_bundle(
+    path: Path,
+    profile: LoadedProfile | None,
+    *,
+    required: tuple[str, ...] = (),
+    encoding: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    on_table: Callable[[str], None] | None = None,
+) -> Bundle:
+    """Read, type and check every table of the bundle; raise BundleError listing all problems."""
+    sources = discover(path)
+    names = {s.table for s in sources}
+    problems: list[Problem] = []
+    total = 0
+    for t in required:
+        if t not in names:
+            where = path.name
+            problems.append(Problem(where, None, None, f"a table {t!r} ({t}.csv, {t}.xlsx or {t}.parquet, or a sheet {t!r}), which the profile needs",
+                                    "no such table in the bundle", table=t))
+            total += 1
+    code_lists = code_lists_for(profile)
+    tables: dict[str, LoadedTable] = {}
+    districts: pl.Series | None = None
+    for src in sources:  # `districts` comes first (schema order), so the others are checked against it
+        if on_table:
+            on_table(src.table)
+        room = max(limit - len(problems), 0)
+        try:
+            raw, offset = read_raw(src, encoding)
+        except BundleError as e:
+            problems += e.problems[:room]
+            total += e.total
+            continue
+        reader = TableReader(S.TABLES[src.table], profile, code_lists, districts)
+        frame, found, n = reader.read(src, raw, offset, room)
+        problems += found
+        total += n
+        if frame is not None:
+            headers = [normalise_header(c) for c in raw.columns]
+            known = {c.name for c in reader.columns_for(headers)}
+            loaded = LoadedTable(src.table, src, _finish(src.table, frame), frame.height,
+                                 [h for h in headers if h not in known])
+            tables[src.table] = loaded
+            if src.table == "districts":
+                districts = loaded.frame.get_column("district_id").unique()
+    if total:
+        order = {t: i for i, t in enumerate(S.TABLES)}
+        problems.sort(key=lambda p: (order.get(p.table or "", 99), p.file, p.row or 0))
+        raise BundleError(problems[:limit], truncated=total > limit, total=total)
+    files = {}
+    for src in sources:
+        files.setdefault(src.path.name, sha256_file(src.path))
+    return Bundle(path, tables, dict(sorted(files.items())))
+
+
+def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Typed columns under their own names, in declaration order, with defaults that depend on others."""
+    typed = [c for c in frame.columns if c.startswith("__typed_")]
+    out = frame.select([pl.col(c).alias(c[len("__typed_"):]) for c in typed])
+    if table == "assessments":
+        out = out.with_columns(pl.col("accountable").fill_null(pl.col("participated")))
+    return out

@@ -1,0 +1,283 @@
+"""Assessment participation and performance of students with IEPs (METHODS.md section 1; NY Indicator 3).
+
+District rows, per subject and grade band:
+- `participation`: participants / students with IEPs enrolled in the testing window; flag met/not_met
+  against the participation target; below_min_n under `participation_min_n`.
+- `proficiency`: accountable students at or above proficient / accountable students with a valid
+  score; for the regular assessment (`assessment` = REG), the alternate (ALT) and both (null).
+- `performance_index`: multiplier x sum(weight of level x students) / accountable students;
+  threshold = effective AMO; flag met_eamo / met_safe_harbor / not_met.
+- `ayp`: the subgroup made AYP (value 1) or not (0): participation met where at least
+  `participation_min_n` were enrolled, and performance met where at least `performance_min_n`
+  were accountable; below_min_n when neither minimum is met.
+
+Statewide rows (district_id null):
+- `indicator_3a`: districts that made AYP / districts whose subgroup met a minimum n, per subject
+  and grade band, and overall (subject and band null: a district counts as making AYP when it made
+  AYP in every subject and band for which it was accountable).
+- `indicator_3b`: statewide participation rate; `indicator_3c`: statewide proficiency rate
+  (REG, ALT and both). No minimum n applies to the state.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from sedet.measures.common import (
+    BELOW_MIN_N,
+    OK,
+    at_least,
+    fmt_num,
+    guarded,
+    status_expr,
+    to_measure_rows,
+)
+from sedet.profile import AssessmentParams
+
+GROUP = ["school_year", "district_id", "subject", "grade_band"]
+
+
+def scale_table(params: AssessmentParams) -> pl.DataFrame:
+    """One row per (grade band, assessment, level): its PI weight and whether it is proficient."""
+    rows = []
+    for s in params.scales:
+        for a in s.assessments:
+            for level, w in s.weights.items():
+                rows.append((s.grade_band, a, level, float(w), level in s.proficient))
+    return pl.DataFrame(
+        rows,
+        schema={"grade_band": pl.String, "assessment": pl.String, "performance_level": pl.String,
+                "weight": pl.Float64, "proficient": pl.Boolean},
+        orient="row",
+    )
+
+
+def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]) -> pl.LazyFrame:
+    """Sums per year, district, subject, grade band and assessment for students with IEPs."""
+    band_of = params.band_of_grade()
+    c = pl.col("count")
+    return (
+        assessments.filter(
+            pl.col("iep")
+            & pl.col("school_year").is_in(years)
+            & pl.col("subject").is_in(params.subjects)
+            & pl.col("grade").is_in(list(band_of))
+        )
+        .with_columns(pl.col("grade").replace_strict(band_of, return_dtype=pl.String).alias("grade_band"))
+        .join(scale_table(params).lazy(), on=["grade_band", "assessment", "performance_level"], how="left")
+        .group_by([*GROUP, "assessment"])
+        .agg(
+            enrolled=c.filter(pl.col("enrolled_in_window")).sum(),
+            participants=c.filter(pl.col("enrolled_in_window") & pl.col("participated")).sum(),
+            accountable=c.filter(pl.col("accountable")).sum(),
+            valid=c.filter(pl.col("accountable") & pl.col("performance_level").is_not_null()).sum(),
+            proficient=c.filter(pl.col("accountable") & pl.col("proficient").fill_null(False)).sum(),
+            points=(c * pl.col("weight").fill_null(0.0)).filter(pl.col("accountable")).sum(),
+        )
+    )
+
+
+def _eamo_offset(n: pl.Expr, offsets: list[tuple[int, float]]) -> pl.Expr:
+    expr: pl.Expr = pl.lit(None, pl.Float64)
+    for size, offset in offsets:  # increasing sizes: the last bound passed wins
+        expr = pl.when(n >= size).then(pl.lit(float(offset))).otherwise(expr)
+    return expr
+
+
+def _amo(subject: pl.Expr, band: pl.Expr, amo: dict[str, dict[str, float]]) -> pl.Expr:
+    expr: pl.Expr = pl.lit(None, pl.Float64)
+    for s, bands in amo.items():
+        for b, v in bands.items():
+            expr = pl.when((subject == s) & (band == b)).then(pl.lit(float(v))).otherwise(expr)
+    return expr
+
+
+def assessment_measures(
+    assessments: pl.LazyFrame,
+    params: AssessmentParams,
+    year: int,
+    targets: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """All assessment measure rows for `year` (the prior year feeds safe harbor)."""
+    per_assessment = counts(assessments, params, [year - 1, year]).cache()
+    by_group = per_assessment.group_by(GROUP).agg(
+        pl.col("enrolled", "participants", "accountable", "valid", "proficient", "points").sum()
+    )
+    mult = params.performance_index_multiplier
+
+    # Performance index of the prior year, where it met the minimum, for safe harbor.
+    prior = by_group.filter(
+        (pl.col("school_year") == year - 1) & (pl.col("accountable") >= max(params.performance_min_n, 1))
+    ).select(
+        pl.col("district_id"), pl.col("subject"), pl.col("grade_band"),
+        (mult * pl.col("points") / pl.col("accountable")).alias("prior_pi"),
+    )
+    current = by_group.filter(pl.col("school_year") == year).join(
+        prior, on=["district_id", "subject", "grade_band"], how="left"
+    )
+    if targets is not None and params.use_targets_table:
+        t = targets.filter(pl.col("school_year") == year).select(
+            "district_id", "subject", "grade_band",
+            pl.col("effective_target").alias("table_target"),
+            pl.col("safe_harbor_target").alias("table_safe_harbor"),
+        )
+        current = current.join(t, on=["district_id", "subject", "grade_band"], how="left")
+    else:
+        current = current.with_columns(
+            pl.lit(None, pl.Float64).alias("table_target"), pl.lit(None, pl.Float64).alias("table_safe_harbor")
+        )
+
+    n_part, n_perf = pl.col("enrolled"), pl.col("accountable")
+    part_status = status_expr(n_part, n_part, params.participation_min_n)
+    perf_status = status_expr(n_perf, n_perf, params.performance_min_n)
+    pi = mult * pl.col("points") / pl.col("accountable")
+    computed_target = _amo(pl.col("subject"), pl.col("grade_band"), params.amo) - _eamo_offset(n_perf, params.eamo_offsets)
+    pi_max = mult * max(w for s in params.scales for w in s.weights.values())  # NY: 100 x 2 = 200
+    computed_sh = pl.col("prior_pi") + params.safe_harbor_fraction * (pi_max - pl.col("prior_pi"))
+    g = (
+        current.with_columns(
+            part_status.alias("part_status"),
+            perf_status.alias("perf_status"),
+            (pl.col("participants") / pl.col("enrolled")).alias("part_rate"),
+            pi.alias("pi"),
+            pl.coalesce(pl.col("table_target"), computed_target).alias("eamo"),
+            pl.when(pl.col("table_target").is_not_null()).then(pl.lit("targets table"))
+            .otherwise(pl.lit("AMO ") + _amo(pl.col("subject"), pl.col("grade_band"), params.amo).cast(pl.Int64).cast(pl.String)
+                       + pl.lit(" - ") + _eamo_offset(n_perf, params.eamo_offsets).cast(pl.Int64).cast(pl.String)
+                       + pl.lit(" for ") + n_perf.cast(pl.Int64).cast(pl.String) + pl.lit(" accountable students"))
+            .alias("eamo_source"),
+            (pl.coalesce(pl.col("table_safe_harbor"), computed_sh) if params.safe_harbor else pl.lit(None, pl.Float64))
+            .alias("sh_target"),
+        )
+        .with_columns(
+            pl.when(pl.col("part_status") == OK)
+            .then(pl.when(at_least(pl.col("part_rate"), params.participation_target)).then(pl.lit("met")).otherwise(pl.lit("not_met")))
+            .alias("part_flag"),
+            pl.when(pl.col("perf_status") != OK).then(None)
+            .when(at_least(pl.col("pi"), pl.col("eamo"))).then(pl.lit("met_eamo"))
+            .when(pl.col("sh_target").is_not_null() & at_least(pl.col("pi"), pl.col("sh_target"))).then(pl.lit("met_safe_harbor"))
+            .otherwise(pl.lit("not_met"))
+            .alias("perf_flag"),
+        )
+        .cache()
+    )
+
+    participation = g.select(
+        *GROUP,
+        pl.lit("participation").alias("measure"),
+        pl.col("participants").alias("numerator"),
+        pl.col("enrolled").alias("denominator"),
+        guarded(pl.col("part_rate"), pl.col("part_status")).alias("value"),
+        pl.lit(params.participation_target).alias("threshold"),
+        pl.col("part_status").alias("status"),
+        pl.col("part_flag").alias("flag"),
+        (pl.lit(f"participants / IEP students enrolled in the testing window; minimum n {params.participation_min_n}")).alias("note"),
+    )
+    performance = g.select(
+        *GROUP,
+        pl.lit("performance_index").alias("measure"),
+        pl.col("points").alias("numerator"),
+        pl.col("accountable").alias("denominator"),
+        guarded(pl.col("pi"), pl.col("perf_status")).alias("value"),
+        pl.col("eamo").alias("threshold"),
+        pl.col("perf_status").alias("status"),
+        pl.col("perf_flag").alias("flag"),
+        pl.concat_str(
+            pl.lit(f"{mult:g} x weighted points / accountable students; minimum n {params.performance_min_n}; effective target: "),
+            pl.col("eamo_source"),
+            pl.when(pl.col("sh_target").is_not_null())
+            .then(pl.lit("; safe harbor target ") + fmt_num(pl.col("sh_target"))
+                  + pl.when(pl.col("table_safe_harbor").is_not_null()).then(pl.lit(" (targets table)"))
+                  .otherwise(pl.lit(" from prior PI ") + fmt_num(pl.col("prior_pi"))))
+            .otherwise(pl.lit("; no safe harbor (no prior-year PI meeting the minimum)")),
+        ).alias("note"),
+    )
+    ayp_applies = (pl.col("part_status") == OK) | (pl.col("perf_status") == OK)
+    made = pl.col("part_flag").fill_null("met").eq("met") & pl.col("perf_flag").fill_null("met").is_in(["met_eamo", "met_safe_harbor", "met"])
+    ayp = g.select(
+        *GROUP,
+        pl.lit("ayp").alias("measure"),
+        pl.when(ayp_applies).then(made.cast(pl.Float64)).alias("value"),
+        pl.when(ayp_applies).then(pl.lit(OK)).otherwise(pl.lit(BELOW_MIN_N)).alias("status"),
+        pl.when(ayp_applies).then(pl.when(made).then(pl.lit("made")).otherwise(pl.lit("not_made"))).alias("flag"),
+        pl.concat_str(
+            pl.lit("participation "),
+            pl.when(pl.col("part_flag").is_null()).then(pl.lit("not applicable (n < ") + pl.lit(str(params.participation_min_n)) + pl.lit(")"))
+            .otherwise(pl.col("part_flag")),
+            pl.lit("; performance "),
+            pl.when(pl.col("perf_flag").is_null()).then(pl.lit("not applicable (n < ") + pl.lit(str(params.performance_min_n)) + pl.lit(")"))
+            .otherwise(pl.col("perf_flag")),
+        ).alias("note"),
+    )
+    proficiency = _proficiency(per_assessment.filter(pl.col("school_year") == year), params)
+    district_rows = pl.concat([to_measure_rows(x) for x in (participation, proficiency, performance, ayp)])
+    return pl.concat([district_rows, state_indicators(per_assessment.filter(pl.col("school_year") == year), ayp)])
+
+
+def _proficiency(per_assessment: pl.LazyFrame, params: AssessmentParams) -> pl.LazyFrame:
+    both = per_assessment.group_by(GROUP).agg(pl.col("valid", "proficient").sum()).with_columns(
+        pl.lit(None, pl.String).alias("assessment")
+    )
+    rows = pl.concat([per_assessment.select(*GROUP, "assessment", "valid", "proficient"), both.select(*GROUP, "assessment", "valid", "proficient")])
+    status = status_expr(pl.col("valid"), pl.col("valid"), params.proficiency_min_n)
+    return rows.select(
+        *GROUP,
+        "assessment",
+        pl.lit("proficiency").alias("measure"),
+        pl.col("proficient").alias("numerator"),
+        pl.col("valid").alias("denominator"),
+        guarded(pl.col("proficient") / pl.col("valid"), status).alias("value"),
+        status.alias("status"),
+        pl.lit(f"accountable students at or above proficient / accountable students with a valid score; minimum n {params.proficiency_min_n}").alias("note"),
+    )
+
+
+def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.LazyFrame:
+    """Indicators 3A, 3B and 3C for the state (district_id null)."""
+    keys = ["school_year", "subject", "grade_band"]
+    determined = ayp.filter(pl.col("status") == OK)
+    per_band = determined.group_by(keys).agg(
+        numerator=(pl.col("value") == 1).sum().cast(pl.Float64),
+        denominator=pl.len().cast(pl.Float64),
+    )
+    overall = (
+        determined.group_by(["school_year", "district_id"])
+        .agg(made=(pl.col("value") == 1).all())
+        .group_by("school_year")
+        .agg(numerator=pl.col("made").sum().cast(pl.Float64), denominator=pl.len().cast(pl.Float64))
+        .with_columns(pl.lit(None, pl.String).alias("subject"), pl.lit(None, pl.String).alias("grade_band"))
+    )
+    ind_3a = pl.concat([per_band, overall.select(per_band.collect_schema().names())]).select(
+        *keys,
+        pl.lit("indicator_3a").alias("measure"),
+        "numerator",
+        "denominator",
+        (pl.col("numerator") / pl.col("denominator")).alias("value"),
+        pl.lit(OK).alias("status"),
+        pl.when(pl.col("subject").is_null())
+        .then(pl.lit("districts that made AYP in every subject and band they were accountable for / districts meeting a minimum n"))
+        .otherwise(pl.lit("districts whose IEP subgroup made AYP / districts whose IEP subgroup met a minimum n"))
+        .alias("note"),
+    )
+    sums = per_assessment.group_by([*keys, "assessment"]).agg(pl.col("enrolled", "participants", "valid", "proficient").sum())
+    ind_3b = sums.group_by(keys).agg(pl.col("participants", "enrolled").sum()).select(
+        *keys,
+        pl.lit("indicator_3b").alias("measure"),
+        pl.col("participants").alias("numerator"),
+        pl.col("enrolled").alias("denominator"),
+        pl.when(pl.col("enrolled") > 0).then(pl.col("participants") / pl.col("enrolled")).alias("value"),
+        pl.when(pl.col("enrolled") > 0).then(pl.lit(OK)).otherwise(pl.lit("no_data")).alias("status"),
+        pl.lit("statewide: IEP students tested / IEP students enrolled in the testing window").alias("note"),
+    )
+    both = sums.group_by(keys).agg(pl.col("valid", "proficient").sum()).with_columns(pl.lit(None, pl.String).alias("assessment"))
+    ind_3c = pl.concat([sums.select(*keys, "assessment", "valid", "proficient"), both.select(*keys, "assessment", "valid", "proficient")]).select(
+        *keys,
+        "assessment",
+        pl.lit("indicator_3c").alias("measure"),
+        pl.col("proficient").alias("numerator"),
+        pl.col("valid").alias("denominator"),
+        pl.when(pl.col("valid") > 0).then(pl.col("proficient") / pl.col("valid")).alias("value"),
+        pl.when(pl.col("valid") > 0).then(pl.lit(OK)).otherwise(pl.lit("no_data")).alias("status"),
+        pl.lit("statewide: IEP students at or above proficient / IEP students with a valid score").alias("note"),
+    )
+    return pl.concat([to_measure_rows(x.with_columns(pl.lit(None, pl.String).alias("district_id"))) for x in (ind_3a, ind_3b, ind_3c)])

@@ -1,0 +1,76 @@
+"""The measure row (DESIGN.md): one shape for every measure family, so later stages are generic."""
+
+from __future__ import annotations
+
+import polars as pl
+
+MEASURE_SCHEMA: dict[str, pl.DataType] = {
+    "school_year": pl.Int64(),
+    "district_id": pl.String(),  # null for a statewide row (an APR indicator)
+    "measure": pl.String(),
+    "subject": pl.String(),
+    "grade_band": pl.String(),
+    "assessment": pl.String(),
+    "race_ethnicity": pl.String(),
+    "disability": pl.String(),
+    "category": pl.String(),
+    "numerator": pl.Float64(),
+    "denominator": pl.Float64(),
+    "value": pl.Float64(),
+    "threshold": pl.Float64(),  # the target or threshold the flag compares the value with
+    "status": pl.String(),  # ok | below_min_n | below_min_cell | no_data
+    "flag": pl.String(),  # the measure's own verdict, where it has one
+    "note": pl.String(),  # how the value came about, in words (shown by `sedet explain`)
+}
+MEASURE_COLUMNS = list(MEASURE_SCHEMA)
+QUALIFIERS = ["subject", "grade_band", "assessment", "race_ethnicity", "disability", "category"]
+SORT_KEY = ["school_year", "district_id", "measure", *QUALIFIERS]
+
+OK = "ok"
+BELOW_MIN_N = "below_min_n"
+BELOW_MIN_CELL = "below_min_cell"
+NO_DATA = "no_data"
+
+# A tolerance for threshold tests on values computed in floating point (METHODS.md: a ratio that is
+# exactly 3 must not miss a `>= 3.0` test). Values are compared as value >= threshold - EPS.
+EPS = 1e-9
+
+
+def to_measure_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add the missing measure columns as nulls and order them; drop anything else."""
+    names = lf.collect_schema().names()
+    return lf.select(
+        [
+            (pl.col(c) if c in names else pl.lit(None)).cast(dtype).alias(c)
+            for c, dtype in MEASURE_SCHEMA.items()
+        ]
+    )
+
+
+def status_expr(denominator: pl.Expr, n: pl.Expr, min_n: int) -> pl.Expr:
+    """`no_data` when nothing to divide by, `below_min_n` when n is under the minimum, else `ok`."""
+    return (
+        pl.when(denominator.fill_null(0) <= 0)
+        .then(pl.lit(NO_DATA))
+        .when(n < min_n)
+        .then(pl.lit(BELOW_MIN_N))
+        .otherwise(pl.lit(OK))
+    )
+
+
+def guarded(value: pl.Expr, status: pl.Expr) -> pl.Expr:
+    """The value where the status is ok, else null (never 0, never infinity)."""
+    return pl.when(status == OK).then(value).otherwise(None)
+
+
+def at_least(value: pl.Expr, threshold: pl.Expr | float) -> pl.Expr:
+    return value >= (threshold - EPS)
+
+
+def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort(SORT_KEY, nulls_last=False)
+
+
+def fmt_num(e: pl.Expr, decimals: int = 1) -> pl.Expr:
+    """A number as text for notes, rounded half-up for display only."""
+    return ((e * 10**decimals + 0.5).floor() / 10**decimals).cast(pl.String)

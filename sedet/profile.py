@@ -1,0 +1,317 @@
+"""Profiles: one TOML file that fixes a state's method for one year.
+
+A profile is read strictly: an unknown key, a missing parameter or a value of
+the wrong type is refused with the key's path and what was expected
+(PolicyEngine once found 103 parameters a lenient loader had ignored).
+
+Every parameter records its source. A parameter is written either as a bare
+value, taking the `source` of the table it sits in (or of the nearest table
+above it), or as `{ value = ..., source = "..." }` with a source of its own::
+
+    [measures.assessment]
+    source = "NY SPP/APR FFY 2011, Indicator 3"
+    participation_min_n = 40
+    participation_target = { value = 0.95, source = "NY APR FFY 2011 p. 1: 95 percent" }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sedet.errors import ProfileError
+from sedet.io.schema import CODE_LISTS
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+NonNegInt = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _as_float(v: Any) -> Any:
+    # TOML writes 40 and 40.0 differently; a float parameter accepts either.
+    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class Meta(Strict):
+    id: str
+    title: str
+    state: str
+    ffy: int = Field(description="federal fiscal year of the determinations (FFY 2011 = school year 2011-12)")
+    source: str
+    display_decimals: NonNegInt = 1
+    run_type: Literal["provisional", "preliminary", "official"] = "official"
+    status_note: str | None = None
+
+
+class Scale(Strict):
+    """Performance levels of one assessment in one grade band: PI weights and proficient levels."""
+
+    grade_band: str
+    assessments: list[Literal["REG", "ALT"]]
+    weights: dict[str, float]
+    proficient: list[str]
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _weights(cls, v: Any) -> Any:
+        return {k: _as_float(w) for k, w in v.items()} if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _proficient_levels_exist(self) -> Scale:
+        unknown = [p for p in self.proficient if p not in self.weights]
+        if unknown:
+            raise ValueError(f"proficient levels {unknown} are not among the weighted levels {list(self.weights)}")
+        return self
+
+
+class AssessmentParams(Strict):
+    """METHODS.md section 1: participation, proficiency, performance index, AYP (NY)."""
+
+    subjects: list[Literal["ELA", "MATH", "SCI"]]
+    grade_bands: dict[str, list[Annotated[int, Field(ge=3, le=12)]]]
+    participation_min_n: NonNegInt
+    participation_target: Fraction
+    performance_min_n: NonNegInt
+    proficiency_min_n: NonNegInt
+    scales: list[Scale]
+    performance_index_multiplier: float
+    amo: dict[str, dict[str, float]] = Field(description="annual measurable objective per subject and grade band")
+    eamo_offsets: list[tuple[NonNegInt, float]] = Field(
+        description="[smallest group size, points below the AMO]: the effective AMO for a group of n"
+    )
+    safe_harbor: bool
+    safe_harbor_fraction: Fraction
+    use_targets_table: bool
+
+    @field_validator("participation_target", "safe_harbor_fraction", "performance_index_multiplier", mode="before")
+    @classmethod
+    def _floats(cls, v: Any) -> Any:
+        return _as_float(v)
+
+    @field_validator("amo", mode="before")
+    @classmethod
+    def _amo(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {s: ({b: _as_float(x) for b, x in d.items()} if isinstance(d, dict) else d) for s, d in v.items()}
+        return v
+
+    @field_validator("eamo_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [tuple(x) if isinstance(x, list) else x for x in v]
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssessmentParams:
+        for s in self.scales:
+            if s.grade_band not in self.grade_bands:
+                raise ValueError(f"scale for grade band {s.grade_band!r}: not one of grade_bands {list(self.grade_bands)}")
+        for band in self.grade_bands:
+            for a in ("REG", "ALT"):
+                if sum(1 for s in self.scales if s.grade_band == band and a in s.assessments) != 1:
+                    raise ValueError(f"grade band {band!r} needs exactly one scale for the {a} assessment")
+        seen: dict[int, str] = {}
+        for band, grades in self.grade_bands.items():
+            for g in grades:
+                if g in seen:
+                    raise ValueError(f"grade {g} is in two grade bands ({seen[g]!r} and {band!r})")
+                seen[g] = band
+        for subject in self.subjects:
+            for band in self.grade_bands:
+                if band not in self.amo.get(subject, {}):
+                    raise ValueError(f"amo: no value for subject {subject!r}, grade band {band!r}")
+        sizes = [n for n, _ in self.eamo_offsets]
+        if sizes != sorted(sizes) or len(set(sizes)) != len(sizes):
+            raise ValueError("eamo_offsets: group sizes must increase")
+        return self
+
+    def scale_for(self, band: str, assessment: str) -> Scale:
+        return next(s for s in self.scales if s.grade_band == band and assessment in s.assessments)
+
+    def band_of_grade(self) -> dict[int, str]:
+        return {g: band for band, grades in self.grade_bands.items() for g in grades}
+
+
+class Measures(Strict):
+    assessment: AssessmentParams | None = None
+
+
+class Profile(Strict):
+    profile: Meta
+    codes: dict[str, dict[str, str]] = Field(default_factory=dict)
+    measures: Measures
+
+    @field_validator("codes")
+    @classmethod
+    def _codes(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for code_list, mapping in v.items():
+            known = CODE_LISTS.get(code_list)
+            if known is None:
+                continue  # a list sedet does not fix (e.g. evaluation_exception); checked where used
+            bad = {local: code for local, code in mapping.items() if code not in known}
+            if bad:
+                local, code = next(iter(bad.items()))
+                raise ValueError(
+                    f"{code_list}: local code {local!r} maps to {code!r}, which is not an EDFacts code "
+                    f"({', '.join(known)})"
+                )
+        return v
+
+
+class LoadedProfile:
+    """A validated profile, with where it came from and each parameter's source."""
+
+    def __init__(self, model: Profile, path: Path, text: bytes, sources: dict[str, str]):
+        self.model = model
+        self.path = path
+        self.sha256 = hashlib.sha256(text).hexdigest()
+        self.sources = sources
+
+    @property
+    def id(self) -> str:
+        return self.model.profile.id
+
+    @property
+    def meta(self) -> Meta:
+        return self.model.profile
+
+    @property
+    def measures(self) -> Measures:
+        return self.model.measures
+
+    def parameters(self) -> list[tuple[str, Any, str]]:
+        """(path, value, source) for every parameter, in file order."""
+        flat = _flatten(self.model.model_dump(mode="json", exclude_none=True))
+        return [(path, value, self.sources.get(path, "")) for path, value in flat]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Finding and reading profiles
+
+
+def profile_dirs() -> list[Path]:
+    """Where named profiles live: inside the installed package, or the checkout's configs/."""
+    dirs = []
+    packaged = resources.files("sedet").joinpath("configs")
+    if packaged.is_dir():
+        dirs.append(Path(str(packaged)))
+    checkout = Path(__file__).resolve().parent.parent / "configs"
+    if checkout.is_dir():
+        dirs.append(checkout)
+    return dirs
+
+
+def available_profiles() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for d in profile_dirs():
+        for p in sorted(d.glob("*.toml")):
+            found.setdefault(p.stem, p)
+    return found
+
+
+def resolve_profile(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists() or "/" in name_or_path:
+        if not p.is_file():
+            raise ProfileError(f"profile file {name_or_path!r} does not exist")
+        return p
+    known = available_profiles()
+    if name_or_path not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise ProfileError(f"unknown profile {name_or_path!r}", hint=f"known profiles: {names}; or give a path to a .toml file")
+    return known[name_or_path]
+
+
+def load_profile(name_or_path: str) -> LoadedProfile:
+    path = resolve_profile(name_or_path)
+    text = path.read_bytes()
+    try:
+        raw = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ProfileError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ProfileError(f"{path}: not valid TOML: {e}") from None
+    unwrapped, sources = _unwrap_sources(raw)
+    try:
+        model = Profile.model_validate(unwrapped)
+    except ValidationError as e:
+        raise ProfileError(f"{path}: invalid profile:\n" + _format_validation(e)) from None
+    missing = [p for p, _ in _flatten(unwrapped) if p.startswith("measures.") and not sources.get(p)]
+    if missing:
+        raise ProfileError(
+            f"{path}: parameters without a source: {', '.join(missing[:10])}",
+            hint="give the table a `source = \"...\"` line, or write the value as { value = ..., source = \"...\" }",
+        )
+    return LoadedProfile(model, path, text, sources)
+
+
+def _unwrap_sources(raw: dict) -> tuple[dict, dict[str, str]]:
+    """Replace `{value, source}` tables by their value; return each leaf's source by dotted path."""
+    sources: dict[str, str] = {}
+
+    def walk(node: Any, path: str, inherited: str | None) -> Any:
+        if isinstance(node, dict):
+            if "value" in node and set(node) <= {"value", "source", "note"} and "source" in node:
+                sources[path] = str(node["source"])
+                _record(node["value"], path, str(node["source"]))
+                return node["value"]
+            here = node.get("source") if isinstance(node.get("source"), str) else inherited
+            out = {}
+            for k, v in node.items():
+                if k == "source" and path != "profile":
+                    continue  # a table's source documents its parameters; it is not one itself
+                child = f"{path}.{k}" if path else str(k)
+                out[k] = walk(v, child, here)
+            return out
+        if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
+            return [walk(v, f"{path}[{i}]", inherited) for i, v in enumerate(node)]
+        if inherited:
+            sources.setdefault(path, inherited)
+        return node
+
+    def _record(value: Any, path: str, source: str) -> None:
+        for p, _ in _flatten({"_": value}):
+            sources.setdefault(path + p[1:], source)
+
+    return walk(raw, "", None), sources
+
+
+def _flatten(node: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(node, dict) and node:
+        out = []
+        for k, v in node.items():
+            out.extend(_flatten(v, f"{path}.{k}" if path else str(k)))
+        return out
+    if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
+        out = []
+        for i, v in enumerate(node):
+            out.extend(_flatten(v, f"{path}[{i}]"))
+        return out
+    return [(path, node)]
+
+
+def _format_validation(e: ValidationError) -> str:
+    lines = []
+    for err in e.errors():
+        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = "unknown key (not a parameter of this section; check the spelling)"
+        elif kind == "missing":
+            msg = "missing parameter"
+        else:
+            found = err.get("input")
+            shown = repr(found) if not isinstance(found, dict | list) else type(found).__name__
+            msg = f"{err['msg']} (found {shown})"
+        lines.append(f"  {loc or '(top level)'}: {msg}")
+    return "\n".join(lines)
