@@ -184,7 +184,7 @@ def assessment_measures(
         pl.col("perf_flag").alias("flag"),
         pl.concat_str(
             pl.lit(f"{mult:g} x weighted points / accountable students; minimum n {params.performance_min_n}; effective target: "),
-            pl.col("eamo_source"),
+            pl.col("eamo_source").fill_null(pl.lit(f"none below {params.performance_min_n} accountable students")),
             pl.when(pl.col("sh_target").is_not_null())
             .then(pl.lit("; safe harbor target ") + fmt_num(pl.col("sh_target"))
                   + pl.when(pl.col("table_safe_harbor").is_not_null()).then(pl.lit(" (targets table)"))

@@ -73,4 +73,4 @@ def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
 
 def fmt_num(e: pl.Expr, decimals: int = 1) -> pl.Expr:
     """A number as text for notes, rounded half-up for display only."""
-    return ((e * 10**decimals + 0.5).floor() / 10**decimals).cast(pl.String)
+    return e.round(decimals, mode="half_away_from_zero").cast(pl.String)

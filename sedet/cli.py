@@ -1,0 +1,338 @@
+"""The `sedet` command: a thin layer that turns options into library calls.
+
+Exit codes (README): 0 success, 1 invalid data, 2 usage or profile error, 3 output could not be
+written, 70 internal error (a bug in sedet). A user's mistake never prints a traceback, and no
+traceback ever prints local variables (they may hold student data).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sedet import __version__
+from sedet.errors import EXIT_INTERNAL, BundleError, SedetError
+from sedet.io.bundle import DEFAULT_LIMIT, load_bundle
+from sedet.profile import available_profiles, load_profile
+
+app = typer.Typer(
+    name="sedet",
+    help="IDEA Part B LEA determinations from a state's district exports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+profiles_app = typer.Typer(help="List the profiles, or show one with its parameters.", invoke_without_command=True,
+                           pretty_exceptions_show_locals=False, pretty_exceptions_enable=False)
+app.add_typer(profiles_app, name="profiles")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="profile name (see `sedet profiles`) or path to a .toml file")]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="encoding of CSV files (default UTF-8, with or without BOM), e.g. latin-1")]
+YearOpt = Annotated[int | None, typer.Option("--year", help="school year to determine, as the spring year (2012 = 2011-12); default: the latest")]
+LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="stop listing problems after this many")]
+
+
+def handled(fn: Callable) -> Callable:
+    """Map sedet's errors to a message and an exit code; anything else is a bug (exit 70)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except BundleError as e:
+            print_problems(e)
+            raise typer.Exit(e.exit_code) from None
+        except SedetError as e:
+            err.print(f"error: {e.message}", markup=False)
+            if e.hint:
+                err.print(f"hint: {e.hint}", markup=False)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; nothing was written")
+            raise typer.Exit(130) from None
+        except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback, no locals
+            err.print(f"internal error in sedet {__version__}: {type(e).__name__}: {e}", markup=False)
+            err.print("nothing was written. This is a bug in sedet, not in your data; please report it "
+                      "with the command you ran (set SEDET_DEBUG=1 for a traceback without local variables).")
+            import os
+
+            if os.environ.get("SEDET_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper
+
+
+def print_problems(e: BundleError) -> None:
+    t = Table(title=f"{e.total} problem{'s' if e.total != 1 else ''} in the input", title_justify="left")
+    for c in ("file", "sheet", "row", "column", "expected", "found"):
+        t.add_column(c, overflow="fold")
+    has_sheet = any(p.sheet for p in e.problems)
+    if not has_sheet:
+        t.columns.pop(1)
+    for p in e.problems:
+        cells = [p.file, p.sheet or "", "" if p.row is None else str(p.row), p.column or "", p.expected, p.found]
+        if not has_sheet:
+            cells.pop(1)
+        t.add_row(*cells)
+    err.print(t)
+    if e.truncated:
+        err.print(f"stopped after {len(e.problems)} of {e.total} problems (--limit); fix these and run again")
+    err.print("nothing was written: fix the input and run again", markup=False)
+
+
+def _progress(quiet: bool) -> Progress | None:
+    if quiet or not err.is_terminal:
+        return None
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+) -> None:
+    if version:
+        out.print(f"sedet {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+@handled
+def determine(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder (one file per table) or workbook (one sheet per table)")],
+    profile: ProfileOpt,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write the results into")],
+    year: YearOpt = None,
+    encoding: EncodingOpt = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
+) -> None:
+    """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
+    from sedet.io.output import staged_output
+    from sedet.pipeline import run
+    from sedet.report.writer import write_outputs
+
+    started = time.perf_counter()
+    prof = load_profile(profile)
+    progress = _progress(quiet)
+    with progress or _Null() as pr:
+        task = pr.add_task("reading the bundle", total=None) if progress else None
+
+        def on_table(name: str) -> None:
+            if progress and task is not None:
+                progress.update(task, description=f"reading {name}")
+
+        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table)
+        if progress and task is not None:
+            progress.update(task, description="writing the results")
+        options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name}
+        with staged_output(out_dir) as tmp:
+            written = write_outputs(result, tmp, options)
+    elapsed = time.perf_counter() - started
+    if quiet:
+        out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "
+                  f"{len(written)} files written to {out_dir} in {elapsed:.1f} s", markup=False)
+        return
+    t = Table(title=f"{prof.meta.title}\nschool year {result.year}", title_justify="left")
+    t.add_column("table")
+    t.add_column("file")
+    t.add_column("rows read", justify="right")
+    t.add_column("rows rejected", justify="right")
+    for name, lt in result.bundle.tables.items():
+        t.add_row(name, lt.source.label + (f" [{lt.source.sheet}]" if lt.source.sheet else ""), f"{lt.rows_read:,}", "0")
+    out.print(t)
+    out.print(f"{result.measures.height:,} measure rows for "
+              f"{result.measures.get_column('district_id').drop_nulls().n_unique():,} districts", markup=False)
+    out.print(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in written), markup=False)
+    out.print(f"done in {elapsed:.1f} s", markup=False)
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@app.command()
+@handled
+def validate(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder or workbook")],
+    profile: ProfileOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="print the problems as JSON")] = False,
+    encoding: EncodingOpt = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+) -> None:
+    """Check every table of a bundle and list all problems (file, row, column, expected, found)."""
+    from sedet.pipeline import required_tables
+
+    prof = load_profile(profile)
+    try:
+        b = load_bundle(bundle, prof, required=required_tables(prof), encoding=encoding, limit=limit)
+    except BundleError as e:
+        if as_json:
+            out.print_json(json.dumps(problems_json(e)))
+            raise typer.Exit(e.exit_code) from None
+        raise
+    if as_json:
+        out.print_json(json.dumps({"valid": True, "problems": [], "total": 0, "truncated": False,
+                                   "tables": {n: t.rows_read for n, t in b.tables.items()}}))
+        return
+    t = Table(title=f"{bundle}: valid for profile {prof.id}", title_justify="left")
+    t.add_column("table")
+    t.add_column("file")
+    t.add_column("rows", justify="right")
+    t.add_column("columns ignored")
+    for name, lt in b.tables.items():
+        t.add_row(name, lt.source.label + (f" [{lt.source.sheet}]" if lt.source.sheet else ""), f"{lt.rows_read:,}",
+                  ", ".join(lt.columns_ignored))
+    out.print(t)
+
+
+def problems_json(e: BundleError) -> dict:
+    return {"valid": False, "problems": [p.as_dict() for p in e.problems], "total": e.total, "truncated": e.truncated}
+
+
+@app.command()
+@handled
+def explain(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder or workbook")],
+    district: Annotated[str, typer.Argument(help="district_id, exactly as in the bundle (e.g. 00123)")],
+    profile: ProfileOpt,
+    year: YearOpt = None,
+    encoding: EncodingOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+) -> None:
+    """Print one district's measure rows with the counts behind each value."""
+    from sedet.errors import UsageError
+    from sedet.explain import render
+    from sedet.pipeline import run
+
+    prof = load_profile(profile)
+    result = run(bundle, prof, year=year, encoding=encoding)
+    rows = result.for_district(district)
+    if rows.height == 0:
+        known = result.measures.get_column("district_id").drop_nulls().unique().sort()
+        near = [d for d in known.to_list() if d.lstrip("0") == district.lstrip("0")]
+        hint = f"did you mean {near[0]!r}? identifiers are compared as text" if near else \
+            f"{known.len()} districts have rows, e.g. {', '.join(known.head(5).to_list())}"
+        raise UsageError(f"district {district!r} has no measure rows for school year {result.year}", hint=hint)
+    if as_json:
+        out.print_json(json.dumps(rows.to_dicts(), default=str))
+        return
+    render(out, result, district, rows)
+
+
+@profiles_app.callback()
+@handled
+def profiles_list(ctx: typer.Context) -> None:
+    """List the profiles."""
+    if ctx.invoked_subcommand is not None:
+        return
+    t = Table(title="profiles", title_justify="left")
+    t.add_column("name")
+    t.add_column("title")
+    t.add_column("file")
+    for name, path in available_profiles().items():
+        try:
+            title = load_profile(str(path)).meta.title
+        except SedetError as e:
+            title = f"(invalid: {e.message.splitlines()[0]})"
+        t.add_row(name, title, str(path))
+    out.print(t)
+
+
+@profiles_app.command("show")
+@handled
+def profiles_show(
+    name: Annotated[str, typer.Argument(help="profile name or path")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the parameters as JSON")] = False,
+) -> None:
+    """Print a profile with every parameter, its value and its source."""
+    prof = load_profile(name)
+    params = prof.parameters()
+    if as_json:
+        out.print_json(json.dumps([{"parameter": p, "value": v, "source": s} for p, v, s in params], default=str))
+        return
+    out.print(f"{prof.meta.title}", markup=False)
+    out.print(f"file: {prof.path}  sha256: {prof.sha256}", markup=False)
+    t = Table(show_lines=False)
+    t.add_column("parameter", overflow="fold")
+    t.add_column("value", overflow="fold")
+    t.add_column("source", overflow="fold")
+    for p, v, s in params:
+        t.add_row(p, json.dumps(v) if isinstance(v, list | dict) else str(v), s)
+    out.print(t)
+
+
+@app.command()
+@handled
+def sample(
+    out_dir: Annotated[Path, typer.Argument(help="folder to write the synthetic bundle into")],
+    districts: Annotated[int, typer.Option("--districts", min=1, help="number of LEAs")] = 50,
+    students: Annotated[int, typer.Option("--students", min=1, help="students in the state per year")] = 20_000,
+    years: Annotated[int, typer.Option("--years", min=1, help="number of school years")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="random seed: same seed, same bytes")] = 0,
+    first_year: Annotated[int, typer.Option("--first-year", help="first school year (spring year)")] = 2010,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    aggregate: Annotated[bool, typer.Option("--aggregate", help="aggregate identical rows into a count column")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Write a synthetic bundle with every table, realistic proportions, deterministic for a seed."""
+    from sedet.errors import UsageError
+    from sedet.io.output import staged_output
+    from sedet.sample import make_bundle
+
+    started = time.perf_counter()
+    progress = _progress(quiet)
+    with progress or _Null() as pr:
+        task = pr.add_task("generating", total=None) if progress else None
+
+        def report(msg: str) -> None:
+            if progress and task is not None:
+                progress.update(task, description=msg)
+
+        with staged_output(out_dir) as tmp:
+            try:
+                counts = make_bundle(tmp, districts=districts, students=students, years=years, first_year=first_year,
+                                     seed=seed, fmt=fmt, aggregate=aggregate, progress=report)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+    if not quiet:
+        t = Table(title=f"sample bundle {out_dir}", title_justify="left")
+        t.add_column("table")
+        t.add_column("rows", justify="right")
+        for name, n in counts.items():
+            t.add_row(name, f"{n:,}")
+        out.print(t)
+        out.print(f"done in {time.perf_counter() - started:.1f} s", markup=False)
+
+
+def main() -> None:
+    pl.Config.set_tbl_hide_dataframe_shape(True)
+    app(prog_name="sedet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""One determination run: load, measures, (factors, determinations), as library calls.
+
+The CLI only turns options into these calls, so everything it does can be done from Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from sedet.errors import UsageError
+from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
+from sedet.measures.assessment import assessment_measures
+from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY
+from sedet.profile import LoadedProfile
+
+
+def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
+    """The tables a profile cannot run without."""
+    need: list[str] = []
+    if profile.measures.assessment is not None:
+        need.append("assessments")
+    return tuple(need)
+
+
+def main_tables(profile: LoadedProfile) -> tuple[str, ...]:
+    """The tables whose years define which years a bundle holds, for `--year`."""
+    return required_tables(profile) or ("enrollment",)
+
+
+@dataclass
+class RunResult:
+    profile: LoadedProfile
+    bundle: Bundle
+    year: int
+    years: list[int]
+    measures: pl.DataFrame
+    district_names: dict[str, str] = field(default_factory=dict)
+
+    def for_district(self, district_id: str) -> pl.DataFrame:
+        return self.measures.filter(pl.col("district_id") == district_id)
+
+
+def choose_year(bundle: Bundle, profile: LoadedProfile, year: int | None) -> tuple[int, list[int]]:
+    years = sorted({y for t in main_tables(profile) for y in bundle.years(t)})
+    if not years:
+        raise UsageError(f"the bundle holds no rows in {', '.join(main_tables(profile))}: there is no school year to determine")
+    if year is None:
+        return years[-1], years
+    if year not in years:
+        raise UsageError(
+            f"--year {year} is not in the bundle (school years present: {', '.join(map(str, years))})",
+            hint="school_year is the spring year: 2012 means 2011-12",
+        )
+    return year, years
+
+
+def compute_measures(bundle: Bundle, profile: LoadedProfile, year: int) -> pl.LazyFrame:
+    """Every measure row the profile asks for, for one school year, as one lazy frame."""
+    parts: list[pl.LazyFrame] = []
+    m = profile.measures
+    if m.assessment is not None:
+        assessments = bundle.lazy("assessments")
+        assert assessments is not None  # required_tables() made sure
+        parts.append(assessment_measures(assessments, m.assessment, year, bundle.lazy("targets")))
+    if not parts:
+        return pl.LazyFrame(schema=MEASURE_SCHEMA)
+    return pl.concat(parts)
+
+
+def run(
+    bundle_path: Path,
+    profile: LoadedProfile,
+    *,
+    year: int | None = None,
+    encoding: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    on_table: Callable[[str], None] | None = None,
+) -> RunResult:
+    bundle = load_bundle(bundle_path, profile, required=required_tables(profile), encoding=encoding,
+                         limit=limit, on_table=on_table)
+    chosen, years = choose_year(bundle, profile, year)
+    measures = compute_measures(bundle, profile, chosen).collect().sort(SORT_KEY, nulls_last=False)
+    names: dict[str, str] = {}
+    districts = bundle.tables.get("districts")
+    if districts is not None:
+        names = {
+            d: n for d, n in districts.frame.select("district_id", "district_name").iter_rows() if n is not None
+        }
+    return RunResult(profile, bundle, chosen, years, measures, names)

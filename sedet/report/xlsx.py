@@ -1,0 +1,122 @@
+"""Workbook writing helpers: write-only openpyxl, styles built once, safe text, same bytes every run."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+# A fixed moment stamped into every workbook, so two runs write the same bytes.
+FIXED_TIME = datetime(2000, 1, 1, 0, 0, 0)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+PERCENT = "0.0%"
+DECIMAL = "0.0"
+INTEGER = "#,##0"
+TEXT = "@"
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+TITLE_FONT = Font(bold=True, size=14)
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+FORMULA_START = ("=", "+", "-", "@")
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    header: str
+    width: float = 12
+    fmt: str | None = None
+
+
+def text_cell(ws, value: str, font: Font | None = None) -> WriteOnlyCell:
+    """A cell that holds text and is never read as a formula, whatever it starts with."""
+    c = WriteOnlyCell(ws, value=value)
+    c.data_type = "s"  # openpyxl would otherwise store '=...' as a formula
+    if font is not None:
+        c.font = font
+    return c
+
+
+def cell(ws, value, fmt: str | None = None, font: Font | None = None) -> WriteOnlyCell | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        c = text_cell(ws, value, font)
+        return c
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+        return text_cell(ws, value, font)
+    c = WriteOnlyCell(ws, value=value)
+    if fmt:
+        c.number_format = fmt
+    if font is not None:
+        c.font = font
+    return c
+
+
+def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], rows: Iterable[Sequence], n_rows: int,
+                intro: Sequence[str] = ()) -> None:
+    """A sheet with an optional intro, a styled header row (frozen, filtered) and data rows."""
+    ws = wb.create_sheet(title=title[:31])
+    for i, col in enumerate(cols, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = col.width
+    header_row = len(intro) + 1
+    ws.freeze_panes = f"A{header_row + 1}"
+    last = get_column_letter(len(cols))
+    ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(n_rows, 1)}"
+    for line in intro:
+        ws.append([text_cell(ws, line, BOLD)])
+    header = []
+    for col in cols:
+        c = text_cell(ws, col.header, HEADER_FONT)
+        c.fill = HEADER_FILL
+        c.alignment = WRAP
+        header.append(c)
+    ws.append(header)
+    fmts = [c.fmt for c in cols]
+    for row in rows:
+        ws.append([cell(ws, v, f) for v, f in zip(row, fmts, strict=True)])
+
+
+def new_workbook() -> Workbook:
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "sedet"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    return wb
+
+
+_CORE_TIMES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def save_deterministic(wb: Workbook, path: Path) -> None:
+    """Save, then rewrite the zip with fixed entry times and core-property times."""
+    wb.save(path)
+    normalise_zip(path)
+
+
+def normalise_zip(path: Path) -> None:
+    with zipfile.ZipFile(path) as z:
+        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = _CORE_TIMES.sub(rb"\g<1>2000-01-01T00:00:00Z\g<3>", data)
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            z.writestr(info, data)
+    tmp.replace(path)
