@@ -18,6 +18,7 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -84,6 +85,16 @@ def handled(fn: Callable) -> Callable:
 
 
 def print_problems(e: BundleError) -> None:
+    if not err.is_terminal:
+        # In a log (cron mail, CI): one line per problem, never wrapped, easy to grep.
+        err.print(f"{e.total} problem{'s' if e.total != 1 else ''} in the input:", markup=False)
+        for p in e.problems:
+            err.print(f"  {p}", markup=False, soft_wrap=True)
+        if e.truncated:
+            err.print(f"stopped after {len(e.problems)} of {e.total} problems (--limit); fix these and run again",
+                      markup=False)
+        err.print("nothing was written: fix the input and run again", markup=False)
+        return
     t = Table(title=f"{e.total} problem{'s' if e.total != 1 else ''} in the input", title_justify="left")
     for c in ("file", "sheet", "row", "column", "expected", "found"):
         t.add_column(c, overflow="fold")
@@ -91,13 +102,15 @@ def print_problems(e: BundleError) -> None:
     if not has_sheet:
         t.columns.pop(1)
     for p in e.problems:
-        cells = [p.file, p.sheet or "", "" if p.row is None else str(p.row), p.column or "", p.expected, p.found]
+        cells = [escape(x) for x in
+                 (p.file, p.sheet or "", "" if p.row is None else str(p.row), p.column or "", p.expected, p.found)]
         if not has_sheet:
             cells.pop(1)
         t.add_row(*cells)
     err.print(t)
     if e.truncated:
-        err.print(f"stopped after {len(e.problems)} of {e.total} problems (--limit); fix these and run again")
+        err.print(f"stopped after {len(e.problems)} of {e.total} problems (--limit); fix these and run again",
+                  markup=False)
     err.print("nothing was written: fix the input and run again", markup=False)
 
 
@@ -107,13 +120,18 @@ def _progress(quiet: bool) -> Progress | None:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"sedet {__version__}", markup=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit", is_eager=True,
+                                          callback=_version)] = False,
 ) -> None:
-    if version:
-        out.print(f"sedet {__version__}")
-        raise typer.Exit(0)
+    """IDEA Part B LEA determinations from a state's district exports."""
 
 
 @app.command()
@@ -153,13 +171,14 @@ def determine(
         out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "
                   f"{len(written)} files written to {out_dir} in {elapsed:.1f} s", markup=False)
         return
-    t = Table(title=f"{prof.meta.title}\nschool year {result.year}", title_justify="left")
+    t = Table(title=escape(f"{prof.meta.title}\nschool year {result.year}"), title_justify="left")
     t.add_column("table")
     t.add_column("file")
     t.add_column("rows read", justify="right")
     t.add_column("rows rejected", justify="right")
     for name, lt in result.bundle.tables.items():
-        t.add_row(name, lt.source.label + (f" [{lt.source.sheet}]" if lt.source.sheet else ""), f"{lt.rows_read:,}", "0")
+        t.add_row(escape(name), escape(lt.source.label + (f" [{lt.source.sheet}]" if lt.source.sheet else "")),
+                  f"{lt.rows_read:,}", "0")
     out.print(t)
     out.print(f"{result.measures.height:,} measure rows for "
               f"{result.measures.get_column('district_id').drop_nulls().n_unique():,} districts", markup=False)
@@ -199,14 +218,14 @@ def validate(
         out.print_json(json.dumps({"valid": True, "problems": [], "total": 0, "truncated": False,
                                    "tables": {n: t.rows_read for n, t in b.tables.items()}}))
         return
-    t = Table(title=f"{bundle}: valid for profile {prof.id}", title_justify="left")
+    t = Table(title=escape(f"{bundle}: valid for profile {prof.id}"), title_justify="left")
     t.add_column("table")
     t.add_column("file")
     t.add_column("rows", justify="right")
     t.add_column("columns ignored")
     for name, lt in b.tables.items():
-        t.add_row(name, lt.source.label + (f" [{lt.source.sheet}]" if lt.source.sheet else ""), f"{lt.rows_read:,}",
-                  ", ".join(lt.columns_ignored))
+        t.add_row(escape(name), escape(lt.source.label + (f" [{lt.source.sheet}]" if lt.source.sheet else "")),
+                  f"{lt.rows_read:,}", escape(", ".join(lt.columns_ignored)))
     out.print(t)
 
 
@@ -259,7 +278,7 @@ def profiles_list(ctx: typer.Context) -> None:
             title = load_profile(str(path)).meta.title
         except SedetError as e:
             title = f"(invalid: {e.message.splitlines()[0]})"
-        t.add_row(name, title, str(path))
+        t.add_row(escape(name), escape(title), escape(str(path)))
     out.print(t)
 
 
@@ -282,7 +301,7 @@ def profiles_show(
     t.add_column("value", overflow="fold")
     t.add_column("source", overflow="fold")
     for p, v, s in params:
-        t.add_row(p, json.dumps(v) if isinstance(v, list | dict) else str(v), s)
+        t.add_row(escape(p), escape(json.dumps(v) if isinstance(v, list | dict) else str(v)), escape(s))
     out.print(t)
 
 
@@ -320,7 +339,7 @@ def sample(
             except ValueError as e:
                 raise UsageError(str(e)) from None
     if not quiet:
-        t = Table(title=f"sample bundle {out_dir}", title_justify="left")
+        t = Table(title=escape(f"sample bundle {out_dir}"), title_justify="left")
         t.add_column("table")
         t.add_column("rows", justify="right")
         for name, n in counts.items():

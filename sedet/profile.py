@@ -82,6 +82,10 @@ class AssessmentParams(Strict):
     participation_target: Fraction
     performance_min_n: NonNegInt
     proficiency_min_n: NonNegInt
+    proficiency_population: Literal["all_tested", "accountable"] = Field(
+        description="who counts in a proficiency rate: every student with a valid score (APR 3C), "
+        "or only accountable (continuously enrolled) students"
+    )
     scales: list[Scale]
     performance_index_multiplier: float
     amo: dict[str, dict[str, float]] = Field(description="annual measurable objective per subject and grade band")

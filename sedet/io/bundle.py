@@ -9,6 +9,7 @@ identifiers stay text (`00123` stays `00123`).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import re
@@ -157,6 +158,10 @@ def _read_csv(src: Source, encoding: str | None) -> pl.DataFrame:
             raise UsageError(f"unknown encoding {encoding!r}", hint="e.g. --encoding latin-1 or --encoding cp1252") from None
         except UnicodeDecodeError as e:
             raise BundleError([_encoding_problem(src, data, e, enc)]) from None
+    header = _csv_header(data)
+    dup = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    if dup is not None:
+        raise BundleError([Problem(src.label, dup, 1, "each column once", f"a second column named {dup!r}", table=src.table)])
     try:
         df = pl.read_csv(io.BytesIO(data), infer_schema=False)
     except pl.exceptions.ComputeError as e:
@@ -165,8 +170,28 @@ def _read_csv(src: Source, encoding: str | None) -> pl.DataFrame:
                 data.decode("utf-8")
             except UnicodeDecodeError as ue:
                 raise BundleError([_encoding_problem(src, data, ue, "utf-8")]) from None
+        ragged = _ragged_row(data, len(header))
+        if ragged is not None:
+            line, n = ragged
+            raise BundleError([Problem(src.label, None, line, f"{len(header)} fields, as in the header",
+                                       f"{n} fields", table=src.table)]) from None
         raise BundleError([Problem(src.label, None, None, "a well-formed CSV file", _first_line(str(e)), table=src.table)]) from None
     return df
+
+
+def _csv_header(data: bytes) -> list[str]:
+    first = data[: 1 << 16].decode("utf-8", errors="replace").lstrip("\ufeff")
+    return next(csv.reader(io.StringIO(first)), [])
+
+
+def _ragged_row(data: bytes, width: int) -> tuple[int, int] | None:
+    """The first line whose number of fields differs from the header's (error path only)."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace").lstrip("\ufeff")))
+    next(reader, None)
+    for row in reader:
+        if row and len(row) != width:
+            return reader.line_num, len(row)
+    return None
 
 
 def _encoding_problem(src: Source, data: bytes, e: UnicodeDecodeError, enc: str) -> Problem:

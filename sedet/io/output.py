@@ -26,6 +26,10 @@ def staged_output(target: Path) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.sedet-", dir=parent))
+        # mkdtemp makes a private (0700) folder; results are for colleagues too: use the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)
     except OSError as e:
         raise OutputError(f"cannot write beside {str(target)!r}: {e.strerror}") from None
     try:

@@ -3,8 +3,8 @@
 District rows, per subject and grade band:
 - `participation`: participants / students with IEPs enrolled in the testing window; flag met/not_met
   against the participation target; below_min_n under `participation_min_n`.
-- `proficiency`: accountable students at or above proficient / accountable students with a valid
-  score; for the regular assessment (`assessment` = REG), the alternate (ALT) and both (null).
+- `proficiency`: students at or above proficient / students with a valid score (all tested
+  students, as APR 3C says, or only accountable ones: `proficiency_population`); for the regular assessment (`assessment` = REG), the alternate (ALT) and both (null).
 - `performance_index`: multiplier x sum(weight of level x students) / accountable students;
   threshold = effective AMO; flag met_eamo / met_safe_harbor / not_met.
 - `ayp`: the subgroup made AYP (value 1) or not (0): participation met where at least
@@ -25,6 +25,7 @@ import polars as pl
 
 from sedet.measures.common import (
     BELOW_MIN_N,
+    NO_DATA,
     OK,
     at_least,
     fmt_num,
@@ -56,6 +57,10 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
     """Sums per year, district, subject, grade band and assessment for students with IEPs."""
     band_of = params.band_of_grade()
     c = pl.col("count")
+    # Proficiency counts every valid score (APR 3C) or only accountable students, as the profile says.
+    in_prof = pl.col("performance_level").is_not_null()
+    if params.proficiency_population == "accountable":
+        in_prof = in_prof & pl.col("accountable")
     return (
         assessments.filter(
             pl.col("iep")
@@ -70,8 +75,8 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
             enrolled=c.filter(pl.col("enrolled_in_window")).sum(),
             participants=c.filter(pl.col("enrolled_in_window") & pl.col("participated")).sum(),
             accountable=c.filter(pl.col("accountable")).sum(),
-            valid=c.filter(pl.col("accountable") & pl.col("performance_level").is_not_null()).sum(),
-            proficient=c.filter(pl.col("accountable") & pl.col("proficient").fill_null(False)).sum(),
+            valid=c.filter(in_prof).sum(),
+            proficient=c.filter(in_prof & pl.col("proficient").fill_null(False)).sum(),
             points=(c * pl.col("weight").fill_null(0.0)).filter(pl.col("accountable")).sum(),
         )
     )
@@ -198,7 +203,9 @@ def assessment_measures(
         *GROUP,
         pl.lit("ayp").alias("measure"),
         pl.when(ayp_applies).then(made.cast(pl.Float64)).alias("value"),
-        pl.when(ayp_applies).then(pl.lit(OK)).otherwise(pl.lit(BELOW_MIN_N)).alias("status"),
+        pl.when(ayp_applies).then(pl.lit(OK))
+        .when((pl.col("enrolled") == 0) & (pl.col("accountable") == 0)).then(pl.lit(NO_DATA))
+        .otherwise(pl.lit(BELOW_MIN_N)).alias("status"),
         pl.when(ayp_applies).then(pl.when(made).then(pl.lit("made")).otherwise(pl.lit("not_made"))).alias("flag"),
         pl.concat_str(
             pl.lit("participation "),
@@ -228,7 +235,8 @@ def _proficiency(per_assessment: pl.LazyFrame, params: AssessmentParams) -> pl.L
         pl.col("valid").alias("denominator"),
         guarded(pl.col("proficient") / pl.col("valid"), status).alias("value"),
         status.alias("status"),
-        pl.lit(f"accountable students at or above proficient / accountable students with a valid score; minimum n {params.proficiency_min_n}").alias("note"),
+        pl.lit(("accountable students" if params.proficiency_population == "accountable" else "students")
+               + f" at or above proficient / with a valid score; minimum n {params.proficiency_min_n}").alias("note"),
     )
 
 

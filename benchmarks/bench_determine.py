@@ -1,0 +1,122 @@
+"""Time `sedet determine` end to end on a bundle made by `sedet sample`, with peak memory.
+
+Not part of the test suite. Usage:
+
+    python benchmarks/bench_determine.py --students 1000000 --districts 1000 --years 3 \
+        --profile ny-ffy2011 [--work /tmp/sedet-bench] [--keep]
+
+For each run it reports: rows and bytes of the input, the time polars alone takes to parse
+the same files (read as text, as sedet reads them, and with type inference), the wall time
+and peak resident memory of `sedet determine` (measured as a child process with
+`resource.getrusage`), and their ratio. Results are printed as a table and appended as JSON
+lines to benchmarks/results.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+
+def run_child(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MB of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest of any child so far: run each measured command in a
+    # fresh interpreter (below) so the figure belongs to it.
+    return wall, max(peak, before) / 1024
+
+
+def parse_time(bundle: Path, tables: list[str]) -> dict[str, float]:
+    """Seconds polars needs to parse the bundle's files, measured in a fresh process."""
+    code = f"""
+import time, polars as pl, json, pathlib
+b = pathlib.Path({str(bundle)!r})
+files = [p for p in sorted(b.iterdir()) if p.stem in {tables!r} and p.suffix in ('.csv', '.parquet')]
+out = {{}}
+t = time.perf_counter()
+for p in files:
+    (pl.read_csv(p, infer_schema=False) if p.suffix == '.csv' else pl.read_parquet(p))
+out['text'] = time.perf_counter() - t
+t = time.perf_counter()
+for p in files:
+    (pl.read_csv(p, infer_schema_length=10000) if p.suffix == '.csv' else pl.read_parquet(p))
+out['typed'] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, default=1_000_000)
+    ap.add_argument("--districts", type=int, default=1000)
+    ap.add_argument("--years", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--format", default="csv", choices=["csv", "parquet"])
+    ap.add_argument("--profile", default="ny-ffy2011")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/sedet-bench"))
+    ap.add_argument("--keep", action="store_true", help="keep the generated bundle for the next run")
+    args = ap.parse_args()
+
+    sedet = [sys.executable, "-m", "sedet.cli"]
+    name = f"s{args.students}-d{args.districts}-y{args.years}-seed{args.seed}-{args.format}"
+    bundle = args.work / name
+    if not bundle.exists():
+        args.work.mkdir(parents=True, exist_ok=True)
+        gen_wall, gen_mem = run_child([*sedet, "sample", str(bundle), "--students", str(args.students),
+                                       "--districts", str(args.districts), "--years", str(args.years),
+                                       "--seed", str(args.seed), "--format", args.format, "--quiet"])
+        print(f"generated {bundle} in {gen_wall:.1f} s (peak {gen_mem:.0f} MB)")
+    files = sorted(p for p in bundle.iterdir() if p.is_file())
+    rows = {p.stem: pl.scan_csv(p, infer_schema=False).select(pl.len()).collect().item() if p.suffix == ".csv"
+            else pl.scan_parquet(p).select(pl.len()).collect().item() for p in files}
+    size = sum(p.stat().st_size for p in files)
+    parse = parse_time(bundle, [p.stem for p in files])
+    out = args.work / f"out-{name}"
+    shutil.rmtree(out, ignore_errors=True)
+    wall, peak = run_child([*sedet, "determine", str(bundle), "--profile", args.profile, "--out", str(out), "--quiet"])
+    result = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "profile": args.profile,
+        "students": args.students,
+        "districts": args.districts,
+        "years": args.years,
+        "format": args.format,
+        "rows": rows,
+        "input_mb": round(size / 1e6, 1),
+        "parse_text_s": round(parse["text"], 2),
+        "parse_typed_s": round(parse["typed"], 2),
+        "sedet_s": round(wall, 2),
+        "ratio_to_text_parse": round(wall / parse["text"], 2),
+        "peak_mb": round(peak),
+    }
+    print(json.dumps(result, indent=2))
+    with open(Path(__file__).with_name("results.jsonl"), "a", encoding="utf-8") as f:
+        f.write(json.dumps(result) + "\n")
+    if not args.keep:
+        shutil.rmtree(bundle, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
