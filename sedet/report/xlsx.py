@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from copy import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,21 +50,43 @@ def text_cell(ws, value: str, font: Font | None = None) -> WriteOnlyCell:
     return c
 
 
-def cell(ws, value, fmt: str | None = None, font: Font | None = None) -> WriteOnlyCell | None:
+def _number_cell(ws, value, fmt: str) -> WriteOnlyCell:
+    """A number cell with a number format; the style is built once per workbook and format
+    (kept on the workbook: style indexes belong to it)."""
+    cache = ws.parent.__dict__.setdefault("_sedet_number_styles", {})
+    style = cache.get(fmt)
+    if style is None:
+        template = WriteOnlyCell(ws, value=value)
+        template.number_format = fmt
+        style = cache[fmt] = template._style
+    c = WriteOnlyCell(ws, value=value)
+    c._style = copy(style)
+    return c
+
+
+def cell(ws, value, fmt: str | None = None, font: Font | None = None):
+    """What to append for one value: a plain value where openpyxl cannot misread it, else a cell.
+
+    A string is passed through as is unless it starts like a formula (then it becomes a text
+    cell); booleans are shown as yes/no.
+    """
     if value is None:
         return None
-    if isinstance(value, str):
-        c = text_cell(ws, value, font)
-        return c
     if isinstance(value, bool):
         value = "yes" if value else "no"
-        return text_cell(ws, value, font)
-    c = WriteOnlyCell(ws, value=value)
-    if fmt:
-        c.number_format = fmt
+    if isinstance(value, str):
+        if font is not None or value.startswith(FORMULA_START):
+            return text_cell(ws, value, font)
+        return value
     if font is not None:
+        c = WriteOnlyCell(ws, value=value)
         c.font = font
-    return c
+        if fmt:
+            c.number_format = fmt
+        return c
+    if fmt:
+        return _number_cell(ws, value, fmt)
+    return value
 
 
 def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], rows: Iterable[Sequence], n_rows: int,
