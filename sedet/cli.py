@@ -40,8 +40,9 @@ profiles_app = typer.Typer(help="List the profiles, or show one with its paramet
                            pretty_exceptions_show_locals=False, pretty_exceptions_enable=False)
 app.add_typer(profiles_app, name="profiles")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Without a terminal (cron, a pipe) Rich would lay tables out 80 columns wide and fold cells.
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="profile name (see `sedet profiles`) or path to a .toml file")]
 EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="encoding of CSV files (default UTF-8, with or without BOM), e.g. latin-1")]

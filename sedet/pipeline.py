@@ -14,21 +14,31 @@ import polars as pl
 from sedet.errors import UsageError
 from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
 from sedet.measures.assessment import assessment_measures
+from sedet.measures.discipline import discipline_measures
+from sedet.measures.disproportionality import disproportionality_measures
 from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY
 from sedet.profile import LoadedProfile
 
 
 def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
     """The tables a profile cannot run without."""
+    m = profile.measures
     need: list[str] = []
-    if profile.measures.assessment is not None:
+    if m.assessment is not None:
         need.append("assessments")
-    return tuple(need)
+    if m.disproportionality is not None:
+        need.append("enrollment")
+        if any(c.startswith("discipline") for c in m.disproportionality.categories):
+            need.append("discipline")
+    if m.discipline is not None:
+        need += ["enrollment", "discipline"]
+    return tuple(dict.fromkeys(need))
 
 
 def main_tables(profile: LoadedProfile) -> tuple[str, ...]:
     """The tables whose years define which years a bundle holds, for `--year`."""
-    return required_tables(profile) or ("enrollment",)
+    need = [t for t in required_tables(profile) if t in ("assessments", "enrollment")]
+    return tuple(need) or ("enrollment",)
 
 
 @dataclass
@@ -66,6 +76,17 @@ def compute_measures(bundle: Bundle, profile: LoadedProfile, year: int) -> pl.La
         assessments = bundle.lazy("assessments")
         assert assessments is not None  # required_tables() made sure
         parts.append(assessment_measures(assessments, m.assessment, year, bundle.lazy("targets")))
+    if m.disproportionality is not None:
+        enrollment = bundle.lazy("enrollment")
+        assert enrollment is not None
+        parts.append(disproportionality_measures(
+            enrollment, bundle.lazy("discipline"), m.disproportionality, year, bundle.years("enrollment"),
+            bundle.lazy("compliance"),
+        ))
+    if m.discipline is not None:
+        enrollment, discipline = bundle.lazy("enrollment"), bundle.lazy("discipline")
+        assert enrollment is not None and discipline is not None
+        parts.append(discipline_measures(enrollment, discipline, m.discipline, year, bundle.lazy("compliance")))
     if not parts:
         return pl.LazyFrame(schema=MEASURE_SCHEMA)
     return pl.concat(parts)

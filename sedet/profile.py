@@ -22,23 +22,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sedet.errors import ProfileError
 from sedet.io.schema import CODE_LISTS
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-NonNegInt = Annotated[int, Field(ge=0)]
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-def _as_float(v: Any) -> Any:
-    # TOML writes 40 and 40.0 differently; a float parameter accepts either.
-    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+from sedet.measures.discipline import DisciplineParams
+from sedet.measures.disproportionality import DisproportionalityParams
+from sedet.params import Fraction, NonNegInt, Strict, _as_float
 
 
 class Meta(Strict):
@@ -148,6 +138,8 @@ class AssessmentParams(Strict):
 
 class Measures(Strict):
     assessment: AssessmentParams | None = None
+    disproportionality: DisproportionalityParams | None = None
+    discipline: DisciplineParams | None = None
 
 
 class Profile(Strict):

@@ -21,10 +21,10 @@ import polars as pl
 
 from sedet.errors import BundleError, Problem, UsageError
 from sedet.io import schema as S
+from sedet.io.checks import ROW, Check, T, _found
 from sedet.io.schema import Column, Table
 from sedet.profile import LoadedProfile
 
-ROW = "__row"  # the row number as a person sees it in the file
 SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
@@ -248,16 +248,6 @@ def _read_parquet(src: Source) -> pl.DataFrame:
 # Typing and checking
 
 
-@dataclass
-class Check:
-    """A rule over the typed frame: rows where `bad` holds are problems."""
-
-    column: str
-    bad: pl.Expr
-    expected: str
-    found: pl.Expr  # a String expression describing what was found
-
-
 def _bool_expr(raw: pl.Expr) -> pl.Expr:
     low = raw.str.to_lowercase()
     return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False).otherwise(None)
@@ -291,11 +281,6 @@ EXPECTED = {
     S.BOOL: "true or false (also yes/no, y/n, 1/0)",
     S.DATE: "a date (YYYY-MM-DD, MM/DD/YYYY or an Excel serial number)",
 }
-
-
-def _found(col: str) -> pl.Expr:
-    raw = pl.col(col)
-    return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(pl.lit("'") + raw.str.slice(0, 60) + pl.lit("'"))
 
 
 class TableReader:
@@ -421,7 +406,6 @@ class TableReader:
     def _row_checks(self, frame: pl.DataFrame) -> list[Check]:
         t = self.table.name
         typed = {c[len("__typed_"):] for c in frame.columns if c.startswith("__typed_")}
-        T = lambda n: pl.col(f"__typed_{n}")  # noqa: E731
         out: list[Check] = []
         if t == "evaluations" and {"consent_date", "determination_date"} <= typed:
             out.append(Check(
@@ -473,7 +457,6 @@ def _level_check(profile: LoadedProfile) -> Check:
                 rows.append((grade, a, level))
     valid_key = [f"{g}|{a}|{lv}" for g, a, lv in rows]
     all_levels = sorted({lv for _, _, lv in rows})
-    T = lambda n: pl.col(f"__typed_{n}")  # noqa: E731
     key = T("grade").cast(pl.String) + pl.lit("|") + T("assessment") + pl.lit("|") + T("performance_level")
     in_band = T("grade").is_in(list(band_of))
     bad = T("performance_level").is_not_null() & pl.when(in_band).then(~key.is_in(valid_key)).otherwise(

@@ -17,6 +17,10 @@ MEASURE_SCHEMA: dict[str, pl.DataType] = {
     "numerator": pl.Float64(),
     "denominator": pl.Float64(),
     "value": pl.Float64(),
+    # the comparison the value is measured against, where it has one (a risk ratio's comparison group)
+    "comparison_numerator": pl.Float64(),
+    "comparison_denominator": pl.Float64(),
+    "comparison_value": pl.Float64(),
     "threshold": pl.Float64(),  # the target or threshold the flag compares the value with
     "status": pl.String(),  # ok | below_min_n | below_min_cell | no_data
     "flag": pl.String(),  # the measure's own verdict, where it has one

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import zipfile
-from copy import copy
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path

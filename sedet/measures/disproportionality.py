@@ -1,0 +1,316 @@
+"""Significant disproportionality (34 CFR 300.647; NJ Factor 2) and Indicators 9 and 10.
+
+Categories of analysis (the federal 14; a profile picks which it uses), each with its own
+numerator, denominator population and age range (METHODS.md section 3):
+
+| category | numerator (students of group g ...) | denominator (students of g ...) |
+| --- | --- | --- |
+| `identification` | with an IEP | enrolled, ages `ages.identification` |
+| `identification.ID` (`.SLD`, `.EMN`, `.SLI`, `.OHI`, `.AUT`) | with an IEP in that disability | enrolled, same ages |
+| `placement.RC39LT` | with an IEP, inside regular class < 40% | with an IEP, ages `ages.placement` |
+| `placement.SS_RF` | with an IEP, in a separate school or residential facility | with an IEP, same ages |
+| `discipline.OSS_LE10` | with an IEP, out-of-school suspension/expulsion of 1-10 days in total | with an IEP, ages `ages.discipline` |
+| `discipline.OSS_GT10` | ... of more than 10 days | same |
+| `discipline.ISS_LE10`, `discipline.ISS_GT10` | in-school suspensions, 1-10 days / more than 10 | same |
+| `discipline.TOTAL` | disciplinary removals of every type (`removals`), so risk is removals per child | same |
+
+Choices the sources leave open, as implemented:
+- Rows with no `age` are counted (exports often leave age out; the age filter applies where an
+  age is given). Enrollment is the denominator for every category; discipline supplies the
+  numerators of the discipline categories.
+- OSS includes expulsions; removals to an interim alternative setting (`IAES`) count only in
+  `discipline.TOTAL`. The minimum cell of `discipline.TOTAL` applies to the number of removals.
+- The comparison group must meet the same minimum n and cell as the group itself.
+
+Rows returned (one per year in the multi-year window, LEA, group and category):
+- `risk_ratio` or `alternate_risk_ratio` (which ratio it is), numerator/denominator = the
+  group's counts, comparison_* = the comparison group's, value = the ratio, flag
+  exceeds/not_exceeds, status ok/below_min_n/below_min_cell/comparison_below_min/no_data.
+- `disproportionality` for the determined year: flag `identified` when the ratio exceeds the
+  threshold in each of `consecutive_years` years with a computed value (value = the number of
+  consecutive years, ending in the determined year, in which it exceeded; threshold = the years
+  needed); with the
+  reasonable-progress test on, not identified when the ratio fell by at least the margin in
+  each of the two prior years. A year the bundle does not hold makes the status `no_data`.
+- Statewide (district_id null): `indicator_9` (identification, all disabilities) and
+  `indicator_10` (the six specific categories): numerator = LEAs identified whose
+  disproportionate representation was found to result from inappropriate identification (the
+  `inappropriate_identification` compliance fact; without that table, every identified LEA
+  counts, and the note says so), denominator = LEAs meeting the minimum n and cell for at least
+  one group; `indicator_9_excluded` / `indicator_10_excluded`: LEAs excluded by the minimums.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+from pydantic import Field, field_validator, model_validator
+
+from sedet.io.schema import RACE_ETHNICITY
+from sedet.measures.common import NO_DATA, OK, to_measure_rows
+from sedet.measures.ratios import risk_ratios, rules_frame
+from sedet.params import NonNegInt, Strict, as_float
+
+IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
+CATEGORIES = (
+    "identification",
+    *(f"identification.{d}" for d in IDENTIFICATION_DISABILITIES),
+    "placement.RC39LT",
+    "placement.SS_RF",
+    "discipline.OSS_LE10",
+    "discipline.OSS_GT10",
+    "discipline.ISS_LE10",
+    "discipline.ISS_GT10",
+    "discipline.TOTAL",
+)
+PLACEMENT_ENVIRONMENTS = {"placement.RC39LT": ("RC39LT",), "placement.SS_RF": ("SS", "RF")}
+DISCIPLINE_SPLITS = {
+    "discipline.OSS_LE10": ("OSS", False),
+    "discipline.OSS_GT10": ("OSS", True),
+    "discipline.ISS_LE10": ("ISS", False),
+    "discipline.ISS_GT10": ("ISS", True),
+}
+Op = Literal[">=", ">"]
+
+
+class Rule(Strict):
+    """Per-category overrides of the section's minimums and threshold."""
+
+    min_n: NonNegInt | None = None
+    min_cell: NonNegInt | None = None
+    threshold: float | None = None
+    threshold_op: Op | None = None
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _floats(cls, v):
+        return as_float(v)
+
+
+class DisproportionalityParams(Strict):
+    categories: list[Literal[CATEGORIES]]  # type: ignore[valid-type]
+    min_n: NonNegInt = Field(description="minimum students in the group (denominator)")
+    min_cell: NonNegInt = Field(description="minimum students with the outcome in the group (numerator)")
+    threshold: float
+    threshold_op: Op
+    per_category: dict[str, Rule] = Field(default_factory=dict)
+    consecutive_years: int
+    reasonable_progress: bool
+    reasonable_progress_margin: float
+    ages: dict[Literal["identification", "placement", "discipline"], tuple[NonNegInt, NonNegInt]]
+    more_than_days: float = Field(description="'more than 10 days': the split of the suspension categories")
+
+    @field_validator("threshold", "reasonable_progress_margin", "more_than_days", mode="before")
+    @classmethod
+    def _floats(cls, v):
+        return as_float(v)
+
+    @field_validator("ages", mode="before")
+    @classmethod
+    def _ages(cls, v):
+        return {k: tuple(x) if isinstance(x, list) else x for k, x in v.items()} if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _check(self) -> DisproportionalityParams:
+        unknown = [c for c in self.per_category if c not in self.categories]
+        if unknown:
+            raise ValueError(f"per_category names {unknown}, which are not among the categories {self.categories}")
+        families = {c.split(".")[0] for c in self.categories}
+        missing = sorted(families - set(self.ages))
+        if missing:
+            raise ValueError(f"ages: no age range for {missing}")
+        if self.consecutive_years < 1:
+            raise ValueError("consecutive_years must be at least 1")
+        if self.reasonable_progress and self.consecutive_years < 3:
+            raise ValueError("the reasonable-progress test needs the two prior years: consecutive_years of at least 3")
+        return self
+
+    def rule(self, category: str) -> tuple[int, int, float, str]:
+        r = self.per_category.get(category, Rule())
+        return (
+            self.min_n if r.min_n is None else r.min_n,
+            self.min_cell if r.min_cell is None else r.min_cell,
+            self.threshold if r.threshold is None else r.threshold,
+            self.threshold_op if r.threshold_op is None else r.threshold_op,
+        )
+
+    def window(self, year: int) -> list[int]:
+        return list(range(year - self.consecutive_years + 1, year + 1))
+
+
+def _age_ok(ages: tuple[int, int]) -> pl.Expr:
+    lo, hi = ages
+    return pl.col("age").is_null() | pl.col("age").is_between(lo, hi)
+
+
+def category_counts(
+    enrollment: pl.LazyFrame, discipline: pl.LazyFrame | None, params: DisproportionalityParams, years: list[int]
+) -> pl.LazyFrame:
+    """KEYS + num + den for every chosen category: one aggregation pass per family."""
+    cats = params.categories
+    c = pl.col("count")
+    enr = enrollment.filter(pl.col("school_year").is_in(years))
+    keys = ["school_year", "district_id", "race_ethnicity"]
+    parts: list[pl.LazyFrame] = []
+    ident = [x for x in cats if x.startswith("identification")]
+    if ident:
+        aggs = [c.sum().alias("den")]
+        for x in ident:
+            cond = pl.col("iep") if x == "identification" else pl.col("iep") & (pl.col("disability") == x.split(".")[1])
+            aggs.append(c.filter(cond).sum().alias(x))
+        wide = enr.filter(_age_ok(params.ages["identification"])).group_by(keys).agg(aggs)
+        parts.append(wide.unpivot(index=[*keys, "den"], on=ident, variable_name="category", value_name="num"))
+    place = [x for x in cats if x.startswith("placement")]
+    if place:
+        aggs = [c.sum().alias("den")]
+        aggs += [c.filter(pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).sum().alias(x) for x in place]
+        wide = enr.filter(pl.col("iep") & _age_ok(params.ages["placement"])).group_by(keys).agg(aggs)
+        parts.append(wide.unpivot(index=[*keys, "den"], on=place, variable_name="category", value_name="num"))
+    disc = [x for x in cats if x.startswith("discipline")]
+    if disc:
+        ages = params.ages["discipline"]
+        den = enr.filter(pl.col("iep") & _age_ok(ages)).group_by(keys).agg(c.sum().alias("den"))
+        aggs = []
+        days = pl.col("days_removed")
+        for x in disc:
+            if x == "discipline.TOTAL":
+                aggs.append((pl.col("removals") * c).sum().alias(x))
+            else:
+                kind, over = DISCIPLINE_SPLITS[x]
+                within = days > params.more_than_days if over else (days > 0) & (days <= params.more_than_days)
+                aggs.append(c.filter((pl.col("removal_type") == kind) & within).sum().alias(x))
+        if discipline is not None:
+            num = (
+                discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & _age_ok(ages))
+                .group_by(keys)
+                .agg(aggs)
+            )
+            wide = den.join(num, on=keys, how="left").with_columns(pl.col(disc).fill_null(0))
+        else:
+            wide = den.with_columns([pl.lit(None, pl.Int64).alias(x) for x in disc])
+        parts.append(wide.unpivot(index=[*keys, "den"], on=disc, variable_name="category", value_name="num"))
+    if not parts:
+        return pl.LazyFrame(schema={"school_year": pl.Int64, "district_id": pl.String, "race_ethnicity": pl.String,
+                                    "category": pl.String, "num": pl.Int64, "den": pl.Int64})
+    long = pl.concat([p.select(*keys, "category", pl.col("num").cast(pl.Int64), pl.col("den").cast(pl.Int64)) for p in parts])
+    # Every LEA gets a row for each of the 7 groups and each category, even a group it does not enrol
+    # (status no_data), so a missing row never hides a group.
+    frame = (
+        enr.select("school_year", "district_id").unique()
+        .join(pl.LazyFrame({"race_ethnicity": list(RACE_ETHNICITY)}), how="cross")
+        .join(pl.LazyFrame({"category": list(cats)}), how="cross")
+    )
+    return frame.join(long, on=[*keys, "category"], how="left").with_columns(pl.col("num", "den").fill_null(0))
+
+
+def disproportionality_measures(
+    enrollment: pl.LazyFrame,
+    discipline: pl.LazyFrame | None,
+    params: DisproportionalityParams,
+    year: int,
+    years_in_bundle: list[int],
+    compliance: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    window = params.window(year)
+    counts = category_counts(enrollment, discipline, params, window)
+    rules = rules_frame(list(params.categories), params.rule)
+    ratios = risk_ratios(counts, rules, per_child_categories=("discipline.TOTAL",)).cache()
+    ratio_rows = to_measure_rows(ratios)
+    identified = _identified(ratios, params, year, years_in_bundle).cache()
+    indicators = _indicators_9_10(identified, ratios.filter(pl.col("school_year") == year), compliance, year)
+    return pl.concat([ratio_rows, to_measure_rows(identified), indicators])
+
+
+def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: int, years_in_bundle: list[int]) -> pl.LazyFrame:
+    k = params.consecutive_years
+    window = params.window(year)
+    missing = [y for y in window if y not in years_in_bundle]
+    keys = ["district_id", "race_ethnicity", "category"]
+    wide = ratios.group_by(keys).agg(
+        *[pl.col("value").filter(pl.col("school_year") == y).first().alias(f"v{i}") for i, y in enumerate(window)],
+        *[pl.col("flag").filter(pl.col("school_year") == y).first().alias(f"f{i}") for i, y in enumerate(window)],
+        pl.col("threshold").first(),
+        pl.col("status").filter(pl.col("school_year") == year).first().alias("status_now"),
+    )
+    exceed = [pl.col(f"f{i}") == "exceeds" for i in range(k)]
+    # consecutive years ending in `year` in which the ratio was computed and exceeded
+    run = pl.lit(0)
+    for i in range(k):
+        run = pl.when(pl.all_horizontal(exceed[i:]).fill_null(False)).then(pl.lit(k - i)).otherwise(run)
+    all_exceed = pl.all_horizontal(exceed).fill_null(False)
+    if params.reasonable_progress:
+        m = params.reasonable_progress_margin
+        v = [pl.col(f"v{i}") for i in range(k)]
+        progress = ((v[k - 3] - v[k - 2]) >= m) & ((v[k - 2] - v[k - 1]) >= m)
+        progress = progress.fill_null(False)
+    else:
+        progress = pl.lit(False)
+    history = pl.concat_str(
+        [pl.lit(f"{y}: ") + pl.col(f"v{i}").round(2).cast(pl.String).fill_null(pl.lit("not computed")) for i, y in enumerate(window)],
+        separator="; ",
+    )
+    flag = (
+        pl.when(all_exceed & ~progress).then(pl.lit("identified"))
+        .when(all_exceed & progress).then(pl.lit("not_identified_reasonable_progress"))
+        .otherwise(pl.lit("not_identified"))
+    )
+    status = pl.lit(NO_DATA) if missing else pl.lit(OK)
+    missing_note = f"; not determined: school year(s) {', '.join(map(str, missing))} not in the bundle" if missing else ""
+    rule = (f"identified when the ratio exceeds the threshold in each of {k} consecutive years"
+            + ("; not identified after reasonable progress in each of the two prior years" if params.reasonable_progress else ""))
+    return wide.select(
+        pl.lit(year, pl.Int64).alias("school_year"),
+        *keys,
+        pl.lit("disproportionality").alias("measure"),
+        run.cast(pl.Float64).alias("value"),
+        pl.lit(float(k)).alias("threshold"),  # years needed
+        status.alias("status"),
+        (pl.lit(None, pl.String) if missing else flag).alias("flag"),
+        (pl.lit(rule + ": ") + history + pl.lit(missing_note)).alias("note"),
+        pl.col("status_now"),
+    )
+
+
+def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance: pl.LazyFrame | None, year: int) -> pl.LazyFrame:
+    """Indicators 9 and 10 for the state: percent of LEAs identified for inappropriate identification."""
+    fam = pl.when(pl.col("category") == "identification").then(pl.lit("indicator_9")).otherwise(pl.lit("indicator_10"))
+    ident = identified.filter(pl.col("category").str.starts_with("identification")).with_columns(fam.alias("indicator"))
+    cur = current.filter(pl.col("category").str.starts_with("identification")).with_columns(fam.alias("indicator"))
+    group_meets = (pl.col("den") > 0) & (pl.col("den") >= pl.col("min_n")) & (pl.col("num") >= pl.col("min_cell"))
+    met_min = cur.group_by("indicator", "district_id").agg(group_meets.any().alias("meets"))
+    flagged = ident.group_by("indicator", "district_id").agg((pl.col("flag") == "identified").any().alias("identified"))
+    per_lea = met_min.join(flagged, on=["indicator", "district_id"], how="left")
+    if compliance is not None and "inappropriate_identification" in compliance.collect_schema().names():
+        facts = compliance.filter(pl.col("school_year") == year).select("district_id", "inappropriate_identification")
+        per_lea = per_lea.join(facts, on="district_id", how="left")
+        note = "LEAs with disproportionate representation found to result from inappropriate identification / LEAs meeting the minimum n and cell"
+        inappropriate = pl.col("inappropriate_identification").fill_null(False)
+    else:
+        note = ("LEAs with disproportionate representation / LEAs meeting the minimum n and cell "
+                "(no inappropriate_identification fact in the bundle: every identified LEA is counted)")
+        inappropriate = pl.lit(True)
+    per_lea = per_lea.with_columns((pl.col("identified").fill_null(False) & inappropriate).alias("counted"))
+    summary = per_lea.group_by("indicator").agg(
+        pl.col("counted").filter(pl.col("meets")).sum().cast(pl.Float64).alias("numerator"),
+        pl.col("meets").sum().cast(pl.Float64).alias("denominator"),
+        (~pl.col("meets")).sum().cast(pl.Float64).alias("excluded"),
+        pl.col("identified").fill_null(False).sum().cast(pl.Float64).alias("identified"),
+    )
+    main = summary.select(
+        pl.lit(year, pl.Int64).alias("school_year"),
+        pl.col("indicator").alias("measure"),
+        "numerator", "denominator",
+        pl.when(pl.col("denominator") > 0).then(pl.col("numerator") / pl.col("denominator")).alias("value"),
+        pl.when(pl.col("denominator") > 0).then(pl.lit(OK)).otherwise(pl.lit(NO_DATA)).alias("status"),
+        (pl.lit(note + "; LEAs identified before review: ") + pl.col("identified").cast(pl.Int64).cast(pl.String)).alias("note"),
+    )
+    excluded = summary.select(
+        pl.lit(year, pl.Int64).alias("school_year"),
+        (pl.col("indicator") + "_excluded").alias("measure"),
+        pl.col("excluded").alias("numerator"),
+        (pl.col("denominator") + pl.col("excluded")).alias("denominator"),
+        pl.lit(OK).alias("status"),
+        pl.lit("LEAs excluded from the calculation: no group met the minimum n and cell").alias("note"),
+    )
+    return pl.concat([to_measure_rows(main), to_measure_rows(excluded)])

@@ -1,0 +1,131 @@
+"""Risk and risk ratios for groups against the rest of their LEA, with the statewide fallback.
+
+Shared by the disproportionality categories (METHODS.md section 3) and the discipline
+discrepancy (section 4). Input: a long frame of counts with one row per year, LEA, group and
+category: `num` (students with the outcome, or removals), `den` (the group's population).
+
+For group g in LEA d and category c:
+- risk(g) = num_g / den_g; comparison risk = (num_all - num_g) / (den_all - den_g), all other
+  groups of the LEA combined.
+- the ratio is computed from integer counts as (num_g x den_o) / (den_g x num_o), one division,
+  so a ratio that is exactly 3 in arithmetic is exactly 3.0 (and thresholds are also compared
+  with the tolerance EPS).
+- group g fails its minimum n (den_g < min_n) or cell (num_g < min_cell): no value.
+- the LEA's comparison group fails the minimum n or cell: the alternate risk ratio, against all
+  other groups statewide (summed over every LEA in the bundle). If that fails too: no value.
+- a comparison risk of 0: no value (never infinity).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from sedet.measures.common import BELOW_MIN_CELL, BELOW_MIN_N, EPS, NO_DATA, OK
+
+COMPARISON_BELOW_MIN = "comparison_below_min"
+KEYS = ["school_year", "district_id", "race_ethnicity", "category"]
+
+
+def exceeds(value: pl.Expr, threshold: pl.Expr, op: pl.Expr) -> pl.Expr:
+    """value >= threshold or value > threshold, as `op` says, on exact values up to EPS."""
+    return pl.when(op == ">=").then(value >= threshold - EPS).otherwise(value > threshold + EPS)
+
+
+def pct(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then((100 * num / den).round(1, mode="half_away_from_zero").cast(pl.String) + "%").otherwise(pl.lit("-"))
+
+
+def risk_ratios(counts: pl.LazyFrame, rules: pl.LazyFrame, *, per_child_categories: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """Ratios for every row of `counts` (KEYS, num, den), with `rules` per category:
+    min_n, min_cell, threshold, op. Returns KEYS + counts, comparison counts, the ratio, which
+    ratio it is (`measure`: risk_ratio / alternate_risk_ratio) and `status`, `flag`, `note`."""
+    lea = counts.group_by(["school_year", "district_id", "category"]).agg(
+        pl.col("num").sum().alias("lea_num"), pl.col("den").sum().alias("lea_den")
+    )
+    state_g = counts.group_by(["school_year", "race_ethnicity", "category"]).agg(
+        pl.col("num").sum().alias("st_num_g"), pl.col("den").sum().alias("st_den_g")
+    )
+    state = counts.group_by(["school_year", "category"]).agg(
+        pl.col("num").sum().alias("st_num"), pl.col("den").sum().alias("st_den")
+    )
+    g = (
+        counts.join(lea, on=["school_year", "district_id", "category"], how="left")
+        .join(state_g, on=["school_year", "race_ethnicity", "category"], how="left")
+        .join(state, on=["school_year", "category"], how="left")
+        .join(rules, on="category", how="left")
+        .with_columns(
+            (pl.col("lea_num") - pl.col("num")).alias("cmp_num"),
+            (pl.col("lea_den") - pl.col("den")).alias("cmp_den"),
+            (pl.col("st_num") - pl.col("st_num_g")).alias("st_cmp_num"),
+            (pl.col("st_den") - pl.col("st_den_g")).alias("st_cmp_den"),
+        )
+    )
+    group_fails_n = pl.col("den") < pl.col("min_n")
+    group_fails_cell = pl.col("num") < pl.col("min_cell")
+    lea_cmp_ok = (pl.col("cmp_den") >= pl.col("min_n")) & (pl.col("cmp_num") >= pl.col("min_cell")) & (pl.col("cmp_den") > 0)
+    st_cmp_ok = (pl.col("st_cmp_den") >= pl.col("min_n")) & (pl.col("st_cmp_num") >= pl.col("min_cell")) & (pl.col("st_cmp_den") > 0)
+    use_num = pl.when(lea_cmp_ok).then(pl.col("cmp_num")).otherwise(pl.col("st_cmp_num"))
+    use_den = pl.when(lea_cmp_ok).then(pl.col("cmp_den")).otherwise(pl.col("st_cmp_den"))
+    g = g.with_columns(
+        use_num.alias("use_num"),
+        use_den.alias("use_den"),
+        pl.when(lea_cmp_ok).then(pl.lit("risk_ratio")).otherwise(pl.lit("alternate_risk_ratio")).alias("measure"),
+        pl.when(pl.col("den") <= 0).then(pl.lit(NO_DATA))
+        .when(group_fails_n).then(pl.lit(BELOW_MIN_N))
+        .when(group_fails_cell).then(pl.lit(BELOW_MIN_CELL))
+        .when(~lea_cmp_ok & ~st_cmp_ok).then(pl.lit(COMPARISON_BELOW_MIN))
+        .otherwise(pl.lit(OK)).alias("status0"),
+    )
+    # Exact ratio from integer counts: (num_g * den_o) / (den_g * num_o).
+    top = pl.col("num").cast(pl.Int64) * pl.col("use_den").cast(pl.Int64)
+    bottom = pl.col("den").cast(pl.Int64) * pl.col("use_num").cast(pl.Int64)
+    g = g.with_columns(
+        pl.when(pl.col("status0") == OK)
+        .then(pl.when(bottom == 0).then(pl.lit(NO_DATA)).otherwise(pl.lit(OK)))
+        .otherwise(pl.col("status0"))
+        .alias("status"),
+    )
+    value = pl.when((pl.col("status") == OK) & (bottom != 0)).then(top / bottom)
+    per_child = pl.col("category").is_in(list(per_child_categories))
+    risk_word = pl.when(per_child).then(pl.lit(" removals per child")).otherwise(pl.lit(""))
+    why = (
+        pl.when(pl.col("status") == BELOW_MIN_N).then(pl.lit("; not computed: group of ") + pl.col("den").cast(pl.String) + pl.lit(" < minimum n ") + pl.col("min_n").cast(pl.String))
+        .when(pl.col("status") == BELOW_MIN_CELL).then(pl.lit("; not computed: ") + pl.col("num").cast(pl.String) + pl.lit(" < minimum cell ") + pl.col("min_cell").cast(pl.String))
+        .when(pl.col("status") == COMPARISON_BELOW_MIN).then(pl.lit("; not computed: the LEA's and the statewide comparison groups both fail the minimum n or cell"))
+        .when((pl.col("status") == NO_DATA) & (pl.col("den") > 0)).then(pl.lit("; not computed: the comparison risk is 0"))
+        .when(pl.col("status") == NO_DATA).then(pl.lit("; no students in the group"))
+        .otherwise(pl.lit(""))
+    )
+    return g.with_columns(
+        value.alias("value"),
+        pl.col("use_num").alias("comparison_numerator"),
+        pl.col("use_den").alias("comparison_denominator"),
+        pl.when(pl.col("use_den") > 0).then(pl.col("use_num") / pl.col("use_den")).alias("comparison_value"),
+    ).with_columns(
+        pl.when(pl.col("value").is_not_null())
+        .then(pl.when(exceeds(pl.col("value"), pl.col("threshold"), pl.col("op"))).then(pl.lit("exceeds")).otherwise(pl.lit("not_exceeds")))
+        .alias("flag"),
+        pl.concat_str(
+            pl.lit("risk "), pl.col("num").cast(pl.String), pl.lit("/"), pl.col("den").cast(pl.String),
+            pl.lit(" = "), pct(pl.col("num"), pl.col("den")), risk_word,
+            pl.when(pl.col("measure") == "risk_ratio").then(pl.lit(" vs other groups in the LEA "))
+            .otherwise(pl.lit(" vs other groups statewide (the LEA's comparison group has ")
+                       + pl.col("cmp_num").cast(pl.String) + pl.lit("/") + pl.col("cmp_den").cast(pl.String) + pl.lit(") ")),
+            pl.col("use_num").cast(pl.String), pl.lit("/"), pl.col("use_den").cast(pl.String),
+            pl.lit(" = "), pct(pl.col("use_num"), pl.col("use_den")),
+            pl.lit("; threshold "), pl.col("op"), pl.lit(" "), pl.col("threshold").cast(pl.String),
+            why,
+        ).alias("note"),
+        pl.col("num").cast(pl.Float64).alias("numerator"),
+        pl.col("den").cast(pl.Float64).alias("denominator"),
+    )
+
+
+def rules_frame(categories: list[str], rule_for) -> pl.LazyFrame:
+    """A small frame of per-category rules: min_n, min_cell, threshold, op."""
+    rows = [(c, *rule_for(c)) for c in categories]
+    return pl.LazyFrame(
+        rows,
+        schema={"category": pl.String, "min_n": pl.Int64, "min_cell": pl.Int64, "threshold": pl.Float64, "op": pl.String},
+        orient="row",
+    )
