@@ -13,10 +13,14 @@ import polars as pl
 
 from sedet.errors import UsageError
 from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
+from sedet.measures.alternate import alternate_measures
 from sedet.measures.assessment import assessment_measures
+from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY, to_measure_rows
+from sedet.measures.compliance import compliance_measures
 from sedet.measures.discipline import discipline_measures
 from sedet.measures.disproportionality import disproportionality_measures
-from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY
+from sedet.measures.timeline import timeline_measures
+from sedet.measures.transition import transition_measures
 from sedet.profile import LoadedProfile
 
 
@@ -32,6 +36,14 @@ def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
             need.append("discipline")
     if m.discipline is not None:
         need += ["enrollment", "discipline"]
+    if m.timeline is not None:
+        need.append("evaluations")
+    if m.transition is not None:
+        need.append("transition")
+    if m.alternate is not None:
+        need.append("assessments")
+    if m.compliance is not None:
+        need.append("compliance")
     return tuple(dict.fromkeys(need))
 
 
@@ -87,9 +99,19 @@ def compute_measures(bundle: Bundle, profile: LoadedProfile, year: int) -> pl.La
         enrollment, discipline = bundle.lazy("enrollment"), bundle.lazy("discipline")
         assert enrollment is not None and discipline is not None
         parts.append(discipline_measures(enrollment, discipline, m.discipline, year, bundle.lazy("compliance")))
+    for params, table, fn in (
+        (m.timeline, "evaluations", timeline_measures),
+        (m.transition, "transition", transition_measures),
+        (m.alternate, "assessments", alternate_measures),
+        (m.compliance, "compliance", compliance_measures),
+    ):
+        if params is not None:
+            frame = bundle.lazy(table)
+            assert frame is not None  # required_tables() made sure
+            parts.append(fn(frame, params, year))
     if not parts:
         return pl.LazyFrame(schema=MEASURE_SCHEMA)
-    return pl.concat(parts)
+    return pl.concat([to_measure_rows(p) for p in parts])
 
 
 def run(

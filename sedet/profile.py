@@ -26,8 +26,12 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sedet.errors import ProfileError
 from sedet.io.schema import CODE_LISTS
+from sedet.measures.alternate import AlternateParams
+from sedet.measures.compliance import ComplianceParams
 from sedet.measures.discipline import DisciplineParams
 from sedet.measures.disproportionality import DisproportionalityParams
+from sedet.measures.timeline import TimelineParams
+from sedet.measures.transition import TransitionParams
 from sedet.params import Fraction, NonNegInt, Strict, _as_float
 
 
@@ -140,6 +144,10 @@ class Measures(Strict):
     assessment: AssessmentParams | None = None
     disproportionality: DisproportionalityParams | None = None
     discipline: DisciplineParams | None = None
+    timeline: TimelineParams | None = None
+    transition: TransitionParams | None = None
+    alternate: AlternateParams | None = None
+    compliance: ComplianceParams | None = None
 
 
 class Profile(Strict):

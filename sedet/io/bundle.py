@@ -23,6 +23,7 @@ from sedet.errors import BundleError, Problem, UsageError
 from sedet.io import schema as S
 from sedet.io.checks import ROW, Check, T, _found
 from sedet.io.schema import Column, Table
+from sedet.measures.timeline import row_checks as timeline_row_checks
 from sedet.profile import LoadedProfile
 
 SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")
@@ -136,17 +137,26 @@ def normalise_header(name: str) -> str:
     return s.strip("_")
 
 
-def read_raw(src: Source, encoding: str | None = None) -> tuple[pl.DataFrame, int]:
-    """The table as text columns plus ROW; returns (frame, offset) where row = index + offset."""
+def read_raw(src: Source, encoding: str | None = None, kinds: dict[str, str] | None = None) -> tuple[pl.DataFrame, int]:
+    """The table as read, plus the offset that turns a 0-based index into the row a person sees.
+
+    CSV columns that should hold whole numbers, numbers or booleans are first parsed by polars'
+    own reader (fast, in parallel); if any value does not parse, the whole file is read again as
+    text and typed by sedet, which accepts more spellings and names every bad cell. Dates are
+    always parsed by sedet: polars reads 1/3/2012 day first.
+    """
     suffix = src.path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(src, encoding), 2
+        return _read_csv(src, encoding, kinds or {}), 2
     if suffix in (".xlsx", ".xlsm"):
         return _read_sheet(src), 2
     return _read_parquet(src), 1
 
 
-def _read_csv(src: Source, encoding: str | None) -> pl.DataFrame:
+FAST_DTYPES = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean}
+
+
+def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str]) -> pl.DataFrame:
     data = src.path.read_bytes()
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise BundleError([Problem(src.label, None, None, "a header row and data rows", "an empty file", table=src.table)])
@@ -162,6 +172,13 @@ def _read_csv(src: Source, encoding: str | None) -> pl.DataFrame:
     dup = next((h for i, h in enumerate(header) if h in header[:i]), None)
     if dup is not None:
         raise BundleError([Problem(src.label, dup, 1, "each column once", f"a second column named {dup!r}", table=src.table)])
+    fast = {h: FAST_DTYPES[kinds[normalise_header(h)]] for h in header if kinds.get(normalise_header(h)) in FAST_DTYPES}
+    if fast:
+        try:
+            overrides = {h: fast.get(h, pl.String) for h in header}
+            return pl.read_csv(io.BytesIO(data), schema_overrides=overrides, infer_schema=False)
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
+            pass  # some value is not in polars' own spelling: read as text below and name it
     try:
         df = pl.read_csv(io.BytesIO(data), infer_schema=False)
     except pl.exceptions.ComputeError as e:
@@ -233,15 +250,7 @@ def _read_parquet(src: Source) -> pl.DataFrame:
         df = pl.read_parquet(src.path)
     except Exception as e:  # noqa: BLE001
         raise BundleError([Problem(src.label, None, None, "a Parquet file", f"a file that cannot be read ({_first_line(str(e))})", table=src.table)]) from None
-    casts = []
-    for name, dtype in df.schema.items():
-        if dtype == pl.Date:
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
-        elif dtype.is_temporal():
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
-        else:
-            casts.append(pl.col(name).cast(pl.String))
-    return df.select(casts)
+    return df  # native types are kept where they fit the column (TableReader._typed)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -298,6 +307,10 @@ class TableReader:
         self.code_lists = code_lists
         self.districts = districts  # the district_ids of the districts table, when the bundle has one
 
+    def kinds(self) -> dict[str, str]:
+        """The kind of every column this table may have (extra columns: those the profile declares)."""
+        return {c.name: c.kind for c in self.columns_for([])}
+
     def columns_for(self, present: list[str]) -> list[Column]:
         cols = list(self.table.columns)
         if self.table.extra_bool_columns:
@@ -314,7 +327,7 @@ class TableReader:
         """Return (typed frame or None, problems up to limit, total problems)."""
         label, sheet, tname = src.label, src.sheet, self.table.name
         headers = [normalise_header(c) for c in raw.columns]
-        problems: list[Problem] = []
+        problems = []
         seen: dict[str, str] = {}
         for original, h in zip(raw.columns, headers, strict=True):
             if h in seen:
@@ -338,15 +351,21 @@ class TableReader:
         )
         # Excel sheets keep blank rows so that row numbers stay true; drop rows with no value at all.
         data_cols = [c.name for c in cols if c.name in headers]
-        df = df.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in data_cols])
+        text_cols = [c for c in data_cols if df.schema[c] == pl.String]
+        df = df.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in text_cols])
         if data_cols:
             df = df.filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
         typed, checks = self._type(df, cols, headers)
         frame = df.with_columns(typed)
+        checks = checks + self._row_checks(frame)
+        # One pass counts every rule; details are gathered only for rules that found something.
+        counts = frame.select([c.bad.fill_null(False).sum().alias(f"c{i}") for i, c in enumerate(checks)]).row(0) if checks else ()
         total = 0
-        for chk in checks + self._row_checks(frame):
-            n, rows = _check_rows(frame, chk, limit - len(problems))
+        for chk, n in zip(checks, counts, strict=True):
+            if not n:
+                continue
             total += n
+            rows = _check_rows(frame, chk, limit - len(problems))
             problems += [Problem(label, chk.column, r, chk.expected, f, sheet, tname) for r, f in rows]
         if total:
             return None, problems, total
@@ -360,7 +379,7 @@ class TableReader:
                 exprs.append(self._default(c))
                 continue
             raw = pl.col(c.name)
-            typed, expected = self._typed(c, raw)
+            typed, expected = self._typed(c, raw, df.schema[c.name])
             if expected is not None:
                 checks.append(Check(c.name, raw.is_not_null() & typed.is_null(), expected, _found(c.name)))
             if c.required:
@@ -374,13 +393,32 @@ class TableReader:
             exprs.append(typed.alias(f"__typed_{c.name}"))
         return exprs, checks
 
-    def _typed(self, c: Column, raw: pl.Expr) -> tuple[pl.Expr, str | None]:
+    def _typed(self, c: Column, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, str | None]:
+        """The typed value of a column, and what a value must look like (None: anything goes).
+
+        A column already read with a fitting type (by polars' CSV reader, or from Parquet) is
+        kept; anything else is taken as text and parsed.
+        """
+        if dtype != pl.String:
+            if c.kind == S.INT and dtype.is_integer():
+                return raw.cast(pl.Int64), None
+            if c.kind == S.FLOAT and dtype.is_numeric():
+                f = raw.cast(pl.Float64)
+                return pl.when(f.is_finite()).then(f), EXPECTED[S.FLOAT]
+            if c.kind == S.BOOL and dtype == pl.Boolean:
+                return raw, None
+            if c.kind == S.DATE and dtype == pl.Date:
+                return raw, None
+            if c.kind == S.DATE and isinstance(dtype, pl.Datetime):
+                return raw.dt.date(), None
+            raw = raw.cast(pl.String)
         if c.kind in (S.ID, S.TEXT):
             return raw, None
         if c.kind == S.INT:
             return _int_expr(raw), EXPECTED[S.INT]
         if c.kind == S.FLOAT:
-            return raw.cast(pl.Float64, strict=False).fill_nan(None), EXPECTED[S.FLOAT]
+            f = raw.cast(pl.Float64, strict=False)
+            return pl.when(f.is_finite()).then(f), EXPECTED[S.FLOAT]
         if c.kind == S.BOOL:
             return _bool_expr(raw), EXPECTED[S.BOOL]
         if c.kind == S.DATE:
@@ -415,6 +453,8 @@ class TableReader:
                 pl.lit("'") + T("determination_date").cast(pl.String) + pl.lit("', before the consent date '")
                 + T("consent_date").cast(pl.String) + pl.lit("'"),
             ))
+        if t == "evaluations" and self.profile and self.profile.measures.timeline is not None and "consent_date" in typed:
+            out += timeline_row_checks(self.profile.measures.timeline)
         if t == "compliance" and {"findings", "findings_corrected_on_time"} <= typed:
             out.append(Check(
                 "findings_corrected_on_time",
@@ -472,14 +512,21 @@ def _level_check(profile: LoadedProfile) -> Check:
     )
 
 
-def _check_rows(frame: pl.DataFrame, chk: Check, room: int) -> tuple[int, list[tuple[int, str]]]:
-    bad = frame.lazy().select(chk.bad.fill_null(False).alias("__bad"), pl.col(ROW), chk.found.alias("__found"))
-    bad = bad.filter(pl.col("__bad"))
-    n = bad.select(pl.len()).collect().item()
-    if n == 0 or room <= 0:
-        return n, []
-    rows = bad.select(ROW, "__found").head(room).collect().rows()
-    return n, [(r, f if f is not None else "an empty cell") for r, f in rows]
+def _check_rows(frame: pl.DataFrame, chk: Check, room: int) -> list[tuple[int, str]]:
+    """The first `room` rows where a rule holds: (row, what was found)."""
+    if room <= 0:
+        return []
+    # `found` and `bad` may use window functions: evaluate them over the whole frame, then filter.
+    rows = (
+        frame.lazy()
+        .select(chk.bad.fill_null(False).alias("__bad"), pl.col(ROW), chk.found.alias("__found"))
+        .filter(pl.col("__bad"))
+        .head(room)
+        .collect()
+        .select(ROW, "__found")
+        .rows()
+    )
+    return [(r, f if f is not None else "an empty cell") for r, f in rows]
 
 
 def transition_components(profile: LoadedProfile | None) -> list[str] | None:
@@ -545,13 +592,13 @@ def load_bundle(
         if on_table:
             on_table(src.table)
         room = max(limit - len(problems), 0)
+        reader = TableReader(S.TABLES[src.table], profile, code_lists, districts)
         try:
-            raw, offset = read_raw(src, encoding)
+            raw, offset = read_raw(src, encoding, reader.kinds())
         except BundleError as e:
             problems += e.problems[:room]
             total += e.total
             continue
-        reader = TableReader(S.TABLES[src.table], profile, code_lists, districts)
         frame, found, n = reader.read(src, raw, offset, room)
         problems += found
         total += n

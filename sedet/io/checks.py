@@ -31,7 +31,7 @@ def T(name: str) -> pl.Expr:
 
 def _found(col: str) -> pl.Expr:
     """The text as read, quoted, or 'an empty cell'."""
-    raw = pl.col(col)
+    raw = pl.col(col).cast(pl.String)
     return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(pl.lit("'") + raw.str.slice(0, 60) + pl.lit("'"))
 
 

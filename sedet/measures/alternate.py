@@ -124,7 +124,8 @@ def alternate_measures(assessments: pl.LazyFrame, params: AlternateParams, year:
     listing = (
         pl.col("subject") + pl.lit(" ")
         + pl.when(pl.col("rate").is_not_null())
-        .then(fmt_num(pl.col("rate") * 100, 2) + pl.lit("%"))
+        .then(pl.col("alt").cast(pl.String) + pl.lit(" of ") + pl.col("tested").cast(pl.String)
+              + pl.lit(" = ") + fmt_num(pl.col("rate") * 100, 2) + pl.lit("%"))
         .otherwise(pl.lit("no data"))
     )
     # The highest rate first; a tie goes to the first subject in `grades`; subjects without a rate last.

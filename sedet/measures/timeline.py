@@ -46,9 +46,9 @@ Choices the sources leave open:
 - An exception code removes the row whatever its dates (the code is the district's claim that the
   timeline did not apply). A code the profile does not accept does not remove anything (the loader
   refuses such codes, so this only matters when the function is called directly).
-- State exceptions are removed from a and b like the federal ones (METHODS.md). The OSEP measurement
-  table asks states to *include* cases under a state-established exception in b (counted as timely);
-  a profile that follows it should say so, and a parameter would be needed (not implemented).
+- State exceptions are removed from a and b like the federal ones by default (METHODS.md). The OSEP
+  measurement table asks states to *include* cases under a state-established exception in b (counted
+  as timely): `state_exceptions_count_as = "on_time"` does that.
 - `late_bands` must start at 1, be contiguous, and end open (every late day falls in one band). In
   TOML, which has no null, the open band is written with one bound: `[31]`.
 """
@@ -62,6 +62,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from sedet.io.checks import Check, T, found
+from sedet.io.schema import FEDERAL_EVALUATION_EXCEPTIONS
 from sedet.measures.common import NO_DATA, OK, at_least, to_measure_rows
 from sedet.params import Fraction, Strict, as_float
 
@@ -85,6 +86,11 @@ class TimelineParams(Strict):
     )
     exceptions: list[FederalException] = Field(description="federal exception codes the state accepts")
     state_exceptions: dict[str, str] = Field(default_factory=dict, description="state exception code -> description")
+    state_exceptions_count_as: Literal["excluded", "on_time"] = Field(
+        default="excluded",
+        description="a case under a state exception: removed from a and b (METHODS.md), or counted in b as "
+        "timely (the OSEP Indicator 11 measurement: 'describe cases falling within those exceptions and include in b')",
+    )
     late_bands: list[tuple[int, int | None]] = Field(
         default=[(1, 10), (11, 30), (31, None)],
         description="bands of days beyond the timeline, [first, last]; the last band is open ([31])",
@@ -119,9 +125,9 @@ class TimelineParams(Strict):
     def _state_codes(cls, v: dict[str, str]) -> dict[str, str]:
         for code in v:
             if not code or code != code.strip() or code != code.upper():
-                raise ValueError(f"state exception code {code!r}: write codes in capitals without spaces "
+                raise ValueError(f"state exception code {code!r}: write codes in capitals, without surrounding spaces "
                                  "(the loader compares codes in capitals)")
-            if code in ("301D1", "301D2", "309C"):
+            if code in FEDERAL_EVALUATION_EXCEPTIONS:
                 raise ValueError(f"state exception code {code!r} is a federal code: list it in `exceptions`")
         return v
 
@@ -189,8 +195,11 @@ def evaluation_outcomes(evaluations: pl.LazyFrame, params: TimelineParams, year:
     n = params.timeline_days
     days = (pl.col("determination_date") - pl.col("consent_date")).dt.total_days()
     deadline = pl.col("consent_date") + pl.duration(days=n)  # the last day that is on time
+    timely_by_state = list(params.state_exceptions) if params.state_exceptions_count_as == "on_time" else []
+    removed = [c for c in params.accepted() if c not in timely_by_state]
     outcome = (
-        pl.when(pl.col("exception").is_in(params.accepted()).fill_null(False)).then(pl.lit(EXCEPTION))
+        pl.when(pl.col("exception").is_in(removed).fill_null(False)).then(pl.lit(EXCEPTION))
+        .when(pl.col("exception").is_in(timely_by_state).fill_null(False)).then(pl.lit(ON_TIME))
         .when(pl.col("determination_date").is_not_null() & (days <= n)).then(pl.lit(ON_TIME))
         .when(pl.col("determination_date").is_not_null()).then(pl.lit(LATE))
         .when(deadline <= pl.lit(end)).then(pl.lit(LATE_OPEN))
@@ -324,8 +333,6 @@ def timeline_measures(evaluations: pl.LazyFrame, params: TimelineParams, year: i
 
 
 def _descriptions(params: TimelineParams) -> dict[str, str]:
-    from sedet.io.schema import FEDERAL_EVALUATION_EXCEPTIONS
-
     return {**{k: FEDERAL_EVALUATION_EXCEPTIONS[k] for k in params.exceptions}, **params.state_exceptions}
 
 
