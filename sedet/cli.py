@@ -262,6 +262,9 @@ def explain(
         out.print_json(json.dumps(rows.to_dicts(), default=str))
         return
     render(out, result, district, rows)
+    from sedet.explain import render_determination
+
+    render_determination(out, result, district)
 
 
 @profiles_app.callback()

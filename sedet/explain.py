@@ -119,3 +119,54 @@ def render(console: Console, result: RunResult, district: str, rows: pl.DataFram
             console.print(f"  {label:<26} {figure}{target}{verdict}  [{r['status']}]", markup=False, highlight=False)
             if r["note"] and not shared_note:
                 console.print(f"  {'':<26} {r['note']}", markup=False, style="dim")
+
+
+def render_determination(console: Console, result: RunResult, district: str) -> None:
+    """The whole chain for one LEA: factor, value, points; groups; percentage, rank, percentile;
+    the method's category; conditions and overrides; the final category and tier."""
+    d = result.determinations
+    if d is None:
+        return
+    dec = result.profile.meta.display_decimals
+    f = d.factors.filter(pl.col("district_id") == district)
+    row = d.table.filter(pl.col("district_id") == district)
+    console.print()
+    console.print("determination: how the measures become a category", style="bold", markup=False)
+    t = Table(box=box.SIMPLE, pad_edge=False)
+    for name, just in (("factor", "left"), ("measure", "left"), ("value", "right"), ("flags", "left"),
+                       ("points", "right"), ("possible", "right"), ("why", "left")):
+        t.add_column(name, justify=just, no_wrap=name != "why", overflow="fold")
+    for r in f.iter_rows(named=True):
+        t.add_row(
+            f"{r['factor']} {r['factor_title']}",
+            r["measure"],
+            show_value(r["measure"], r["value"], dec) if r["value"] is not None else "-",
+            r["flags"] or "",
+            "n/a" if r["points"] is None else _half_up(r["points"], 1),
+            _half_up(r["possible"], 1),
+            "" if r["status"] == "ok" else (r["note"] or ""),
+        )
+    console.print(t)
+    if row.height == 0:
+        console.print("  this district is not in the determinations (not in the districts table)", markup=False)
+        return
+    r = row.row(0, named=True)
+    n = d.table.filter(pl.col("percentage").is_not_null()).height
+    pct = "-" if r["percentage"] is None else f"{_half_up(100 * r['percentage'], dec)}%"
+    console.print(f"  points: {_count(r['points_earned'])} of {_count(r['points_possible'])} possible = {pct}", markup=False)
+    if r["group_detail"]:
+        console.print(f"  groups: {r['group_detail']}", markup=False)
+    det = result.profile.model.determination
+    if r["rank"] is not None:
+        console.print(f"  rank {r['rank']} of {n} LEAs with a percentage; percentile {_half_up(r['percentile'], 1)} "
+                      f"({det.percentile_definition.replace('_', ' ')})", markup=False)
+    if det.method == "level_alignment":
+        console.print(f"  accountability level {r['accountability_level']}", markup=False)
+    base = det.by_short(r["base"]).label if r["base"] else "none"
+    console.print(f"  the {det.method.replace('_', ' ')} method gives: {base}", markup=False)
+    if r["reasons"]:
+        for reason in r["reasons"].split("; "):
+            console.print(f"  then {reason}", markup=False)
+    final = r["category_label"] or r["status"]
+    tier = f"; {r['tier']}: {r['tier_text']}" if r["tier"] else ""
+    console.print(f"  determination: {final}{tier}", style="bold", markup=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sedet.determine import Determinations, determine
 from sedet.errors import UsageError
 from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
 from sedet.measures.alternate import alternate_measures
@@ -44,6 +45,9 @@ def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
         need.append("assessments")
     if m.compliance is not None:
         need.append("compliance")
+    det = profile.model.determination
+    if det is not None and det.method == "level_alignment":
+        need.append("districts")
     return tuple(dict.fromkeys(need))
 
 
@@ -61,6 +65,7 @@ class RunResult:
     years: list[int]
     measures: pl.DataFrame
     district_names: dict[str, str] = field(default_factory=dict)
+    determinations: Determinations | None = None
 
     def for_district(self, district_id: str) -> pl.DataFrame:
         return self.measures.filter(pl.col("district_id") == district_id)
@@ -133,4 +138,7 @@ def run(
         names = {
             d: n for d, n in districts.frame.select("district_id", "district_name").iter_rows() if n is not None
         }
-    return RunResult(profile, bundle, chosen, years, measures, names)
+    districts_frame = districts.frame if districts is not None else None
+    overrides = bundle.tables.get("overrides")
+    dets = determine(profile, measures, districts_frame, overrides.frame if overrides is not None else None, chosen)
+    return RunResult(profile, bundle, chosen, years, measures, names, dets)

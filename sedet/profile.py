@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sedet.errors import ProfileError
+from sedet.determine.params import Determination, Factor, Group
 from sedet.io.schema import CODE_LISTS
 from sedet.measures.alternate import AlternateParams
 from sedet.measures.compliance import ComplianceParams
@@ -154,6 +155,27 @@ class Profile(Strict):
     profile: Meta
     codes: dict[str, dict[str, str]] = Field(default_factory=dict)
     measures: Measures
+    factors: list[Factor] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
+    determination: Determination | None = None
+
+    @model_validator(mode="after")
+    def _scoring(self) -> Profile:
+        ids = [f.id for f in self.factors]
+        if len(set(ids)) != len(ids):
+            raise ValueError("factors: every factor needs its own id")
+        if self.factors and self.determination is None:
+            raise ValueError("factors without a [determination] section")
+        if self.determination is not None and self.determination.method != "level_alignment" and not self.factors:
+            raise ValueError(f"determination method {self.determination.method!r} needs [[factors]]")
+        group_ids = [g.id for g in self.groups]
+        for f in self.factors:
+            if self.groups and f.group not in group_ids:
+                raise ValueError(f"factor {f.id}: group {f.group!r} is not one of the groups {group_ids}")
+        for g in self.groups:
+            if g.when_empty.startswith("use:") and g.when_empty[4:] not in group_ids:
+                raise ValueError(f"group {g.id}: when_empty names an unknown group {g.when_empty[4:]!r}")
+        return self
 
     @field_validator("codes")
     @classmethod

@@ -455,6 +455,15 @@ class TableReader:
             ))
         if t == "evaluations" and self.profile and self.profile.measures.timeline is not None and "consent_date" in typed:
             out += timeline_row_checks(self.profile.measures.timeline)
+        det = self.profile.model.determination if self.profile else None
+        if t == "overrides" and det is not None and "category" in typed:
+            names = [c.label for c in det.categories] + [c.short for c in det.categories]
+            out.append(Check(
+                "category",
+                ~T("category").str.to_lowercase().is_in([n.lower() for n in names]),
+                "a category of the profile (" + ", ".join(f"{c.label} / {c.short}" for c in det.categories) + ")",
+                _found("category"),
+            ))
         if t == "compliance" and {"findings", "findings_corrected_on_time"} <= typed:
             out.append(Check(
                 "findings_corrected_on_time",

@@ -29,8 +29,8 @@ Rows returned (one per year in the multi-year window, LEA, group and category):
 - `disproportionality` for the determined year: flag `identified` when the ratio exceeds the
   threshold in each of `consecutive_years` years with a computed value (value = the number of
   consecutive years, ending in the determined year, in which it exceeded; threshold = the years
-  needed); with the
-  reasonable-progress test on, not identified when the ratio fell by at least the margin in
+  needed; status = this year's ratio status, so a group below the minimums this year is not
+  scored); with the reasonable-progress test on, not identified when the ratio fell by at least the margin in
   each of the two prior years. A year the bundle does not hold makes the status `no_data`.
 - Statewide (district_id null): `indicator_9` (identification, all disabilities) and
   `indicator_10` (the six specific categories): numerator = LEAs identified whose
@@ -255,7 +255,9 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
         .when(all_exceed & progress).then(pl.lit("not_identified_reasonable_progress"))
         .otherwise(pl.lit("not_identified"))
     )
-    status = pl.lit(NO_DATA) if missing else pl.lit(OK)
+    # The row's status: no_data when a year is missing from the bundle; else the status of this
+    # year's ratio, so an LEA whose groups all fall below the minimums is n/a for scoring.
+    status = pl.lit(NO_DATA) if missing else pl.col("status_now").fill_null(NO_DATA)
     missing_note = f"; not determined: school year(s) {', '.join(map(str, missing))} not in the bundle" if missing else ""
     rule = (f"identified when the ratio exceeds the threshold in each of {k} consecutive years"
             + ("; not identified after reasonable progress in each of the two prior years" if params.reasonable_progress else ""))
@@ -268,7 +270,6 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
         status.alias("status"),
         (pl.lit(None, pl.String) if missing else flag).alias("flag"),
         (pl.lit(rule + ": ") + history + pl.lit(missing_note)).alias("note"),
-        pl.col("status_now"),
     )
 
 

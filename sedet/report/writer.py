@@ -30,7 +30,8 @@ from sedet.report.xlsx import (
 
 # How each measure's value is shown.
 RATE_MEASURES = {"participation", "proficiency", "indicator_3a", "indicator_3b", "indicator_3c",
-                 "indicator_9", "indicator_10", "indicator_4a", "indicator_4b"}
+                 "indicator_9", "indicator_10", "indicator_4a", "indicator_4b", "timeline", "indicator_11",
+                 "transition", "indicator_13", "alternate_rate", "correction", "timeline_days_late"}
 MEASURE_TITLES = {
     "participation": "Participation rate of students with IEPs",
     "proficiency": "Proficiency rate of students with IEPs",
@@ -94,6 +95,11 @@ def write_outputs(result: RunResult, out: Path, run_options: dict) -> list[Path]
     csv_safe(with_names).write_csv(csv)
     written.append(csv)
 
+    if result.determinations is not None:
+        det_csv = out / "determinations.csv"
+        csv_safe(result.determinations.table).write_csv(det_csv)
+        written.append(det_csv)
+
     xlsx = out / "determinations.xlsx"
     _workbook(result, with_names, xlsx)
     written.append(xlsx)
@@ -107,11 +113,59 @@ def write_outputs(result: RunResult, out: Path, run_options: dict) -> list[Path]
 def _workbook(result: RunResult, m: pl.DataFrame, path: Path) -> None:
     wb = new_workbook()
     _summary_sheet(wb, result, m)
+    if result.determinations is not None:
+        _determinations_sheet(wb, result)
+        _factor_sheets(wb, result)
     for measure in [x for x in SHEET_ORDER if x in set(m.get_column("measure").unique().to_list())]:
         rows = m.filter((pl.col("measure") == measure) & pl.col("district_id").is_not_null())
         _measure_sheet(wb, measure, rows)
     _method_sheet(wb, result)
     save_deterministic(wb, path)
+
+
+def _determinations_sheet(wb, result: RunResult) -> None:
+    t = result.determinations.table
+    cols = [
+        Col("rank", "Rank", 7, INTEGER),
+        Col("district_id", "District ID", 12),
+        Col("district_name", "District", 32),
+        Col("accountability_level", "Level", 7, INTEGER),
+        Col("points_earned", "Points earned", 10, DECIMAL),
+        Col("points_possible", "Points possible", 10, DECIMAL),
+        Col("percentage", "Percentage", 11, PERCENT),
+        Col("percentile", "Percentile", 10, DECIMAL),
+        Col("category_label", "Determination", 28),
+        Col("tier", "Tier", 9),
+        Col("reasons", "Conditions and overrides", 50),
+        Col("group_detail", "Groups", 40),
+        Col("status", "Status", 22),
+    ]
+    table_sheet(wb, "Determinations", cols, t.select([c.key for c in cols]).iter_rows(), t.height,
+                intro=[f"Determinations, school year {result.year}: ranked by percentage"])
+
+
+def _factor_sheets(wb, result: RunResult) -> None:
+    f = result.determinations.factors.with_columns(
+        pl.col("district_id").replace_strict(result.district_names, default=None, return_dtype=pl.String).alias("district_name")
+    )
+    for factor in f.get_column("factor").unique(maintain_order=True).to_list():
+        rows = f.filter(pl.col("factor") == factor)
+        title = rows.get_column("factor_title")[0]
+        measure = rows.get_column("measure")[0]
+        cols = [
+            Col("district_id", "District ID", 12),
+            Col("district_name", "District", 32),
+            Col("value", "Value", 10, value_format(measure)),
+            Col("numerator", "Numerator", 11, INTEGER),
+            Col("denominator", "Denominator", 11, INTEGER),
+            Col("flags", "Flags", 22),
+            Col("points", "Points", 8, DECIMAL),
+            Col("possible", "Possible", 8, DECIMAL),
+            Col("status", "Status", 8),
+            Col("note", "How it was computed, or why n/a", 80),
+        ]
+        table_sheet(wb, f"{factor}", cols, rows.select([c.key for c in cols]).iter_rows(), rows.height,
+                    intro=[f"{factor}: {title} (measure: {measure})"])
 
 
 def _measure_sheet(wb, measure: str, rows: pl.DataFrame) -> None:
@@ -160,6 +214,21 @@ def _summary_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
                 cell(ws, r["denominator"], INTEGER),
                 cell(ws, r["value"], value_format(r["measure"])),
             ])
+        ws.append([])
+    if result.determinations is not None:
+        t = result.determinations.table
+        ws.append([text_cell(ws, "Determinations", BOLD)])
+        ws.append([text_cell(ws, h, BOLD) for h in ("Category", "LEAs", "Tier")])
+        cats = result.profile.model.determination.categories
+        for c in cats:
+            n = t.filter(pl.col("category") == c.short).height
+            ws.append([text_cell(ws, c.label), cell(ws, n, INTEGER), cell(ws, c.tier or "")])
+        labelled = t.filter(pl.col("category_label").is_not_null() & ~pl.col("category_label").is_in([c.label for c in cats]))
+        for label, n in labelled.group_by("category_label").len().sort("category_label").iter_rows():
+            ws.append([text_cell(ws, f"of which shown as {label}"), cell(ws, n, INTEGER)])
+        undetermined = t.filter(pl.col("category").is_null()).height
+        if undetermined:
+            ws.append([text_cell(ws, "Not determined"), cell(ws, undetermined, INTEGER)])
         ws.append([])
     districts = m.filter(pl.col("district_id").is_not_null())
     ws.append([text_cell(ws, "Districts", BOLD)])

@@ -212,7 +212,7 @@ def test_case_3_comparison_group_of_8_falls_back_to_statewide():
     # D2's BL7 has a comparison of 492 students with 48 IEPs in its LEA: the plain risk ratio
     d2 = ratio(df, "D2", "BL7")
     assert d2["measure"] == "risk_ratio"
-    assert d2["value"] == pytest.approx(0.2 / (48 / 492))  # 10/50 ÷ 48/492 = 0.2 / 0.09756 = 2.05
+    assert d2["value"] == pytest.approx(2.05)  # 10/50 ÷ 48/492 = (10 x 492) / (50 x 48) = 4920 / 2400
 
 
 def test_case_4_statewide_comparison_also_below_minimum_gives_no_value():
@@ -297,12 +297,16 @@ def test_case_8_group_not_enrolled_has_a_row_with_no_value():
 # 4. Three consecutive years
 
 
-def test_case_9_three_consecutive_years():
-    """Case 9: 3.2, 2.9, 3.1 is not identified; 3.0, 3.1, 3.2 is; a year not computed breaks the run."""
-    df = run(
+def nine() -> pl.DataFrame:
+    return run(
         [three_years("D1", [32, 29, 31]), three_years("D2", [30, 31, 32]), three_years("D3", [32, None, 32])],
         params=NJ,
     )
+
+
+def test_case_9_three_consecutive_years():
+    """Case 9: 3.2, 2.9, 3.1 is not identified; 3.0, 3.1, 3.2 is; a year not computed breaks the run."""
+    df = nine()
     assert ratio(df, "D1", "BL7", year=YEAR - 1)["value"] == pytest.approx(2.9)  # 29/200 ÷ 50/1000 = 0.145 / 0.05
     assert ratio(df, "D2", "BL7", year=YEAR - 2)["value"] == 3.0  # 30/200 ÷ 50/1000 = 0.15 / 0.05, exactly
     assert ratio(df, "D3", "BL7", year=YEAR - 1)["status"] == "below_min_n"  # 29 < 30
@@ -310,15 +314,21 @@ def test_case_9_three_consecutive_years():
     assert d1["status"] == "ok"
     assert d1["flag"] == "not_identified"  # 2022: 2.9 < 3.0
     assert d1["threshold"] == 3.0  # years needed
-    assert d1["value"] == 1.0  # consecutive years exceeding, ending 2023: only 2023 (3.1)
     d2 = determination(df, "D2", "BL7")
     assert d2["status"] == "ok"
     assert d2["flag"] == "identified"  # 3.0 >= 3, 3.1 >= 3, 3.2 >= 3
-    assert d2["value"] == 3.0  # 2021, 2022 and 2023 all exceed
     d3 = determination(df, "D3", "BL7")
-    assert d3["flag"] == "not_identified"  # 2022 not computed: it neither meets nor fails, and the run needs 3
-    assert d3["value"] == 1.0  # only 2023 (3.2) in the run ending 2023
+    assert d3["flag"] == "not_identified"  # 2022 not computed: it neither meets nor fails, and the rule needs 3
     assert determination(df, "D2", "WH7")["flag"] == "not_identified"  # WH7: 0.05 / 0.15 = 0.33 in 2021
+
+
+def test_case_9b_value_is_the_run_of_years_exceeding():
+    """Case 9b: the determination's value is the number of consecutive years, ending in 2023, that exceed."""
+    df = nine()
+    assert determination(df, "D1", "BL7")["value"] == 1.0  # 3.2, 2.9, 3.1: only 2023
+    assert determination(df, "D2", "BL7")["value"] == 3.0  # 3.0, 3.1, 3.2: 2021, 2022 and 2023
+    assert determination(df, "D3", "BL7")["value"] == 1.0  # 3.2, not computed, 3.2: only 2023
+    assert determination(df, "D2", "WH7")["value"] == 0.0  # WH7 never exceeds
 
 
 def test_case_10_year_missing_from_the_bundle_is_not_determined():

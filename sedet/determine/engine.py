@@ -1,0 +1,284 @@
+"""From measure rows to points, percentages, ranks and categories (METHODS.md section 8).
+
+All of it is polars over lazy frames: a loop over the profile's factors builds expressions (a
+state has a handful of factors), never a loop over districts.
+
+1. `score_factors`: each factor selects its measure rows for every LEA, keeps the rows whose
+   status is usable, combines their values, and maps them to points with the first matching
+   rule. An LEA with no usable row gets `n/a` and the factor leaves its points possible.
+2. `percentages`: earned / possible per group; groups weighted (a group with no applicable
+   factor dropped and the weights renormalised, or replaced by another group's percentage);
+   without groups, earned / possible over every factor.
+3. `categorize`: the profile's method (percentile rank, cut points, or alignment with an
+   accountability level), then conditions (force, or escalate to a more serious category),
+   then case-by-case overrides, then the support tier.
+
+Percentages are rounded to 9 decimals before ranking, so LEAs whose percentages are equal in
+arithmetic tie even when floating point differs in the last bit.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from sedet.determine.params import Condition, Determination, Factor, Group
+from sedet.measures.common import EPS
+
+NA = "n/a"
+
+
+def _select(rows: pl.LazyFrame, measure: str, where: dict[str, str]) -> pl.LazyFrame:
+    out = rows.filter(pl.col("measure") == measure)
+    for col, want in where.items():
+        if want == "*":
+            continue
+        out = out.filter(pl.col(col).is_null() if want == "all" else pl.col(col) == want)
+    return out
+
+
+def _rule_expr(factor: Factor) -> pl.Expr:
+    """Points for an LEA from its combined `value` and its list of `flags`."""
+    v = pl.col("value")
+    expr: pl.Expr = pl.lit(None, pl.Float64)
+    for r in reversed(factor.points):  # build the chain from the last rule, so the first rule wins
+        if r.otherwise:
+            test = pl.lit(True)
+        elif r.at_least is not None:
+            test = v >= r.at_least - EPS
+        elif r.above is not None:
+            test = v > r.above + EPS
+        elif r.at_most is not None:
+            test = v <= r.at_most + EPS
+        elif r.below is not None:
+            test = v < r.below - EPS
+        elif r.flag is not None:
+            test = pl.col("flags").list.contains(r.flag)
+        else:
+            test = ~pl.col("flags").list.contains(r.no_flag)
+        expr = pl.when(test.fill_null(False)).then(pl.lit(r.points)).otherwise(expr)
+    return expr
+
+
+def score_factors(measures: pl.LazyFrame, factors: list[Factor], leas: pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """One row per LEA and factor: value, numerator, denominator, points, possible, status, note."""
+    rows = measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year))
+    parts = []
+    for order, f in enumerate(factors):
+        sel = _select(rows, f.measure, f.where)
+        usable = ~pl.col("status").is_in(f.not_applicable)
+        vals = pl.col("value").filter(usable)
+        combine = {"only": vals.first(), "min": vals.min(), "max": vals.max(), "mean": vals.mean(), "sum": vals.sum()}[f.combine]
+        agg = sel.group_by("district_id").agg(
+            pl.len().alias("n_rows"),
+            usable.sum().alias("n_usable"),
+            combine.alias("value"),
+            pl.col("numerator").filter(usable).first().alias("numerator"),
+            pl.col("denominator").filter(usable).first().alias("denominator"),
+            pl.col("flag").filter(usable).drop_nulls().unique().sort().alias("flags"),
+            pl.col("status").filter(~usable).drop_nulls().unique().sort().alias("why_not"),
+            pl.col("note").filter(usable).first().alias("measure_note"),
+        )
+        scored = leas.join(agg, on="district_id", how="left").with_columns(
+            pl.col("n_rows").fill_null(0), pl.col("n_usable").fill_null(0),
+            pl.col("flags").fill_null(pl.lit([], pl.List(pl.String))),
+        )
+        applicable = pl.col("n_usable") > 0
+        # The counts behind a value are shown where the factor reads one row; a factor that reads
+        # flags over many rows (e.g. every group and category) shows its flags instead.
+        one_row = pl.lit(f.uses_value) & (pl.col("n_usable") == 1)
+        if f.score == "points":
+            points = _rule_expr(f)
+        else:
+            points = pl.col("value").clip(0, f.possible)
+        why = (
+            pl.when(pl.col("n_rows") == 0).then(pl.lit(f"n/a: no {f.measure} rows for this LEA"))
+            .otherwise(pl.lit("n/a: ") + pl.col("why_not").list.join(", "))
+        )
+        parts.append(scored.select(
+            "district_id",
+            pl.lit(order).alias("factor_order"),
+            pl.lit(f.id).alias("factor"),
+            pl.lit(f.title).alias("factor_title"),
+            pl.lit(f.group).cast(pl.String).alias("group"),
+            pl.lit(f.measure).alias("measure"),
+            pl.when(applicable & pl.lit(f.uses_value)).then(pl.col("value")).alias("value"),
+            pl.when(applicable & one_row).then(pl.col("numerator")).alias("numerator"),
+            pl.when(applicable & one_row).then(pl.col("denominator")).alias("denominator"),
+            pl.when(applicable).then(pl.col("flags").list.join(", ")).alias("flags"),
+            pl.when(applicable).then(points).alias("points"),
+            pl.when(applicable).then(pl.lit(f.possible)).otherwise(pl.lit(0.0)).alias("possible"),
+            pl.when(applicable).then(pl.lit("ok")).otherwise(pl.lit(NA)).alias("status"),
+            pl.when(applicable).then(pl.col("measure_note")).otherwise(why).alias("note"),
+            pl.col("n_usable"),
+            pl.lit(f.combine if f.uses_value else "flags").alias("combine"),
+        ))
+    return pl.concat(parts) if parts else pl.LazyFrame()
+
+
+def percentages(scores: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
+    """Per LEA: points earned, possible, the percentage (a fraction), and each group's percentage."""
+    total = scores.group_by("district_id").agg(
+        pl.col("points").sum().alias("points_earned"),
+        pl.col("possible").sum().alias("points_possible"),
+    )
+    if not groups:
+        return total.with_columns(
+            pl.when(pl.col("points_possible") > 0).then(pl.col("points_earned") / pl.col("points_possible")).round(9).alias("percentage"),
+            pl.lit(None, pl.String).alias("group_detail"),
+        )
+    by_group = scores.group_by("district_id", "group").agg(
+        pl.col("points").sum().alias("earned"), pl.col("possible").sum().alias("possible")
+    ).with_columns(
+        pl.when(pl.col("possible") > 0).then(pl.col("earned") / pl.col("possible")).alias("pct")
+    )
+    wide = total.select("district_id")
+    for g in groups:
+        wide = wide.join(
+            by_group.filter(pl.col("group") == g.id).select("district_id", pl.col("pct").alias(f"pct_{g.id}")),
+            on="district_id", how="left",
+        )
+    # A group with no applicable factor: dropped (its weight renormalised away) or another group's score.
+    eff = []
+    for g in groups:
+        own = pl.col(f"pct_{g.id}")
+        if g.when_empty.startswith("use:"):
+            other = g.when_empty.split(":", 1)[1]
+            eff.append(pl.coalesce(own, pl.col(f"pct_{other}")).alias(f"eff_{g.id}"))
+        else:
+            eff.append(own.alias(f"eff_{g.id}"))
+    wide = wide.with_columns(eff)
+    num = pl.sum_horizontal([pl.col(f"eff_{g.id}").fill_null(0) * g.weight for g in groups])
+    den = pl.sum_horizontal([pl.when(pl.col(f"eff_{g.id}").is_not_null()).then(pl.lit(g.weight)).otherwise(0.0) for g in groups])
+    detail = pl.concat_str(
+        [pl.lit(f"{g.id} (weight {g.weight:g}): ") + pl.when(pl.col(f"eff_{g.id}").is_not_null())
+         .then((100 * pl.col(f"eff_{g.id}")).round(1).cast(pl.String) + pl.lit("%")
+               + (pl.when(pl.col(f"pct_{g.id}").is_null()).then(pl.lit(f" ({g.when_empty.split(':', 1)[-1]})")).otherwise(pl.lit(""))
+                  if g.when_empty.startswith("use:") else pl.lit("")))
+         .otherwise(pl.lit("n/a, dropped")) for g in groups],
+        separator="; ",
+    )
+    return total.join(
+        wide.select("district_id", pl.when(den > 0).then(num / den).round(9).alias("percentage"), detail.alias("group_detail")),
+        on="district_id", how="left",
+    )
+
+
+def _percentile(definition: str) -> pl.Expr:
+    p = pl.col("percentage")
+    n = p.count()
+    lower = p.rank(method="min") - 1
+    at_or_below = p.rank(method="max")
+    equal = at_or_below - lower
+    if definition == "strictly_lower":
+        share = lower
+    elif definition == "at_or_below":
+        share = at_or_below
+    else:
+        share = lower + 0.5 * equal
+    return pl.when(p.is_not_null()).then(100.0 * share / n)
+
+
+def base_category(per_lea: pl.LazyFrame, det: Determination) -> pl.LazyFrame:
+    """The category the method gives, before conditions and overrides (column `base`)."""
+    cats = det.method_categories()
+    out = per_lea.with_columns(
+        _percentile(det.percentile_definition).alias("percentile"),
+        pl.col("percentage").rank(method="min", descending=True).cast(pl.Int64).alias("rank"),
+    )
+    expr: pl.Expr = pl.lit(cats[-1].short)
+    if det.method == "percentile":
+        for c in reversed(cats[:-1]):
+            test = pl.col("percentile") >= c.min_percentile - EPS if c.op == ">=" else pl.col("percentile") > c.min_percentile + EPS
+            expr = pl.when(test).then(pl.lit(c.short)).otherwise(expr)
+        expr = pl.when(pl.col("percentage").is_not_null()).then(expr)
+    elif det.method == "cut_points":
+        pct = 100 * pl.col("percentage")
+        for c in reversed(cats):
+            if c.min_percentage is None:
+                continue
+            test = pct >= c.min_percentage - EPS if c.op == ">=" else pct > c.min_percentage + EPS
+            expr = pl.when(test).then(pl.lit(c.short)).otherwise(expr)
+        expr = pl.when(pl.col("percentage").is_not_null()).then(expr)
+    else:
+        expr = pl.col("level").replace_strict({c.level: c.short for c in cats}, default=None, return_dtype=pl.String)
+    return out.with_columns(expr.alias("base"))
+
+
+def _condition_holds(measures: pl.LazyFrame, cond: Condition, year: int) -> pl.LazyFrame:
+    sel = _select(measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year)), cond.measure, cond.where)
+    test = (pl.col("flag") == cond.flag) if cond.flag is not None else (pl.col("value") >= cond.value_at_least - EPS)
+    return sel.group_by("district_id").agg(test.fill_null(False).any().alias("holds"))
+
+
+def categorize(
+    per_lea: pl.LazyFrame,
+    det: Determination,
+    measures: pl.LazyFrame,
+    year: int,
+    overrides: pl.LazyFrame | None,
+) -> pl.LazyFrame:
+    """Category, display label, tier and the reasons for every LEA."""
+    severity = {c.short: i for i, c in enumerate(det.categories)}
+    labels = {c.short: c.label for c in det.categories}
+    out = base_category(per_lea, det).with_columns(
+        pl.col("base").alias("category"), pl.lit(None, pl.String).alias("category_label"),
+        pl.lit([], pl.List(pl.String)).alias("reasons"),
+    )
+    sev = lambda e: e.replace_strict(severity, default=None, return_dtype=pl.Int64)  # noqa: E731
+    for cond in det.conditions:
+        holds = _condition_holds(measures, cond, year)
+        out = out.join(holds, on="district_id", how="left").with_columns(pl.col("holds").fill_null(False))
+        applies = pl.col("holds") & pl.col("category").is_not_null()
+        if cond.levels is not None:
+            applies = applies & pl.col("level").is_in(cond.levels).fill_null(False)
+        if cond.action == "force":
+            new = pl.lit(cond.to)
+            changed = applies & (pl.col("category") != cond.to)
+        elif cond.action == "escalate":
+            changed = applies & (sev(pl.col("category")) < severity[cond.to])
+            new = pl.lit(cond.to)
+        else:
+            changed = pl.lit(False)
+            new = pl.col("category")
+        label = pl.lit(None, pl.String)
+        if cond.label and cond.to:
+            template = cond.label.replace("{to}", cond.to)
+            parts = template.split("{level}")
+            label = pl.lit(parts[0])
+            for rest in parts[1:]:
+                label = label + pl.col("level").cast(pl.String).fill_null("?") + pl.lit(rest)
+        out = out.with_columns(
+            pl.when(changed).then(new).otherwise(pl.col("category")).alias("category"),
+            pl.when(changed).then(label).otherwise(pl.col("category_label")).alias("category_label"),
+            pl.when(applies).then(pl.col("reasons").list.concat(pl.lit([f"{cond.id}: {cond.reason}"])))
+            .otherwise(pl.col("reasons")).alias("reasons"),
+        ).drop("holds")
+    if overrides is not None and det.overrides:
+        by_label = {c.label.lower(): c.short for c in det.categories} | {c.short.lower(): c.short for c in det.categories}
+        ov = overrides.select(
+            "district_id",
+            pl.col("category").str.to_lowercase().replace_strict(by_label, default=None, return_dtype=pl.String).alias("ov_cat"),
+            pl.col("reason").alias("ov_reason"),
+        )
+        out = out.join(ov, on="district_id", how="left").with_columns(
+            pl.coalesce(pl.col("ov_cat"), pl.col("category")).alias("category"),
+            pl.when(pl.col("ov_cat").is_not_null()).then(pl.lit(None, pl.String)).otherwise(pl.col("category_label")).alias("category_label"),
+            pl.when(pl.col("ov_cat").is_not_null())
+            .then(pl.col("reasons").list.concat(pl.concat_list(pl.lit("override: ") + pl.col("ov_reason"))))
+            .otherwise(pl.col("reasons")).alias("reasons"),
+        )
+    else:
+        out = out.with_columns(pl.lit(None, pl.String).alias("ov_cat"), pl.lit(None, pl.String).alias("ov_reason"))
+    tiers = {c.short: c.tier for c in det.categories if c.tier}
+    tier_text = {c.short: c.tier_text for c in det.categories if c.tier_text}
+    return out.with_columns(
+        pl.coalesce(pl.col("category_label"), pl.col("category").replace_strict(labels, default=None, return_dtype=pl.String))
+        .alias("category_label"),
+        pl.col("category").replace_strict(tiers, default=None, return_dtype=pl.String).alias("tier"),
+        pl.col("category").replace_strict(tier_text, default=None, return_dtype=pl.String).alias("tier_text"),
+        pl.col("reasons").list.join("; ").alias("reasons"),
+        pl.when(pl.col("category").is_null())
+        .then(pl.lit("not determined: ") + pl.when(pl.lit(det.method == "level_alignment")).then(pl.lit("no accountability level"))
+              .otherwise(pl.lit("no applicable factor")))
+        .otherwise(pl.lit("determined")).alias("status"),
+    )
