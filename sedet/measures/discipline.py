@@ -157,7 +157,7 @@ def discipline_measures(
         by_group = by_group.with_columns(pl.lit(None, pl.Boolean).alias("policies_contributed"))
     contributed = (pl.col("flag") == "significant_discrepancy") & pl.col("policies_contributed").fill_null(False)
     ind_4b_rows = by_group.select(
-        "school_year", "district_id", "race_ethnicity",
+        "school_year", "district_id", "race_ethnicity", "num", "den",
         pl.lit("indicator_4b").alias("measure"),
         pl.col("status"),
         pl.when(pl.col("status") == OK).then(
@@ -171,23 +171,26 @@ def discipline_measures(
     )
     if params.by_race:
         parts.append(to_measure_rows(ind_4b_rows))
-    parts.append(_state_rows(rate_rows, ind_4b_rows if params.by_race else None, year))
+    parts.append(_state_rows(rate_rows, ind_4b_rows if params.by_race else None, year, params))
     return pl.concat(parts)
 
 
-def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int) -> pl.LazyFrame:
+def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int, params: DisciplineParams) -> pl.LazyFrame:
+    # An LEA (or group) is in the denominator when it meets the minimum n and cell, whether or not
+    # its comparison could be computed; those that do not are the "excluded" the APR reports.
+    meets = (pl.col("den") > 0) & (pl.col("den") >= params.min_n) & (pl.col("num") >= params.min_cell)
     a = rate_rows.filter(pl.col("race_ethnicity").is_null()).select(
         pl.lit("indicator_4a").alias("measure"),
         (pl.col("flag") == "significant_discrepancy").sum().cast(pl.Float64).alias("numerator"),
-        (pl.col("status") == OK).sum().cast(pl.Float64).alias("denominator"),
-        (pl.col("status") != OK).sum().cast(pl.Float64).alias("excluded"),
+        meets.sum().cast(pl.Float64).alias("denominator"),
+        (~meets).sum().cast(pl.Float64).alias("excluded"),
         pl.len().cast(pl.Float64).alias("all"),
         pl.lit("LEAs with a significant discrepancy / LEAs meeting the minimum n and cell").alias("note"),
     )
     frames = [a]
     if ind_4b is not None:
         per_lea = ind_4b.group_by("district_id").agg(
-            (pl.col("status") == OK).any().alias("meets"), (pl.col("flag") == "policies_contributed").any().alias("counted")
+            meets.any().alias("meets"), (pl.col("flag") == "policies_contributed").any().alias("counted")
         )
         frames.append(per_lea.select(
             pl.lit("indicator_4b").alias("measure"),

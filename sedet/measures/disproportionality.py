@@ -48,7 +48,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import NO_DATA, OK, to_measure_rows
+from sedet.measures.common import EPS, NO_DATA, OK, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -236,13 +236,13 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
     exceed = [pl.col(f"f{i}") == "exceeds" for i in range(k)]
     # consecutive years ending in `year` in which the ratio was computed and exceeded
     run = pl.lit(0)
-    for i in range(k):
+    for i in reversed(range(k)):  # the longest run (from the oldest year) is tested first
         run = pl.when(pl.all_horizontal(exceed[i:]).fill_null(False)).then(pl.lit(k - i)).otherwise(run)
     all_exceed = pl.all_horizontal(exceed).fill_null(False)
     if params.reasonable_progress:
         m = params.reasonable_progress_margin
         v = [pl.col(f"v{i}") for i in range(k)]
-        progress = ((v[k - 3] - v[k - 2]) >= m) & ((v[k - 2] - v[k - 1]) >= m)
+        progress = ((v[k - 3] - v[k - 2]) >= m - EPS) & ((v[k - 2] - v[k - 1]) >= m - EPS)
         progress = progress.fill_null(False)
     else:
         progress = pl.lit(False)
