@@ -20,6 +20,7 @@ from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY, to_measure_rows
 from sedet.measures.compliance import compliance_measures
 from sedet.measures.discipline import discipline_measures
 from sedet.measures.disproportionality import disproportionality_measures
+from sedet.measures.secondary import secondary_measures
 from sedet.measures.timeline import timeline_measures
 from sedet.measures.transition import transition_measures
 from sedet.profile import LoadedProfile
@@ -45,6 +46,8 @@ def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
         need.append("assessments")
     if m.compliance is not None:
         need.append("compliance")
+    if m.secondary is not None:
+        need.append("enrollment")
     det = profile.model.determination
     if det is not None and det.method == "level_alignment":
         need.append("districts")
@@ -109,6 +112,7 @@ def compute_measures(bundle: Bundle, profile: LoadedProfile, year: int) -> pl.La
         (m.transition, "transition", transition_measures),
         (m.alternate, "assessments", alternate_measures),
         (m.compliance, "compliance", compliance_measures),
+        (m.secondary, "enrollment", secondary_measures),
     ):
         if params is not None:
             frame = bundle.lazy(table)

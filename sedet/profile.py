@@ -24,13 +24,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sedet.errors import ProfileError
 from sedet.determine.params import Determination, Factor, Group
+from sedet.errors import ProfileError
 from sedet.io.schema import CODE_LISTS
 from sedet.measures.alternate import AlternateParams
 from sedet.measures.compliance import ComplianceParams
 from sedet.measures.discipline import DisciplineParams
 from sedet.measures.disproportionality import DisproportionalityParams
+from sedet.measures.secondary import SecondaryParams
 from sedet.measures.timeline import TimelineParams
 from sedet.measures.transition import TransitionParams
 from sedet.params import Fraction, NonNegInt, Strict, _as_float
@@ -149,6 +150,7 @@ class Measures(Strict):
     transition: TransitionParams | None = None
     alternate: AlternateParams | None = None
     compliance: ComplianceParams | None = None
+    secondary: SecondaryParams | None = None
 
 
 class Profile(Strict):

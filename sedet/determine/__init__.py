@@ -16,6 +16,13 @@ DETERMINATION_COLUMNS = [
 ]
 
 
+FACTOR_SCHEMA = {
+    "district_id": pl.String, "factor_order": pl.Int32, "factor": pl.String, "factor_title": pl.String,
+    "group": pl.String, "measure": pl.String, "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64,
+    "flags": pl.String, "points": pl.Float64, "possible": pl.Float64, "status": pl.String, "note": pl.String,
+}
+
+
 @dataclass
 class Determinations:
     factors: pl.DataFrame  # one row per LEA and factor
@@ -35,6 +42,15 @@ def determine(profile, measures: pl.DataFrame, districts: pl.DataFrame | None, o
         ids = measures.filter(pl.col("district_id").is_not_null()).select("district_id").unique()
         leas = ids.with_columns(pl.lit(None, pl.String).alias("district_name"), pl.lit(None, pl.Int64).alias("level"))
     lf = measures.lazy()
+    if not model.factors:  # level alignment: the category comes from the accountability level
+        scores = pl.DataFrame(schema=FACTOR_SCHEMA)
+        per_lea = leas.lazy().with_columns(
+            pl.lit(None, pl.Float64).alias("points_earned"), pl.lit(None, pl.Float64).alias("points_possible"),
+            pl.lit(None, pl.Float64).alias("percentage"), pl.lit(None, pl.String).alias("group_detail"),
+        )
+        table = categorize(per_lea, det, lf, year, overrides.lazy() if overrides is not None else None).collect()
+        table = table.with_columns(pl.col("level").alias("accountability_level")).select(DETERMINATION_COLUMNS)
+        return Determinations(scores, table.sort(["accountability_level", "district_id"], nulls_last=True))
     scores = score_factors(lf, list(model.factors), leas.lazy().select("district_id"), year).collect()
     ambiguous = scores.filter((pl.col("combine") == "only") & (pl.col("n_usable") > 1))
     if ambiguous.height:

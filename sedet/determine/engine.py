@@ -152,7 +152,7 @@ def percentages(scores: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
     detail = pl.concat_str(
         [pl.lit(f"{g.id} (weight {g.weight:g}): ") + pl.when(pl.col(f"eff_{g.id}").is_not_null())
          .then((100 * pl.col(f"eff_{g.id}")).round(1).cast(pl.String) + pl.lit("%")
-               + (pl.when(pl.col(f"pct_{g.id}").is_null()).then(pl.lit(f" ({g.when_empty.split(':', 1)[-1]})")).otherwise(pl.lit(""))
+               + (pl.when(pl.col(f"pct_{g.id}").is_null()).then(pl.lit(f" (no {g.id} factor applies: the {g.when_empty.split(':', 1)[-1]} percentage)")).otherwise(pl.lit(""))
                   if g.when_empty.startswith("use:") else pl.lit("")))
          .otherwise(pl.lit("n/a, dropped")) for g in groups],
         separator="; ",

@@ -1,0 +1,99 @@
+"""MA's secondary analysis of special-education data for districts at Levels 3-5 (MA 2012 notice).
+
+"(A) whether there appears to be an over-identification of low income students as eligible for
+special education; and (B) whether there appears to be an inordinate separation of students with
+disabilities across low income and/or racial groups." MA prints no threshold: the profile sets
+one (risk ratio, minimum n and cell), and the rows are computed for every LEA; the profile's
+conditions decide for which accountability levels they are shown as flags.
+
+Rows (LEA level, for the determined year), computed with the shared risk-ratio code (the
+comparison falls back to the statewide one when the LEA's fails its minimums):
+- `low_income_identification` (category `low_income`): risk of having an IEP for low-income
+  students against students who are not low income; denominator: enrolled students, ages
+  `ages_identification`.
+- `low_income_separation` (category `low_income`): among students with IEPs, ages
+  `ages_placement`, the risk of a substantially separate setting (`separate_environments`,
+  default inside regular class less than 40%) for low-income students against the others.
+- `race_separation` (one row per racial/ethnic group): the same risk for group g against the
+  other groups of the LEA.
+Each has flag exceeds / not_exceeds against `threshold`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+from pydantic import field_validator
+
+from sedet.io.schema import RACE_ETHNICITY
+from sedet.measures.common import to_measure_rows
+from sedet.measures.ratios import risk_ratios, rules_frame
+from sedet.params import NonNegInt, Strict, as_float
+
+LOW, NOT_LOW = "LOW_INCOME", "NOT_LOW_INCOME"
+
+
+class SecondaryParams(Strict):
+    threshold: float
+    threshold_op: Literal[">=", ">"]
+    min_n: NonNegInt
+    min_cell: NonNegInt
+    separate_environments: list[str]
+    ages_identification: tuple[NonNegInt, NonNegInt]
+    ages_placement: tuple[NonNegInt, NonNegInt]
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _floats(cls, v):
+        return as_float(v)
+
+    @field_validator("ages_identification", "ages_placement", mode="before")
+    @classmethod
+    def _ages(cls, v):
+        return tuple(v) if isinstance(v, list) else v
+
+
+def _age_ok(ages: tuple[int, int]) -> pl.Expr:
+    return pl.col("age").is_null() | pl.col("age").is_between(*ages)
+
+
+def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: int) -> pl.LazyFrame:
+    c = pl.col("count")
+    enr = enrollment.filter(pl.col("school_year") == year)
+    leas = enr.select("school_year", "district_id").unique()
+    income = pl.when(pl.col("low_income").fill_null(False)).then(pl.lit(LOW)).otherwise(pl.lit(NOT_LOW))
+    separate = pl.col("environment").is_in(params.separate_environments)
+    rules = rules_frame(["low_income_identification", "low_income_separation", "race_separation"],
+                        lambda _: (params.min_n, params.min_cell, params.threshold, params.threshold_op))
+
+    def complete(counts: pl.LazyFrame, groups: list[str], category: str) -> pl.LazyFrame:
+        frame = leas.join(pl.LazyFrame({"race_ethnicity": groups}), how="cross").with_columns(pl.lit(category).alias("category"))
+        keys = ["school_year", "district_id", "race_ethnicity", "category"]
+        return frame.join(counts, on=keys, how="left").with_columns(pl.col("num", "den").fill_null(0))
+
+    ident = enr.filter(_age_ok(params.ages_identification)).group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
+        c.filter(pl.col("iep")).sum().alias("num"), c.sum().alias("den")
+    ).with_columns(pl.lit("low_income_identification").alias("category"))
+    iep = enr.filter(pl.col("iep") & _age_ok(params.ages_placement))
+    sep_income = iep.group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
+        c.filter(separate).sum().alias("num"), c.sum().alias("den")
+    ).with_columns(pl.lit("low_income_separation").alias("category"))
+    sep_race = iep.group_by("school_year", "district_id", "race_ethnicity").agg(
+        c.filter(separate).sum().alias("num"), c.sum().alias("den")
+    ).with_columns(pl.lit("race_separation").alias("category"))
+    counts = pl.concat([
+        complete(ident, [LOW, NOT_LOW], "low_income_identification"),
+        complete(sep_income, [LOW, NOT_LOW], "low_income_separation"),
+        complete(sep_race, list(RACE_ETHNICITY), "race_separation"),
+    ]).select("school_year", "district_id", "race_ethnicity", "category", pl.col("num").cast(pl.Int64), pl.col("den").cast(pl.Int64))
+    ratios = risk_ratios(counts, rules)
+    # The low-income rows are kept for the low-income group only (its comparison is the others).
+    ratios = ratios.filter((pl.col("category") == "race_separation") | (pl.col("race_ethnicity") == LOW))
+    return to_measure_rows(ratios.with_columns(
+        pl.col("category").alias("measure"),
+        pl.when(pl.col("category") == "race_separation").then(pl.col("race_ethnicity")).alias("race_ethnicity"),
+        pl.when(pl.col("category") == "race_separation").then(pl.lit(None, pl.String)).otherwise(pl.lit("low_income")).alias("category"),
+        (pl.col("note") + pl.when(pl.col("measure") == "alternate_risk_ratio")
+         .then(pl.lit(" (alternate: statewide comparison)")).otherwise(pl.lit(""))).alias("note"),
+    ))
