@@ -30,3 +30,15 @@ def as_float(v: Any) -> Any:
     if isinstance(v, list):
         return [as_float(x) for x in v]
     return _as_float(v)
+
+
+class ReportingParams(Strict):
+    """Public release (METHODS.md section 9; IDEA 618(b)(1)): what `--public` suppresses."""
+
+    min_n: NonNegInt = Field(default=10, description="suppress a count or rate whose group has fewer students than this")
+    token: str = Field(default="*", description="what a suppressed cell shows")
+    top_bottom_coding: bool = Field(default=False, description="show high and low rates of mid-sized groups as bands")
+    coding_min_n: NonNegInt = Field(default=40, description="top/bottom coding applies to groups of at least this size ...")
+    coding_max_n: NonNegInt = Field(default=99, description="... and at most this size")
+    top: float = Field(default=0.95, ge=0, le=1, description="a rate at or above this is shown as '>= 95%'")
+    bottom: float = Field(default=0.05, ge=0, le=1, description="a rate at or below this is shown as '<= 5%'")

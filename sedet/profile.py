@@ -34,7 +34,7 @@ from sedet.measures.disproportionality import DisproportionalityParams
 from sedet.measures.secondary import SecondaryParams
 from sedet.measures.timeline import TimelineParams
 from sedet.measures.transition import TransitionParams
-from sedet.params import Fraction, NonNegInt, Strict, _as_float
+from sedet.params import Fraction, NonNegInt, ReportingParams, Strict, _as_float
 
 
 class Meta(Strict):
@@ -160,6 +160,7 @@ class Profile(Strict):
     factors: list[Factor] = Field(default_factory=list)
     groups: list[Group] = Field(default_factory=list)
     determination: Determination | None = None
+    reporting: ReportingParams = Field(default_factory=ReportingParams)
 
     @model_validator(mode="after")
     def _scoring(self) -> Profile:
@@ -220,7 +221,9 @@ class LoadedProfile:
     def parameters(self) -> list[tuple[str, Any, str]]:
         """(path, value, source) for every parameter, in file order."""
         flat = _flatten(self.model.model_dump(mode="json", exclude_none=True))
-        return [(path, value, self.sources.get(path, "")) for path, value in flat]
+        default = "sedet default (METHODS.md section 9)"
+        return [(path, value, self.sources.get(path, default if path.startswith("reporting.") else ""))
+                for path, value in flat]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -99,6 +99,9 @@ def write_outputs(result: RunResult, out: Path, run_options: dict) -> list[Path]
         det_csv = out / "determinations.csv"
         csv_safe(result.determinations.table).write_csv(det_csv)
         written.append(det_csv)
+        factors = out / "factors.parquet"
+        result.determinations.factors.write_parquet(factors, statistics=False, compression="zstd")
+        written.append(factors)
 
     xlsx = out / "determinations.xlsx"
     _workbook(result, with_names, xlsx)
