@@ -9,7 +9,7 @@ from rich.table import Table
 
 from sedet.measures.common import QUALIFIERS
 from sedet.pipeline import RunResult
-from sedet.report.writer import MEASURE_TITLES, RATE_MEASURES
+from sedet.report.labels import MEASURE_TITLES, RATE_MEASURES
 
 
 def show_value(measure: str, value: float | None, decimals: int = 1) -> str:
