@@ -7,7 +7,10 @@ from sedet.report.xlsx import DECIMAL, PERCENT
 # How each measure's value is shown.
 RATE_MEASURES = {"participation", "proficiency", "indicator_3a", "indicator_3b", "indicator_3c",
                  "indicator_9", "indicator_10", "indicator_4a", "indicator_4b", "timeline", "indicator_11",
-                 "transition", "indicator_13", "alternate_rate", "correction", "timeline_days_late"}
+                 "transition", "indicator_13", "alternate_rate", "correction", "timeline_days_late",
+                 "transition_component"}
+COUNT_MEASURES = {"timeline_exceptions", "timeline_pending", "indicator_9_excluded", "indicator_10_excluded",
+                  "indicator_4a_excluded", "indicator_4b_excluded"}
 MEASURE_TITLES = {
     "participation": "Participation rate of students with IEPs",
     "proficiency": "Proficiency rate of students with IEPs",
@@ -28,6 +31,20 @@ MEASURE_TITLES = {
     "indicator_4a": "Indicator 4A: percent of LEAs with a significant discrepancy",
     "indicator_4a_excluded": "Indicator 4A: LEAs excluded by the minimum n or cell",
     "indicator_4b_excluded": "Indicator 4B: LEAs excluded by the minimum n or cell",
+    "timeline": "Timely initial evaluation (Indicator 11)",
+    "indicator_11": "Indicator 11: percent of children evaluated within the timeline",
+    "timeline_days_late": "Indicator 11: children evaluated late, by days beyond the timeline",
+    "timeline_exceptions": "Indicator 11: children removed by a lawful exception",
+    "timeline_pending": "Indicator 11: evaluations pending (timeline not yet run out)",
+    "transition": "Secondary transition: IEPs with every required component (Indicator 13)",
+    "indicator_13": "Indicator 13: percent of youth aged 16+ with IEPs that have every required component",
+    "transition_component": "Indicator 13: IEPs with each component",
+    "alternate_rate": "Alternate assessment participation rate (1% cap)",
+    "correction": "Findings of noncompliance corrected within one year",
+    "compliance_fact": "LEA compliance facts",
+    "low_income_identification": "Secondary analysis (A): identification of low-income students",
+    "low_income_separation": "Secondary analysis (B): separate settings by low-income status",
+    "race_separation": "Secondary analysis (B): separate settings by race/ethnicity",
 }
 SHEET_ORDER = ["participation", "proficiency", "performance_index", "ayp"]
 QUALIFIER_COLS = ["subject", "grade_band", "assessment", "race_ethnicity", "disability", "category"]
@@ -36,7 +53,7 @@ QUALIFIER_COLS = ["subject", "grade_band", "assessment", "race_ethnicity", "disa
 def value_format(measure: str) -> str:
     if measure in RATE_MEASURES:
         return PERCENT
-    if measure == "ayp":
+    if measure == "ayp" or measure in COUNT_MEASURES:
         return "0"
     return DECIMAL
 

@@ -12,18 +12,23 @@ import json
 from pathlib import Path
 
 import polars as pl
+from openpyxl.chart import BarChart, Reference
 
 from sedet import __version__
 from sedet.pipeline import RunResult
 from sedet.report.labels import MEASURE_TITLES, QUALIFIER_COLS, SHEET_ORDER, value_format
 from sedet.report.xlsx import (
     BOLD,
+    CountedSheet,
     DECIMAL,
     INTEGER,
     PERCENT,
     TITLE_FONT,
     Col,
+    category_fills,
     cell,
+    filled,
+    landscape,
     new_workbook,
     save_deterministic,
     table_sheet,
@@ -41,6 +46,7 @@ def write_statewide(result: RunResult, m: pl.DataFrame, path: Path) -> None:
     if result.determinations is not None:
         _determinations_sheet(wb, result)
         _factor_sheets(wb, result)
+    _flags_sheet(wb, result, m)
     for measure in [x for x in SHEET_ORDER if x in set(m.get_column("measure").unique().to_list())]:
         rows = m.filter((pl.col("measure") == measure) & pl.col("district_id").is_not_null())
         _measure_sheet(wb, measure, rows)
@@ -62,11 +68,16 @@ def _determinations_sheet(wb, result: RunResult) -> None:
         Col("category_label", "Determination", 28),
         Col("tier", "Tier", 9),
         Col("reasons", "Conditions and overrides", 50),
-        Col("group_detail", "Groups", 40),
+        *([Col("group_detail", "Groups", 40)] if t.get_column("group_detail").null_count() < t.height else []),
         Col("status", "Status", 22),
     ]
+    det = result.profile.model.determination
+    palette = category_fills([c.short for c in det.categories])
+    paint_cols = [i for i, c in enumerate(cols) if c.key in ("category_label", "tier")]
+    fills = [{i: palette[c] for i in paint_cols} if c in palette else {} for c in t.get_column("category").to_list()]
     table_sheet(wb, "Determinations", cols, t.select([c.key for c in cols]).iter_rows(), t.height,
-                intro=[f"Determinations, school year {result.year}: ranked by percentage"])
+                intro=[f"Determinations, school year {result.year}: ranked by percentage ({det.method.replace('_', ' ')})"],
+                fills=fills)
 
 
 def _factor_sheets(wb, result: RunResult) -> None:
@@ -115,10 +126,11 @@ def _measure_sheet(wb, measure: str, rows: pl.DataFrame) -> None:
 
 
 def _summary_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
-    ws = wb.create_sheet("Summary")
-    ws.column_dimensions["A"].width = 62
-    for col in "BCDEF":
-        ws.column_dimensions[col].width = 14
+    ws = CountedSheet(wb.create_sheet("Summary"))
+    ws.column_dimensions["A"].width = 70
+    for col in "BCDEFGH":
+        ws.column_dimensions[col].width = 13
+    landscape(ws)
     p = result.profile
     ws.append([text_cell(ws, p.meta.title, TITLE_FONT)])
     ws.append([text_cell(ws, f"School year {result.year - 1}-{str(result.year)[-2:]} (school_year {result.year}); "
@@ -127,36 +139,24 @@ def _summary_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
     state = m.filter(pl.col("district_id").is_null())
     if state.height:
         ws.append([text_cell(ws, "Statewide indicators", BOLD)])
-        head = ["Indicator", "Subject", "Grade band", "Assessment", "Numerator", "Denominator", "Value"]
+        head = ["Indicator", "Subject", "Grade band", "Assessment", "Category", "Numerator", "Denominator", "Value"]
         ws.append([text_cell(ws, h, BOLD) for h in head])
         for r in state.iter_rows(named=True):
             ws.append([
                 text_cell(ws, MEASURE_TITLES.get(r["measure"], r["measure"])),
-                cell(ws, r["subject"] or "all"),
-                cell(ws, r["grade_band"] or "all"),
+                cell(ws, r["subject"] or ""),
+                cell(ws, r["grade_band"] or ""),
                 cell(ws, r["assessment"] or ("all" if r["measure"] == "indicator_3c" else "")),
+                cell(ws, r["category"] or ""),
                 cell(ws, r["numerator"], INTEGER),
                 cell(ws, r["denominator"], INTEGER),
                 cell(ws, r["value"], value_format(r["measure"])),
             ])
         ws.append([])
     if result.determinations is not None:
-        t = result.determinations.table
-        ws.append([text_cell(ws, "Determinations", BOLD)])
-        ws.append([text_cell(ws, h, BOLD) for h in ("Category", "LEAs", "Tier")])
-        cats = result.profile.model.determination.categories
-        for c in cats:
-            n = t.filter(pl.col("category") == c.short).height
-            ws.append([text_cell(ws, c.label), cell(ws, n, INTEGER), cell(ws, c.tier or "")])
-        labelled = t.filter(pl.col("category_label").is_not_null() & ~pl.col("category_label").is_in([c.label for c in cats]))
-        for label, n in labelled.group_by("category_label").len().sort("category_label").iter_rows():
-            ws.append([text_cell(ws, f"of which shown as {label}"), cell(ws, n, INTEGER)])
-        undetermined = t.filter(pl.col("category").is_null()).height
-        if undetermined:
-            ws.append([text_cell(ws, "Not determined"), cell(ws, undetermined, INTEGER)])
-        ws.append([])
+        _category_summary(ws, result)
     districts = m.filter(pl.col("district_id").is_not_null())
-    ws.append([text_cell(ws, "Districts", BOLD)])
+    ws.append([text_cell(ws, "Measure rows by status", BOLD)])
     ws.append([text_cell(ws, "Districts with measure rows"), cell(ws, districts.get_column("district_id").n_unique(), INTEGER)])
     counts = districts.group_by("measure", "status").len().sort("measure", "status")
     for measure, status, n in counts.iter_rows():
@@ -168,6 +168,116 @@ def _summary_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
                    cell(ws, t.rows_read, INTEGER)])
 
 
+def _category_summary(ws, result: RunResult) -> None:
+    """Counts of LEAs per category with a bar chart, and the distribution of percentages with the cuts."""
+    t = result.determinations.table
+    det = result.profile.model.determination
+    palette = category_fills([c.short for c in det.categories])
+    ws.append([text_cell(ws, "Determinations", BOLD)])
+    ws.append([text_cell(ws, h, BOLD) for h in ("Category", "LEAs", "Tier")])
+    first = _rows_so_far(ws) + 1
+    for c in det.categories:
+        n = t.filter(pl.col("category") == c.short).height
+        ws.append([filled(ws, c.label, palette[c.short]), cell(ws, n, INTEGER), cell(ws, c.tier or "")])
+    last = _rows_so_far(ws)
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 10
+    chart.title = "LEAs per category"
+    chart.legend = None
+    chart.y_axis.title = "LEAs"
+    chart.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    chart.height, chart.width = 6, 14
+    ws.add_chart(chart, f"E{first - 1}")
+    labelled = t.filter(pl.col("category_label").is_not_null() & ~pl.col("category_label").is_in([c.label for c in det.categories]))
+    for label, n in labelled.group_by("category_label").len().sort("category_label").iter_rows():
+        ws.append([text_cell(ws, f"of which shown as {label}"), cell(ws, n, INTEGER)])
+    undetermined = t.filter(pl.col("category").is_null()).height
+    if undetermined:
+        ws.append([text_cell(ws, "Not determined"), cell(ws, undetermined, INTEGER)])
+    for _ in range(max(0, 12 - (last - first + 1))):  # room for the chart
+        ws.append([])
+    pct = t.filter(pl.col("percentage").is_not_null())
+    if pct.height:
+        ws.append([text_cell(ws, "Distribution of determination percentages", BOLD)])
+        ws.append([text_cell(ws, h, BOLD) for h in ("Percentage", "LEAs")])
+        first = _rows_so_far(ws) + 1
+        bins = [(i * 10, (i + 1) * 10) for i in range(10)]
+        p100 = (100 * pl.col("percentage"))
+        for lo, hi in bins:
+            inside = (p100 >= lo) & ((p100 < hi) if hi < 100 else (p100 <= hi))
+            ws.append([text_cell(ws, f"{lo}-{hi}%" if hi < 100 else f"{lo}-100%"), cell(ws, pct.filter(inside).height, INTEGER)])
+        last = _rows_so_far(ws)
+        hist = BarChart()
+        hist.type = "col"
+        hist.title = "LEAs by determination percentage"
+        hist.legend = None
+        hist.gapWidth = 10
+        hist.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
+        hist.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+        hist.height, hist.width = 7, 16
+        ws.add_chart(hist, f"E{first - 1}")
+        for _ in range(5):  # room for the chart
+            ws.append([])
+        ws.append([text_cell(ws, "Cut lines", BOLD)])
+        for line in _cut_lines(t, det):
+            ws.append([text_cell(ws, line)])
+        ws.append([])
+
+
+def _cut_lines(t: pl.DataFrame, det) -> list[str]:
+    """The cuts in words: fixed bounds, or for a percentile method the percentages where they fell."""
+    lines = []
+    if det.method == "cut_points":
+        for c in det.method_categories():
+            if c.min_percentage is not None:
+                lines.append(f"{c.label}: percentage {c.op} {c.min_percentage:g}%")
+    elif det.method == "percentile":
+        for c in det.method_categories():
+            if c.min_percentile is None:
+                continue
+            inside = t.filter(pl.col("base") == c.short)
+            low = inside.get_column("percentage").min() if inside.height else None
+            at = f"; the lowest percentage placed there is {100 * low:.1f}%" if low is not None else ""
+            lines.append(f"{c.label}: percentile {c.op} {c.min_percentile:g} ({det.percentile_definition.replace('_', ' ')}){at}")
+    else:
+        lines.append("categories follow the accountability level (no percentage cut)")
+    return lines
+
+
+def _rows_so_far(ws: CountedSheet) -> int:
+    return ws.rows
+
+
+def _flags_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
+    """Every LEA-level verdict a reader must not miss: identified disproportionality, significant
+    discrepancy, contributing policies, alternate assessment above the cap, secondary analysis."""
+    verdicts = ["identified", "significant_discrepancy", "policies_contributed", "discrepancy_only", "above_cap", "exceeds",
+                "not_identified_reasonable_progress"]
+    measures = ["disproportionality", "discipline_rate", "indicator_4b", "alternate_rate", "low_income_identification",
+                "low_income_separation", "race_separation"]
+    rows = m.filter(
+        pl.col("district_id").is_not_null() & (pl.col("school_year") == result.year)
+        & pl.col("measure").is_in(measures) & pl.col("flag").is_in(verdicts)
+    ).sort("district_id", "measure", "category", "race_ethnicity", nulls_last=True)
+    cols = [
+        Col("district_id", "District ID", 12),
+        Col("district_name", "District", 30),
+        Col("measure", "Measure", 22),
+        Col("category", "Category", 20),
+        Col("race_ethnicity", "Group", 8),
+        Col("numerator", "Numerator", 11, INTEGER),
+        Col("denominator", "Denominator", 11, INTEGER),
+        Col("value", "Value", 10, DECIMAL),
+        Col("flag", "Verdict", 24),
+        Col("note", "How it was computed", 90),
+    ]
+    table_sheet(wb, "Flags", cols, rows.select([c.key for c in cols]).iter_rows(), rows.height,
+                intro=[f"Flags, school year {result.year}: identified disproportionality, significant discrepancy, "
+                       f"alternate assessment above the cap, secondary analysis ({rows.height} rows)"])
+
+
 def _method_sheet(wb, result: RunResult) -> None:
     p = result.profile
     cols = [Col("path", "Parameter", 48), Col("value", "Value", 40), Col("source", "Source", 100)]
@@ -176,6 +286,7 @@ def _method_sheet(wb, result: RunResult) -> None:
         ("run.school_year", str(result.year), "--year, or the latest year in the bundle"),
         ("run.years_in_bundle", ", ".join(map(str, result.years)), "bundle"),
         ("run.sedet_version", __version__, "sedet"),
+        ("run.type", p.meta.run_type, "profile (provisional, preliminary or official)"),
         ("run.profile_file", p.path.name, f"sha256 {p.sha256}"),
     ]
     rows += [(f"input.{name}", sha, "SHA-256 of the file as read") for name, sha in result.bundle.files.items()]

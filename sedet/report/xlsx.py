@@ -89,10 +89,62 @@ def cell(ws, value, fmt: str | None = None, font: Font | None = None):
     return value
 
 
+# Fill colours by seriousness, from the best category to the most serious.
+CATEGORY_COLOURS = ["C6EFCE", "FFEB9C", "FCD5B4", "F8CBAD", "FFC7CE"]
+
+
+def category_fills(shorts: Sequence[str]) -> dict[str, PatternFill]:
+    """One fill per category, built once: green for the best, red for the most serious."""
+    n = len(shorts)
+    out = {}
+    for i, short in enumerate(shorts):
+        j = 0 if n == 1 else round(i * (len(CATEGORY_COLOURS) - 1) / (n - 1))
+        out[short] = PatternFill("solid", fgColor=CATEGORY_COLOURS[j])
+    return out
+
+
+def filled(ws, value, fill: PatternFill | None, fmt: str | None = None):
+    """A cell with a background fill (a text cell for text, never a formula)."""
+    if fill is None:
+        return cell(ws, value, fmt)
+    c = text_cell(ws, value) if isinstance(value, str) else WriteOnlyCell(ws, value=value)
+    if fmt and not isinstance(value, str):
+        c.number_format = fmt
+    c.fill = fill
+    return c
+
+
+def landscape(ws) -> None:
+    """Print setup: landscape, one page wide, so a sheet printed or turned into a PDF is readable."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+class CountedSheet:
+    """A write-only sheet that knows how many rows it has (openpyxl does not track them), so that
+    charts can refer to the rows just written."""
+
+    def __init__(self, ws):
+        self._ws = ws
+        self.rows = 0
+
+    def append(self, row) -> None:
+        self._ws.append(row)
+        self.rows += 1
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
+
+
 def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], rows: Iterable[Sequence], n_rows: int,
-                intro: Sequence[str] = ()) -> None:
-    """A sheet with an optional intro, a styled header row (frozen, filtered) and data rows."""
+                intro: Sequence[str] = (), fills: Sequence[dict[int, PatternFill]] | None = None) -> None:
+    """A sheet with an optional intro, a styled header row (frozen, filtered) and data rows.
+
+    `fills`, when given, has for each row a mapping of column index -> fill."""
     ws = wb.create_sheet(title=title[:31])
+    landscape(ws)
     for i, col in enumerate(cols, start=1):
         ws.column_dimensions[get_column_letter(i)].width = col.width
     header_row = len(intro) + 1
@@ -109,8 +161,12 @@ def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], rows: Iterable[Se
         header.append(c)
     ws.append(header)
     fmts = [c.fmt for c in cols]
-    for row in rows:
-        ws.append([cell(ws, v, f) for v, f in zip(row, fmts, strict=True)])
+    for i, row in enumerate(rows):
+        paint = fills[i] if fills is not None else None
+        if paint:
+            ws.append([filled(ws, v, paint.get(j), f) for j, (v, f) in enumerate(zip(row, fmts, strict=True))])
+        else:
+            ws.append([cell(ws, v, f) for v, f in zip(row, fmts, strict=True)])
 
 
 def new_workbook() -> Workbook:
