@@ -144,9 +144,11 @@ def determine(
     year: YearOpt = None,
     encoding: EncodingOpt = None,
     limit: LimitOpt = DEFAULT_LIMIT,
+    per_district: Annotated[bool, typer.Option("--per-district", help="also write districts/<district_id>.xlsx, one workbook per LEA")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
+    from sedet.errors import UsageError
     from sedet.io.output import staged_output
     from sedet.pipeline import run
     from sedet.report.writer import write_outputs
@@ -164,9 +166,11 @@ def determine(
         result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table)
         if progress and task is not None:
             progress.update(task, description="writing the results")
-        options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name}
+        options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name, "per_district": per_district}
+        if per_district and result.determinations is None:
+            raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
         with staged_output(out_dir) as tmp:
-            written = write_outputs(result, tmp, options)
+            written = write_outputs(result, tmp, options, per_district=per_district)
     elapsed = time.perf_counter() - started
     if quiet:
         out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "
@@ -183,7 +187,10 @@ def determine(
     out.print(t)
     out.print(f"{result.measures.height:,} measure rows for "
               f"{result.measures.get_column('district_id').drop_nulls().n_unique():,} districts", markup=False)
-    out.print(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in written), markup=False)
+    top = [p for p in written if p.parent.name != "districts"]
+    n_districts = len(written) - len(top)
+    extra = f", and {n_districts} district workbooks in districts/" if n_districts else ""
+    out.print(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in top) + extra, markup=False)
     out.print(f"done in {elapsed:.1f} s", markup=False)
 
 
@@ -265,6 +272,35 @@ def explain(
     from sedet.explain import render_determination
 
     render_determination(out, result, district)
+
+
+@app.command()
+@handled
+def diff(
+    old: Annotated[Path, typer.Argument(help="the earlier run folder (written by `sedet determine --out`)")],
+    new: Annotated[Path, typer.Argument(help="the later run folder")],
+    xlsx: Annotated[Path | None, typer.Option("--out", "-o", help="also write the changes to this .xlsx file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON on stdout")] = False,
+) -> None:
+    """List the LEAs whose determination changed between two runs, and the factors that moved."""
+    from sedet.errors import OutputError, UsageError
+    from sedet.report.diff import diff_runs, print_diff, write_diff_workbook
+
+    result = diff_runs(old, new)
+    if xlsx is not None:
+        if xlsx.suffix.lower() != ".xlsx":
+            raise UsageError(f"{xlsx}: --out must be a .xlsx file")
+        tmp = xlsx.with_name(f".{xlsx.name}.sedet-tmp")
+        try:
+            write_diff_workbook(result, tmp)
+            tmp.replace(xlsx)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"{xlsx}: cannot be written ({e.strerror})") from None
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+        return
+    print_diff(out, result)
 
 
 @profiles_app.callback()

@@ -19,12 +19,12 @@ from sedet.pipeline import RunResult
 from sedet.report.labels import MEASURE_TITLES, QUALIFIER_COLS, SHEET_ORDER, value_format
 from sedet.report.xlsx import (
     BOLD,
-    CountedSheet,
     DECIMAL,
     INTEGER,
     PERCENT,
     TITLE_FONT,
     Col,
+    CountedSheet,
     category_fills,
     cell,
     filled,

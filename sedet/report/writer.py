@@ -27,7 +27,7 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
-def write_outputs(result: RunResult, out: Path, run_options: dict) -> list[Path]:
+def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_district: bool = False) -> list[Path]:
     """Write every output file into `out` (a fresh temporary folder); return the paths written."""
     m = result.measures
     written: list[Path] = []
@@ -53,6 +53,11 @@ def write_outputs(result: RunResult, out: Path, run_options: dict) -> list[Path]
     xlsx = out / "determinations.xlsx"
     write_statewide(result, with_names, xlsx)
     written.append(xlsx)
+
+    if per_district:
+        from sedet.report.district import write_district_workbooks
+
+        written += write_district_workbooks(result, out)
 
     manifest = out / "manifest.json"
     manifest.write_text(json.dumps(_manifest(result, run_options, written), indent=2, sort_keys=False) + "\n", encoding="utf-8")
@@ -82,7 +87,7 @@ def _manifest(result: RunResult, run_options: dict, written: list[Path]) -> dict
             for t in result.bundle.tables.values()
         ],
         "measure_rows": result.measures.height,
-        "outputs": [{"file": f.name, "sha256": _sha(f)} for f in written],
+        "outputs": [{"file": f.relative_to(written[0].parent).as_posix(), "sha256": _sha(f)} for f in written],
     }
 
 

@@ -1,0 +1,202 @@
+"""Per-district workbooks (`--per-district`): districts/<district_id>.xlsx, ready to attach to a letter.
+
+Each workbook has a "Determination" sheet (the category, the tier and what it requires, points,
+percentage, rank, the conditions and overrides with their reasons, and every factor with the
+LEA's value beside the state's) and a "Measures" sheet (the LEA's measure rows for the year,
+with the counts behind each value).
+
+Speed: the per-LEA frames are cut once with `partition_by`; state values are computed once for
+all factors; styles are built once per workbook; workbooks are written write-only, in parallel
+processes when there are many.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import polars as pl
+
+from sedet.pipeline import RunResult
+from sedet.report.labels import MEASURE_TITLES, value_format
+from sedet.report.xlsx import (
+    BOLD,
+    DECIMAL,
+    INTEGER,
+    PERCENT,
+    TITLE_FONT,
+    WRAP,
+    Col,
+    CountedSheet,
+    category_fills,
+    cell,
+    filled,
+    landscape,
+    new_workbook,
+    save_deterministic,
+    table_sheet,
+    text_cell,
+)
+
+PARALLEL_FROM = 64  # below this many LEAs, one process is faster than starting workers
+
+
+@dataclass
+class Context:
+    """What every district workbook needs from the run (small and picklable)."""
+
+    title: str
+    year: int
+    run_type: str
+    method: str
+    n_ranked: int
+    shorts: list[str]
+    measure_cols: list[str]
+
+
+def safe_name(district_id: str) -> str:
+    """A file name for a district id: letters, digits, '-', '_' and '.' kept; anything else '_'."""
+    name = re.sub(r"[^0-9A-Za-z._-]", "_", district_id).strip(".") or "_"
+    return name
+
+
+def state_values(result: RunResult) -> pl.DataFrame:
+    """Per factor, the state's figure to show beside each LEA's: the pooled rate over every LEA
+    with a usable value (sum of numerators / sum of denominators), else the mean value, and how
+    many LEAs the factor applied to and flagged (points below the maximum)."""
+    f = result.determinations.factors
+    return f.group_by("factor").agg(
+        pl.when(pl.col("denominator").filter(pl.col("status") == "ok").sum() > 0)
+        .then(pl.col("numerator").filter(pl.col("status") == "ok").sum() / pl.col("denominator").filter(pl.col("status") == "ok").sum())
+        .otherwise(pl.col("value").filter(pl.col("status") == "ok").mean())
+        .alias("state_value"),
+        (pl.col("status") == "ok").sum().alias("leas_applicable"),
+        ((pl.col("status") == "ok") & (pl.col("points") < pl.col("possible"))).sum().alias("leas_below_max"),
+    )
+
+
+def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFrame | None = None,
+                             factors: pl.DataFrame | None = None) -> list[Path]:
+    """Write districts/<id>.xlsx for every LEA with a determination; return the paths.
+
+    `measures` and `factors` are the tables to lay out (already suppressed for a public release);
+    by default the run's own."""
+    if result.determinations is None:
+        return []
+    folder = out / "districts"
+    folder.mkdir()
+    det = result.profile.model.determination
+    m = measures if measures is not None else result.measures
+    m = m.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == result.year))
+    f = (factors if factors is not None else result.determinations.factors).join(state_values(result), on="factor", how="left")
+    table = result.determinations.table
+    ctx = Context(
+        title=result.profile.meta.title,
+        year=result.year,
+        run_type=result.profile.meta.run_type,
+        method=det.method,
+        n_ranked=table.filter(pl.col("percentage").is_not_null()).height,
+        shorts=[c.short for c in det.categories],
+        measure_cols=[c for c in m.columns],
+    )
+    m_by = m.partition_by("district_id", as_dict=True, maintain_order=True)
+    f_by = f.partition_by("district_id", as_dict=True, maintain_order=True)
+    empty_m, empty_f = m.clear(), f.clear()
+    jobs = []
+    for row in table.iter_rows(named=True):
+        d = row["district_id"]
+        jobs.append((folder / f"{safe_name(d)}.xlsx", row, f_by.get((d,), empty_f), m_by.get((d,), empty_m)))
+    if len(jobs) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        workers = os.cpu_count() or 2
+        chunks = [jobs[i::workers] for i in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            list(pool.map(_write_many, [ctx] * len(chunks), chunks))
+    else:
+        _write_many(ctx, jobs)
+    return [p for p, *_ in jobs]
+
+
+def _write_many(ctx: Context, jobs: list) -> None:
+    for path, row, f, m in jobs:
+        write_one(ctx, path, row, f, m)
+
+
+def _fmt(measure: str | None) -> str:
+    return value_format(measure or "")
+
+
+def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFrame) -> None:
+    wb = new_workbook()
+    palette = category_fills(ctx.shorts)
+    ws = CountedSheet(wb.create_sheet("Determination"))
+    landscape(ws)
+    for col, width in zip("ABCDEFGH", (44, 14, 14, 10, 10, 12, 60, 10), strict=False):
+        ws.column_dimensions[col].width = width
+    name = row["district_name"] or row["district_id"]
+    ws.append([text_cell(ws, ctx.title, TITLE_FONT)])
+    ws.append([text_cell(ws, f"{name} (district {row['district_id']}), school year {ctx.year - 1}-{str(ctx.year)[-2:]}; "
+                             f"{ctx.run_type} determination")])
+    ws.append([])
+    fill = palette.get(row["category"]) if row["category"] else None
+    ws.append([text_cell(ws, "Determination", BOLD), filled(ws, row["category_label"] or row["status"], fill)])
+    if row["tier"]:
+        ws.append([text_cell(ws, "Support tier", BOLD), cell(ws, row["tier"])])
+    if row["tier_text"]:
+        c = text_cell(ws, row["tier_text"])
+        c.alignment = WRAP
+        ws.append([text_cell(ws, "What the tier means", BOLD), c])
+    if row["percentage"] is not None:
+        ws.append([text_cell(ws, "Points earned"), cell(ws, row["points_earned"], DECIMAL)])
+        ws.append([text_cell(ws, "Points possible"), cell(ws, row["points_possible"], DECIMAL)])
+        ws.append([text_cell(ws, "Determination percentage"), cell(ws, row["percentage"], PERCENT)])
+    if row["rank"] is not None:
+        ws.append([text_cell(ws, f"Rank among {ctx.n_ranked} LEAs"), cell(ws, row["rank"], INTEGER)])
+        ws.append([text_cell(ws, "Percentile"), cell(ws, row["percentile"], DECIMAL)])
+    if row["accountability_level"] is not None:
+        ws.append([text_cell(ws, "Accountability level"), cell(ws, row["accountability_level"], INTEGER)])
+    if row["reasons"]:
+        for reason in row["reasons"].split("; "):
+            ws.append([text_cell(ws, "Condition or override", BOLD), cell(ws, reason)])
+    ws.append([])
+    if f.height:
+        ws.append([text_cell(ws, "How the determination was made", BOLD)])
+        ws.append([text_cell(ws, h, BOLD) for h in
+                   ("Factor", "District", "State", "Points", "Possible", "Flags", "Notes")])
+        for r in f.sort("factor_order").iter_rows(named=True):
+            fmt = _fmt(r["measure"])
+            why = "" if r["status"] == "ok" else (r["note"] or "n/a")
+            state = r["state_value"]
+            ws.append([
+                cell(ws, f"{r['factor']}: {r['factor_title']}"),
+                cell(ws, r["value"], fmt) if r["value"] is not None
+                else cell(ws, "n/a" if r["status"] != "ok" else (r["flags"] or "").replace("_", " ")),
+                cell(ws, state, fmt) if state is not None else cell(ws, f"{r['leas_below_max']} of {r['leas_applicable']} LEAs below full points"),
+                cell(ws, r["points"], DECIMAL) if r["points"] is not None else cell(ws, "n/a"),
+                cell(ws, r["possible"], DECIMAL),
+                cell(ws, r["flags"] or ""),
+                cell(ws, why),
+            ])
+    if m.height:
+        cols = [
+            Col("measure", "Measure", 22),
+            Col("subject", "Subject", 8),
+            Col("grade_band", "Grades", 7),
+            Col("assessment", "Assessment", 10),
+            Col("race_ethnicity", "Group", 7),
+            Col("category", "Category", 20),
+            Col("numerator", "Numerator", 11, INTEGER),
+            Col("denominator", "Denominator", 11, INTEGER),
+            Col("value", "Value", 10, "0.000"),
+            Col("status", "Status", 13),
+            Col("flag", "Result", 16),
+            Col("note", "How it was computed", 90),
+        ]
+        rows = m.sort("measure", "subject", "grade_band", "assessment", "category", "race_ethnicity", nulls_last=True)
+        titled = rows.with_columns(pl.col("measure").replace_strict(MEASURE_TITLES, default=pl.col("measure")).alias("measure"))
+        table_sheet(wb, "Measures", cols, titled.select([c.key for c in cols]).iter_rows(), rows.height,
+                    intro=[f"{name}: every measure row for school year {ctx.year}, with the counts behind each value"])
+    save_deterministic(wb, path)
