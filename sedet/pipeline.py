@@ -56,8 +56,12 @@ def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
 
 def main_tables(profile: LoadedProfile) -> tuple[str, ...]:
     """The tables whose years define which years a bundle holds, for `--year`."""
-    need = [t for t in required_tables(profile) if t in ("assessments", "enrollment")]
-    return tuple(need) or ("enrollment",)
+    need = required_tables(profile)
+    main = [t for t in need if t in ("assessments", "enrollment")]
+    if main:
+        return tuple(main)
+    with_years = [t for t in need if t in ("evaluations", "transition", "discipline", "compliance")]
+    return tuple(with_years) or ("enrollment",)
 
 
 @dataclass

@@ -291,6 +291,10 @@ def _unwrap_sources(raw: dict) -> tuple[dict, dict[str, str]]:
     sources: dict[str, str] = {}
 
     def walk(node: Any, path: str, inherited: str | None) -> Any:
+        if isinstance(node, dict) and not node:
+            if inherited:
+                sources.setdefault(path, inherited)  # an empty table is a value too: {} takes its table's source
+            return node
         if isinstance(node, dict):
             if "value" in node and set(node) <= {"value", "source", "note"} and "source" in node:
                 sources[path] = str(node["source"])

@@ -278,7 +278,7 @@ def test_case_2_a_factor_whose_rows_are_all_below_min_n_is_shown_na(matrix):
     assert (disp["status"], disp["possible"]) == ("n/a", 0)
     assert "no disproportionality rows" in disp["note"]
     # A: TL 2 + DISP 2 = 4 of 2 + 2 = 4 (TR, ALT and ACH n/a): 100%
-    t = by_lea(run(matrix, rows).table)
+    t = by_lea(result.table)
     assert (t["A"]["points_earned"], t["A"]["points_possible"], t["A"]["percentage"]) == (4, 4, 1.0)
 
 
@@ -785,3 +785,42 @@ def test_case_20_nj_overrides_and_tiers():
     assert t["O3"]["tier_text"].startswith("Information and Guidance")
     assert t["O4"]["tier_text"].startswith("Assistance and Consultation")
     assert t["O1"]["tier_text"].startswith("Direction and Transformation")
+
+
+FORCE = SCORE_FACTOR + f"""
+[determination]
+source = "OSEP cut points, with a forcing condition"
+method = "cut_points"
+{OSEP_CATEGORIES}
+
+[[determination.conditions]]
+id = "uncorrected"
+reason = "noncompliance uncorrected after one year"
+measure = "compliance_fact"
+where = {{ category = "significant_noncompliance" }}
+value_at_least = 1
+action = "force"
+to = "NSI"
+"""
+
+
+def test_case_21_a_condition_forces_a_category_then_an_override_has_the_last_word(tmp_path):
+    """Case 21: a failed condition places the LEA in the named category whatever its score.
+
+    F100: 100% -> MR by the cut points, but the condition holds -> NSI (a category the method never
+    gives), reason listed. OK100: 100%, the fact is 0 -> MR. FOV: 100%, condition -> NSI, then the
+    override (applied last) -> NA; both reasons are listed, the condition's first.
+    """
+    prof = profile(tmp_path, FORCE)
+    rows = measures(
+        m("F100", "score", 100.0), m("F100", "compliance_fact", 1.0, category="significant_noncompliance"),
+        m("OK100", "score", 100.0), m("OK100", "compliance_fact", 0.0, category="significant_noncompliance"),
+        m("FOV", "score", 100.0), m("FOV", "compliance_fact", 1.0, category="significant_noncompliance"),
+    )
+    t = by_lea(run(prof, rows, ovr=overrides(("FOV", "Needs Assistance", "corrected since"))).table)
+    assert (t["F100"]["base"], t["F100"]["category"]) == ("MR", "NSI")
+    assert t["F100"]["category_label"] == "Needs Substantial Intervention"
+    assert t["F100"]["reasons"] == "uncorrected: noncompliance uncorrected after one year"
+    assert (t["OK100"]["category"], t["OK100"]["reasons"]) == ("MR", "")
+    assert (t["FOV"]["category"], t["FOV"]["category_label"]) == ("NA", "Needs Assistance")
+    assert t["FOV"]["reasons"] == "uncorrected: noncompliance uncorrected after one year; override: corrected since"
