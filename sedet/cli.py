@@ -145,6 +145,7 @@ def determine(
     encoding: EncodingOpt = None,
     limit: LimitOpt = DEFAULT_LIMIT,
     per_district: Annotated[bool, typer.Option("--per-district", help="also write districts/<district_id>.xlsx, one workbook per LEA")] = False,
+    public: Annotated[bool, typer.Option("--public", help="public release: suppress small cells in every file written (METHODS.md section 9)")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
@@ -166,11 +167,12 @@ def determine(
         result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table)
         if progress and task is not None:
             progress.update(task, description="writing the results")
-        options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name, "per_district": per_district}
+        options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,
+                   "per_district": per_district, "public": public}
         if per_district and result.determinations is None:
             raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
         with staged_output(out_dir) as tmp:
-            written = write_outputs(result, tmp, options, per_district=per_district)
+            written = write_outputs(result, tmp, options, per_district=per_district, public=public)
     elapsed = time.perf_counter() - started
     if quiet:
         out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "

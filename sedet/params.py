@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Strict(BaseModel):
@@ -42,3 +42,15 @@ class ReportingParams(Strict):
     coding_max_n: NonNegInt = Field(default=99, description="... and at most this size")
     top: float = Field(default=0.95, ge=0, le=1, description="a rate at or above this is shown as '>= 95%'")
     bottom: float = Field(default=0.05, ge=0, le=1, description="a rate at or below this is shown as '<= 5%'")
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str) -> str:
+        # A token must not be blank nor read as a number: a reader would take a withheld cell for a value.
+        if not v.strip():
+            raise ValueError("the suppression token must not be blank")
+        try:
+            float(v)
+        except ValueError:
+            return v
+        raise ValueError(f"the suppression token {v!r} reads as a number")

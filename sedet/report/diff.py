@@ -170,7 +170,8 @@ def _read_factors(folder: Path) -> pl.DataFrame:
     _missing_columns(path, raw.columns, FACTOR_NEEDS)
     return raw.select(
         pl.col("district_id").cast(pl.String), pl.col("factor_order").cast(pl.Int64), pl.col("factor").cast(pl.String),
-        pl.col("factor_title").cast(pl.String), pl.col("value").cast(pl.Float64), pl.col("points").cast(pl.Float64),
+        pl.col("factor_title").cast(pl.String), pl.col("value").cast(pl.Float64, strict=False),  # a public run writes '*' where a value is withheld
+        pl.col("points").cast(pl.Float64),
         pl.col("status").cast(pl.String),
     )
 

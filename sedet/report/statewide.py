@@ -40,12 +40,14 @@ def _used_qualifiers(df: pl.DataFrame) -> list[str]:
     return [q for q in QUALIFIER_COLS if df.get_column(q).null_count() < df.height]
 
 
-def write_statewide(result: RunResult, m: pl.DataFrame, path: Path) -> None:
+def write_statewide(result: RunResult, m: pl.DataFrame, path: Path, *, factors: pl.DataFrame | None = None,
+                    public: bool = False) -> None:
+    """`m` and `factors` are the tables to lay out (suppressed for a public release)."""
     wb = new_workbook()
-    _summary_sheet(wb, result, m)
+    _summary_sheet(wb, result, m, public)
     if result.determinations is not None:
         _determinations_sheet(wb, result)
-        _factor_sheets(wb, result)
+        _factor_sheets(wb, result, factors if factors is not None else result.determinations.factors)
     _flags_sheet(wb, result, m)
     for measure in [x for x in SHEET_ORDER if x in set(m.get_column("measure").unique().to_list())]:
         rows = m.filter((pl.col("measure") == measure) & pl.col("district_id").is_not_null())
@@ -80,8 +82,8 @@ def _determinations_sheet(wb, result: RunResult) -> None:
                 fills=fills)
 
 
-def _factor_sheets(wb, result: RunResult) -> None:
-    f = result.determinations.factors.with_columns(
+def _factor_sheets(wb, result: RunResult, factors: pl.DataFrame) -> None:
+    f = factors.with_columns(
         pl.col("district_id").replace_strict(result.district_names, default=None, return_dtype=pl.String).alias("district_name")
     )
     for factor in f.get_column("factor").unique(maintain_order=True).to_list():
@@ -125,7 +127,7 @@ def _measure_sheet(wb, measure: str, rows: pl.DataFrame) -> None:
     table_sheet(wb, measure, cols, rows.select(keys).iter_rows(), rows.height, intro=[title])
 
 
-def _summary_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
+def _summary_sheet(wb, result: RunResult, m: pl.DataFrame, public: bool = False) -> None:
     ws = CountedSheet(wb.create_sheet("Summary"))
     ws.column_dimensions["A"].width = 70
     for col in "BCDEFGH":
@@ -135,6 +137,11 @@ def _summary_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
     ws.append([text_cell(ws, p.meta.title, TITLE_FONT)])
     ws.append([text_cell(ws, f"School year {result.year - 1}-{str(result.year)[-2:]} (school_year {result.year}); "
                              f"run type: {p.meta.run_type}; profile {p.id}; sedet {__version__}")])
+    if public:
+        rp = p.model.reporting
+        ws.append([text_cell(ws, f"Public release: counts and rates of groups under {rp.min_n} students are shown as "
+                                 f"'{rp.token}', with complementary suppression" + ("; rates of groups of "
+                                 f"{rp.coding_min_n}-{rp.coding_max_n} are top/bottom coded" if rp.top_bottom_coding else ""))])
     ws.append([])
     state = m.filter(pl.col("district_id").is_null())
     if state.height:

@@ -27,13 +27,25 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
-def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_district: bool = False) -> list[Path]:
-    """Write every output file into `out` (a fresh temporary folder); return the paths written."""
+def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_district: bool = False,
+                  public: bool = False) -> list[Path]:
+    """Write every output file into `out` (a fresh temporary folder); return the paths written.
+
+    With `public`, every table is suppressed first (METHODS.md section 9) and every file is laid
+    out from the suppressed tables; the computations behind them used the full data."""
     m = result.measures
     written: list[Path] = []
     with_names = m.with_columns(
         pl.col("district_id").replace_strict(result.district_names, default=None, return_dtype=pl.String).alias("district_name")
     ).select(["school_year", "district_id", "district_name", *MEASURE_COLUMNS[2:]])
+    factors = result.determinations.factors if result.determinations is not None else None
+    rp = result.profile.model.reporting
+    if public:
+        from sedet.report.suppress import suppress_factors, suppress_measures
+
+        with_names = suppress_measures(with_names, rp)
+        if factors is not None:
+            factors = suppress_factors(factors, rp, measures=result.measures)
 
     parquet = out / "measures.parquet"
     with_names.write_parquet(parquet, statistics=False, compression="zstd")
@@ -46,21 +58,26 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
         det_csv = out / "determinations.csv"
         csv_safe(result.determinations.table).write_csv(det_csv)
         written.append(det_csv)
-        factors = out / "factors.parquet"
-        result.determinations.factors.write_parquet(factors, statistics=False, compression="zstd")
-        written.append(factors)
+        factors_path = out / "factors.parquet"
+        factors.write_parquet(factors_path, statistics=False, compression="zstd")
+        written.append(factors_path)
 
     xlsx = out / "determinations.xlsx"
-    write_statewide(result, with_names, xlsx)
+    write_statewide(result, with_names, xlsx, factors=factors, public=public)
     written.append(xlsx)
 
     if per_district:
         from sedet.report.district import write_district_workbooks
 
-        written += write_district_workbooks(result, out)
+        written += write_district_workbooks(result, out, measures=with_names if public else None, factors=factors)
 
     manifest = out / "manifest.json"
-    manifest.write_text(json.dumps(_manifest(result, run_options, written), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    doc = _manifest(result, run_options, written)
+    if public:
+        from sedet.report.suppress import public_manifest
+
+        doc = public_manifest(doc, rp, measures=with_names, factors=factors)
+    manifest.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     written.append(manifest)
     return written
 

@@ -74,6 +74,12 @@ def cell(ws, value, fmt: str | None = None, font: Font | None = None):
         return None
     if isinstance(value, bool):
         value = "yes" if value else "no"
+    if isinstance(value, str) and fmt is not None and fmt != TEXT:
+        # A public release writes numbers as text beside suppression tokens: show numbers as numbers.
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     if isinstance(value, str):
         if font is not None or value.startswith(FORMULA_START):
             return text_cell(ws, value, font)
