@@ -157,18 +157,25 @@ FAST_DTYPES = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean}
 
 
 def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str]) -> pl.DataFrame:
-    data = src.path.read_bytes()
-    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+    """Read a CSV file: polars reads UTF-8 files straight from disk; other encodings are decoded first.
+
+    The whole file is loaded into Python only to explain a failure (bad encoding, ragged row)."""
+    with src.path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip(b"\xef\xbb\xbf \t\r\n") and src.path.stat().st_size < (1 << 16):
         raise BundleError([Problem(src.label, None, None, "a header row and data rows", "an empty file", table=src.table)])
     enc = (encoding or "utf-8").lower().replace("_", "-")
+    source: str | io.BytesIO = str(src.path)
     if enc not in ("utf-8", "utf8", "utf-8-sig"):
+        data = src.path.read_bytes()
         try:
-            data = data.decode(enc).encode("utf-8")
+            source = io.BytesIO(data.decode(enc).encode("utf-8"))
         except LookupError:
             raise UsageError(f"unknown encoding {encoding!r}", hint="e.g. --encoding latin-1 or --encoding cp1252") from None
         except UnicodeDecodeError as e:
             raise BundleError([_encoding_problem(src, data, e, enc)]) from None
-    header = _csv_header(data)
+        head = source.getvalue()[: 1 << 16]
+    header = _csv_header(head)
     dup = next((h for i, h in enumerate(header) if h in header[:i]), None)
     if dup is not None:
         raise BundleError([Problem(src.label, dup, 1, "each column once", f"a second column named {dup!r}", table=src.table)])
@@ -176,12 +183,13 @@ def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str]) -> pl.Da
     if fast:
         try:
             overrides = {h: fast.get(h, pl.String) for h in header}
-            return pl.read_csv(io.BytesIO(data), schema_overrides=overrides, infer_schema=False)
+            return pl.read_csv(_rewind(source), schema_overrides=overrides, infer_schema=False)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
             pass  # some value is not in polars' own spelling: read as text below and name it
     try:
-        df = pl.read_csv(io.BytesIO(data), infer_schema=False)
+        return pl.read_csv(_rewind(source), infer_schema=False)
     except pl.exceptions.ComputeError as e:
+        data = source.getvalue() if isinstance(source, io.BytesIO) else src.path.read_bytes()
         if "utf-8" in str(e).lower() or "utf8" in str(e).lower():
             try:
                 data.decode("utf-8")
@@ -193,7 +201,12 @@ def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str]) -> pl.Da
             raise BundleError([Problem(src.label, None, line, f"{len(header)} fields, as in the header",
                                        f"{n} fields", table=src.table)]) from None
         raise BundleError([Problem(src.label, None, None, "a well-formed CSV file", _first_line(str(e)), table=src.table)]) from None
-    return df
+
+
+def _rewind(source: str | io.BytesIO) -> str | io.BytesIO:
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    return source
 
 
 def _csv_header(data: bytes) -> list[str]:
@@ -349,15 +362,20 @@ class TableReader:
             .with_row_index(ROW, offset=offset)
             .with_columns(pl.col(ROW).cast(pl.Int64))
         )
-        # Excel sheets keep blank rows so that row numbers stay true; drop rows with no value at all.
         data_cols = [c.name for c in cols if c.name in headers]
         text_cols = [c for c in data_cols if df.schema[c] == pl.String]
-        df = df.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in text_cols])
-        if data_cols:
+        self._values = {c: df.get_column(c).unique().drop_nulls() for c in text_cols}
+        cleaned = {c: e for c in text_cols if (e := _cleaned(self._values[c], c)) is not None}
+        if cleaned:
+            df = df.with_columns(list(cleaned.values()))
+            self._values.update({c: df.get_column(c).unique().drop_nulls() for c in cleaned})
+        # Blank lines (CSV) and blank rows (Excel) are read as rows of nulls, so that row numbers stay
+        # true; drop them. The column with the fewest nulls tells cheaply whether there can be any.
+        if data_cols and min(df.get_column(c).null_count() for c in data_cols):
             df = df.filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
         typed, checks = self._type(df, cols, headers)
         frame = df.with_columns(typed)
-        checks = checks + self._row_checks(frame)
+        checks = _prefilter(frame, checks + self._row_checks(frame))
         # One pass counts every rule; details are gathered only for rules that found something.
         counts = frame.select([c.bad.fill_null(False).sum().alias(f"c{i}") for i, c in enumerate(checks)]).row(0) if checks else ()
         total = 0
@@ -380,14 +398,17 @@ class TableReader:
                 continue
             raw = pl.col(c.name)
             typed, expected = self._typed(c, raw, df.schema[c.name])
+            if c.name in self._values and (expected is not None or c.kind == S.CODE):
+                typed = _via_unique_values(self._values[c.name], c.name, typed)
+            on = [c.name]
             if expected is not None:
-                checks.append(Check(c.name, raw.is_not_null() & typed.is_null(), expected, _found(c.name)))
-            if c.required:
+                checks.append(Check(c.name, raw.is_not_null() & typed.is_null(), expected, _found(c.name), on))
+            if c.required and df.get_column(c.name).null_count():
                 checks.append(Check(c.name, raw.is_null(), "a value (the column is required)", pl.lit("an empty cell")))
             if c.min is not None:
-                checks.append(Check(c.name, typed < c.min, f"a value of at least {c.min}", _found(c.name)))
+                checks.append(Check(c.name, typed < c.min, f"a value of at least {c.min}", _found(c.name), on))
             if c.max is not None:
-                checks.append(Check(c.name, typed > c.max, f"a value of at most {c.max}", _found(c.name)))
+                checks.append(Check(c.name, typed > c.max, f"a value of at most {c.max}", _found(c.name), on))
             if c.default is not None:
                 typed = typed.fill_null(pl.lit(c.default))
             exprs.append(typed.alias(f"__typed_{c.name}"))
@@ -479,6 +500,7 @@ class TableReader:
                 ~T("district_id").is_in(self.districts.implode()),
                 "a district_id listed in the districts table",
                 _found("district_id") + pl.lit(", which is not listed"),
+                ["district_id", "__typed_district_id"],
             ))
         key = [k for k in self.table.key if k in typed]
         if key and len(key) == len(self.table.key):
@@ -518,7 +540,51 @@ def _level_check(profile: LoadedProfile) -> Check:
         + "; ".join(f"{s.grade_band} {'/'.join(s.assessments)}: {', '.join(s.weights)}" for s in params.scales)
         + ")",
         _found("performance_level") + pl.lit(" for grade ") + T("grade").cast(pl.String) + pl.lit(" ") + T("assessment"),
+        ["performance_level", "__typed_grade", "__typed_assessment", "__typed_performance_level"],
     )
+
+
+UNIQUE_LIMIT = 100_000  # columns with at most this many distinct values are typed value by value
+
+
+def _cleaned(values: pl.Series, col: str) -> pl.Expr | None:
+    """Trimmed text with empty cells as null; None when the column needs no change (the usual case).
+    `values` are the column's distinct values."""
+    if values.len() > UNIQUE_LIMIT:
+        return pl.col(col).str.strip_chars().replace("", None)
+    trimmed = values.str.strip_chars()
+    if (trimmed == values).all() and not (values == "").any():
+        return None
+    return pl.col(col).replace_strict(values, trimmed.replace("", None), default=None, return_dtype=pl.String)
+
+
+def _via_unique_values(values: pl.Series, col: str, typed: pl.Expr) -> pl.Expr:
+    """The same typing, computed once per distinct value and mapped back (most columns of an export
+    hold a few distinct values: codes, years, flags, district ids). Identical results: the typing
+    expressions work value by value. `values` are the column's distinct values."""
+    if values.len() > UNIQUE_LIMIT:
+        return typed
+    small = pl.DataFrame({col: values}).select(typed.alias("t")).get_column("t")
+    if small.dtype == values.dtype and (small.is_null().sum() == 0) and (small == values).all():
+        return pl.col(col)  # every value is already what it should be
+    return pl.col(col).replace_strict(values, small, default=None, return_dtype=small.dtype)
+
+
+def _prefilter(frame: pl.DataFrame, checks: list[Check]) -> list[Check]:
+    """Drop the rules that cannot find anything: a rule that depends only on a few columns, value by
+    value, is first tried on their distinct combinations (small), and kept only if one fails."""
+    keep = []
+    for chk in checks:
+        if chk.on is None:
+            keep.append(chk)
+            continue
+        if all(frame.schema[c] != pl.String for c in chk.on):
+            keep.append(chk)  # numbers and flags: the rule is as cheap on the rows as on their values
+            continue
+        combos = frame.select(chk.on).unique()
+        if combos.height > UNIQUE_LIMIT or combos.select(chk.bad.fill_null(False).any()).item():
+            keep.append(chk)
+    return keep
 
 
 def _check_rows(frame: pl.DataFrame, chk: Check, room: int) -> list[tuple[int, str]]:

@@ -22,6 +22,9 @@ class Check:
     bad: pl.Expr
     expected: str
     found: pl.Expr  # a String expression describing what was found
+    # the columns `bad` reads, value by value (no windows, no row number): the rule can then be tried
+    # on their distinct combinations first; None when it needs whole rows
+    on: list[str] | None = None
 
 
 def T(name: str) -> pl.Expr:
