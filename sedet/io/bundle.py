@@ -14,6 +14,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -651,6 +652,9 @@ def load_bundle(
 ) -> Bundle:
     """Read, type and check every table of the bundle; raise BundleError listing all problems."""
     sources = discover(path)
+    # Fingerprints are computed in a thread while the tables are read (hashlib releases the GIL).
+    hasher = ThreadPoolExecutor(max_workers=1)
+    hashes = {p: hasher.submit(sha256_file, p) for p in dict.fromkeys(s.path for s in sources)}
     names = {s.table for s in sources}
     problems: list[Problem] = []
     total = 0
@@ -686,12 +690,12 @@ def load_bundle(
             if src.table == "districts":
                 districts = loaded.frame.get_column("district_id").unique()
     if total:
+        hasher.shutdown(wait=False, cancel_futures=True)
         order = {t: i for i, t in enumerate(S.TABLES)}
         problems.sort(key=lambda p: (order.get(p.table or "", 99), p.file, p.row or 0))
         raise BundleError(problems[:limit], truncated=total > limit, total=total)
-    files = {}
-    for src in sources:
-        files.setdefault(src.path.name, sha256_file(src.path))
+    files = {p.name: f.result() for p, f in hashes.items()}
+    hasher.shutdown()
     return Bundle(path, tables, dict(sorted(files.items())))
 
 

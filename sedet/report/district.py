@@ -12,6 +12,7 @@ processes when there are many.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -59,9 +60,13 @@ class Context:
 
 
 def safe_name(district_id: str) -> str:
-    """A file name for a district id: letters, digits, '-', '_' and '.' kept; anything else '_'."""
+    """A file name for a district id: the id itself when it is made of letters, digits, '-', '_'
+    and '.'; otherwise those characters with '_' for the rest and a short digest of the id, so
+    that two ids never share a file ("A/1" -> "A_1-<digest>", "A_1" -> "A_1")."""
     name = re.sub(r"[^0-9A-Za-z._-]", "_", district_id).strip(".") or "_"
-    return name
+    if name == district_id:
+        return name
+    return f"{name}-{hashlib.sha256(district_id.encode('utf-8')).hexdigest()[:8]}"
 
 
 def state_values(result: RunResult) -> pl.DataFrame:
@@ -197,6 +202,8 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFr
         ]
         rows = m.sort("measure", "subject", "grade_band", "assessment", "category", "race_ethnicity", nulls_last=True)
         titled = rows.with_columns(pl.col("measure").replace_strict(MEASURE_TITLES, default=pl.col("measure")).alias("measure"))
-        table_sheet(wb, "Measures", cols, titled.select([c.key for c in cols]).iter_rows(), rows.height,
+        value_at = [c.key for c in cols].index("value")
+        formats = [{value_at: value_format(x)} for x in rows.get_column("measure").to_list()]
+        table_sheet(wb, "Measures", cols, titled.select([c.key for c in cols]).iter_rows(), rows.height, formats=formats,
                     intro=[f"{name}: every measure row for school year {ctx.year}, with the counts behind each value"])
     save_deterministic(wb, path)

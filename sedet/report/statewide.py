@@ -62,7 +62,7 @@ def _determinations_sheet(wb, result: RunResult) -> None:
         Col("rank", "Rank", 7, INTEGER),
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
-        Col("accountability_level", "Level", 7, INTEGER),
+        *([Col("accountability_level", "Level", 7, INTEGER)] if t.get_column("accountability_level").null_count() < t.height else []),
         Col("points_earned", "Points earned", 10, DECIMAL),
         Col("points_possible", "Points possible", 10, DECIMAL),
         Col("percentage", "Percentage", 11, PERCENT),
@@ -272,6 +272,7 @@ def _flags_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 30),
         Col("measure", "Measure", 22),
+        Col("subject", "Subject", 8),
         Col("category", "Category", 20),
         Col("race_ethnicity", "Group", 8),
         Col("numerator", "Numerator", 11, INTEGER),
@@ -280,7 +281,9 @@ def _flags_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
         Col("flag", "Verdict", 24),
         Col("note", "How it was computed", 90),
     ]
-    table_sheet(wb, "Flags", cols, rows.select([c.key for c in cols]).iter_rows(), rows.height,
+    value_at = [c.key for c in cols].index("value")
+    formats = [{value_at: value_format(x)} for x in rows.get_column("measure").to_list()]
+    table_sheet(wb, "Flags", cols, rows.select([c.key for c in cols]).iter_rows(), rows.height, formats=formats,
                 intro=[f"Flags, school year {result.year}: identified disproportionality, significant discrepancy, "
                        f"alternate assessment above the cap, secondary analysis ({rows.height} rows)"])
 

@@ -145,10 +145,12 @@ class CountedSheet:
 
 
 def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], rows: Iterable[Sequence], n_rows: int,
-                intro: Sequence[str] = (), fills: Sequence[dict[int, PatternFill]] | None = None) -> None:
+                intro: Sequence[str] = (), fills: Sequence[dict[int, PatternFill]] | None = None,
+                formats: Sequence[dict[int, str]] | None = None) -> None:
     """A sheet with an optional intro, a styled header row (frozen, filtered) and data rows.
 
-    `fills`, when given, has for each row a mapping of column index -> fill."""
+    `fills`, when given, has for each row a mapping of column index -> fill; `formats` a mapping of
+    column index -> number format, for a column whose rows hold different kinds of numbers."""
     ws = wb.create_sheet(title=title[:31])
     landscape(ws)
     for i, col in enumerate(cols, start=1):
@@ -169,10 +171,13 @@ def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], rows: Iterable[Se
     fmts = [c.fmt for c in cols]
     for i, row in enumerate(rows):
         paint = fills[i] if fills is not None else None
+        row_fmts = fmts
+        if formats is not None and formats[i]:
+            row_fmts = [formats[i].get(j, f) for j, f in enumerate(fmts)]
         if paint:
-            ws.append([filled(ws, v, paint.get(j), f) for j, (v, f) in enumerate(zip(row, fmts, strict=True))])
+            ws.append([filled(ws, v, paint.get(j), f) for j, (v, f) in enumerate(zip(row, row_fmts, strict=True))])
         else:
-            ws.append([cell(ws, v, f) for v, f in zip(row, fmts, strict=True)])
+            ws.append([cell(ws, v, f) for v, f in zip(row, row_fmts, strict=True)])
 
 
 def new_workbook() -> Workbook:
