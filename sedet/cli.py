@@ -146,6 +146,7 @@ def determine(
     limit: LimitOpt = DEFAULT_LIMIT,
     per_district: Annotated[bool, typer.Option("--per-district", help="also write districts/<district_id>.xlsx, one workbook per LEA")] = False,
     public: Annotated[bool, typer.Option("--public", help="public release: suppress small cells in every file written (METHODS.md section 9)")] = False,
+    streaming: Annotated[bool | None, typer.Option("--streaming/--in-memory", help="check and compute large tables streaming from disk (default: streaming when the bundle's files total 2 GiB or more)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
@@ -164,11 +165,11 @@ def determine(
             if progress and task is not None:
                 progress.update(task, description=f"reading {name}")
 
-        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table)
+        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming)
         if progress and task is not None:
             progress.update(task, description="writing the results")
         options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,
-                   "per_district": per_district, "public": public}
+                   "per_district": per_district, "public": public, "streaming": result.bundle.streaming}
         if per_district and result.determinations is None:
             raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
         with staged_output(out_dir) as tmp:

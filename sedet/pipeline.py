@@ -135,11 +135,13 @@ def run(
     encoding: str | None = None,
     limit: int = DEFAULT_LIMIT,
     on_table: Callable[[str], None] | None = None,
+    streaming: bool | None = None,
 ) -> RunResult:
     bundle = load_bundle(bundle_path, profile, required=required_tables(profile), encoding=encoding,
-                         limit=limit, on_table=on_table)
+                         limit=limit, on_table=on_table, streaming=streaming)
     chosen, years = choose_year(bundle, profile, year)
-    measures = compute_measures(bundle, profile, chosen).collect().sort(SORT_KEY, nulls_last=False)
+    engine = "streaming" if bundle.streaming else "auto"
+    measures = compute_measures(bundle, profile, chosen).collect(engine=engine).sort(SORT_KEY, nulls_last=False)
     names: dict[str, str] = {}
     districts = bundle.tables.get("districts")
     if districts is not None:

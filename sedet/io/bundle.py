@@ -32,6 +32,9 @@ TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
 EXCEL_EPOCH = pl.date(1899, 12, 30)  # Excel serial day 1 = 1900-01-01 (with the 1900 leap-year bug)
 DEFAULT_LIMIT = 100
+STREAMING_FROM = 2 << 30  # a bundle of this many bytes or more is checked and computed streaming
+STREAM_TABLE_FROM = 64 << 20  # in a streaming run, tables of this size or more stay on disk
+STREAMABLE = ("enrollment", "assessments", "evaluations", "discipline", "transition")  # student-level tables
 
 
 @dataclass
@@ -51,7 +54,7 @@ class Source:
 class LoadedTable:
     name: str
     source: Source
-    frame: pl.DataFrame  # typed and validated; no ROW column
+    frame: pl.DataFrame | pl.LazyFrame  # typed and validated; no ROW column; lazy when streamed
     rows_read: int
     columns_ignored: list[str] = field(default_factory=list)
 
@@ -66,11 +69,16 @@ class Bundle:
         t = self.tables.get(name)
         return t.frame.lazy() if t is not None else None
 
+    @property
+    def streaming(self) -> bool:
+        return any(isinstance(t.frame, pl.LazyFrame) for t in self.tables.values())
+
     def years(self, table: str) -> list[int]:
         t = self.tables.get(table)
-        if t is None or "school_year" not in t.frame.columns:
+        if t is None or "school_year" not in t.frame.lazy().collect_schema().names():
             return []
-        return sorted(t.frame.get_column("school_year").unique().drop_nulls().to_list())
+        years = t.frame.lazy().select(pl.col("school_year").unique()).collect(engine="streaming").get_column("school_year")
+        return sorted(years.drop_nulls().to_list())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -374,9 +382,10 @@ class TableReader:
         # true; drop them. The column with the fewest nulls tells cheaply whether there can be any.
         if data_cols and min(df.get_column(c).null_count() for c in data_cols):
             df = df.filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
-        typed, checks = self._type(df, cols, headers)
+        nulls = {c: df.get_column(c).null_count() for c in data_cols}
+        typed, checks = self._type(df.schema, cols, headers, self._values, nulls)
         frame = df.with_columns(typed)
-        checks = _prefilter(frame, checks + self._row_checks(frame))
+        checks = _prefilter(frame, checks + self._row_checks(frame.columns))
         # One pass counts every rule; details are gathered only for rules that found something.
         counts = frame.select([c.bad.fill_null(False).sum().alias(f"c{i}") for i, c in enumerate(checks)]).row(0) if checks else ()
         total = 0
@@ -390,7 +399,11 @@ class TableReader:
             return None, problems, total
         return frame, [], 0
 
-    def _type(self, df: pl.DataFrame, cols: list[Column], headers: list[str]) -> tuple[list[pl.Expr], list[Check]]:
+    def _type(self, schema: pl.Schema, cols: list[Column], headers: list[str], values: dict[str, pl.Series] | None = None,
+              nulls: dict[str, int] | None = None) -> tuple[list[pl.Expr], list[Check]]:
+        """Typing expressions and the rules they bring. `values` (distinct values of text columns) and
+        `nulls` (null counts), when known, let cheap shortcuts replace whole-column work."""
+        values = values or {}
         exprs: list[pl.Expr] = []
         checks: list[Check] = []
         for c in cols:
@@ -398,13 +411,13 @@ class TableReader:
                 exprs.append(self._default(c))
                 continue
             raw = pl.col(c.name)
-            typed, expected = self._typed(c, raw, df.schema[c.name])
-            if c.name in self._values and (expected is not None or c.kind == S.CODE):
-                typed = _via_unique_values(self._values[c.name], c.name, typed)
+            typed, expected = self._typed(c, raw, schema[c.name])
+            if c.name in values and (expected is not None or c.kind == S.CODE):
+                typed = _via_unique_values(values[c.name], c.name, typed)
             on = [c.name]
             if expected is not None:
                 checks.append(Check(c.name, raw.is_not_null() & typed.is_null(), expected, _found(c.name), on))
-            if c.required and df.get_column(c.name).null_count():
+            if c.required and (nulls is None or nulls.get(c.name, 1)):
                 checks.append(Check(c.name, raw.is_null(), "a value (the column is required)", pl.lit("an empty cell")))
             if c.min is not None:
                 checks.append(Check(c.name, typed < c.min, f"a value of at least {c.min}", _found(c.name), on))
@@ -457,15 +470,82 @@ class TableReader:
             return pl.when(mapped.is_in(list(allowed))).then(mapped).otherwise(None), f"one of {shown}{where}"
         raise AssertionError(c.kind)
 
+    def read_lazy(self, src: Source, limit: int) -> tuple[pl.LazyFrame | None, list[Problem], int, int, list[str]]:
+        """Check a large CSV or Parquet table without holding it in memory: one streaming pass counts
+        every rule; problem rows are gathered in a second pass only if there are any. Returns (typed
+        lazy frame or None, problems, total problems, rows, columns ignored)."""
+        label, tname = src.label, self.table.name
+        csv_file = src.path.suffix.lower() == ".csv"
+        if csv_file:
+            with src.path.open("rb") as fh:
+                original = _csv_header(fh.read(1 << 16))
+        else:
+            original = pl.scan_parquet(src.path).collect_schema().names()
+        headers = [normalise_header(c) for c in original]
+        dup = next((h for i, h in enumerate(headers) if h in headers[:i]), None)
+        if dup is not None:
+            return None, [Problem(label, dup, 1 if csv_file else None, "each column once",
+                                  f"a second column that reads as {dup!r}", None, tname)], 1, 0, []
+        cols = self.columns_for(headers)
+        missing = [c.name for c in cols if c.required and c.name not in headers]
+        if missing:
+            found = "columns " + ", ".join(repr(h) for h in headers)
+            return None, [Problem(label, m, None, f"a column named {m!r} (required in table {tname!r})", found, None, tname)
+                          for m in missing], len(missing), 0, []
+        kinds = {c.name: c.kind for c in cols}
+        present = [c.name for c in cols if c.name in headers]
+
+        def scan(fast: bool) -> pl.LazyFrame:
+            if csv_file:
+                dtypes = {h: (FAST_DTYPES.get(kinds.get(n, ""), pl.String) if fast else pl.String)
+                          for h, n in zip(original, headers, strict=True)}
+                lf = pl.scan_csv(src.path, schema_overrides=dtypes, infer_schema=False)
+            else:
+                lf = pl.scan_parquet(src.path)
+            lf = lf.rename(dict(zip(original, headers, strict=True))).select(present)
+            schema = lf.collect_schema()
+            text = [c for c in present if schema[c] == pl.String]
+            lf = lf.with_row_index(ROW, offset=2 if csv_file else 1).with_columns(
+                pl.col(ROW).cast(pl.Int64), *[pl.col(c).str.strip_chars().replace("", None) for c in text]
+            ).filter(~pl.all_horizontal([pl.col(c).is_null() for c in present]))
+            typed, checks = self._type(schema, cols, headers)
+            full = lf.with_columns(typed)
+            return full, checks + self._row_checks(full.collect_schema().names())
+
+        ignored = [h for h in headers if h not in kinds]
+        counts = None
+        for fast in (True, False):
+            full, checks = scan(fast)
+            try:
+                counts = full.select(pl.len().alias("rows"), *[c.bad.fill_null(False).sum().alias(f"c{i}")
+                                                               for i, c in enumerate(checks)]).collect(engine="streaming").row(0)
+                break
+            except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError, pl.exceptions.SchemaError):
+                if not fast:
+                    raise BundleError([Problem(label, None, None, "a well-formed file", "content polars cannot read",
+                                               table=tname)]) from None
+        rows, counts = counts[0], counts[1:]
+        problems: list[Problem] = []
+        total = 0
+        for chk, n in zip(checks, counts, strict=True):
+            if not n:
+                continue
+            total += n
+            problems += [Problem(label, chk.column, r, chk.expected, f, None, tname)
+                         for r, f in _check_rows(full, chk, limit - len(problems))]
+        if total:
+            return None, problems, total, rows, ignored
+        return full, [], 0, rows, ignored
+
     def _default(self, c: Column) -> pl.Expr:
         dtype = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean, S.DATE: pl.Date}.get(c.kind, pl.String)
         if c.name == "accountable":
             return pl.lit(None, pl.Boolean).alias(f"__typed_{c.name}")
         return pl.lit(c.default, dtype).alias(f"__typed_{c.name}")
 
-    def _row_checks(self, frame: pl.DataFrame) -> list[Check]:
+    def _row_checks(self, columns: list[str]) -> list[Check]:
         t = self.table.name
-        typed = {c[len("__typed_"):] for c in frame.columns if c.startswith("__typed_")}
+        typed = {c[len("__typed_"):] for c in columns if c.startswith("__typed_")}
         out: list[Check] = []
         if t == "evaluations" and {"consent_date", "determination_date"} <= typed:
             out.append(Check(
@@ -598,7 +678,7 @@ def _check_rows(frame: pl.DataFrame, chk: Check, room: int) -> list[tuple[int, s
         .select(chk.bad.fill_null(False).alias("__bad"), pl.col(ROW), chk.found.alias("__found"))
         .filter(pl.col("__bad"))
         .head(room)
-        .collect()
+        .collect(engine="streaming" if isinstance(frame, pl.LazyFrame) else "auto")
         .select(ROW, "__found")
         .rows()
     )
@@ -649,8 +729,13 @@ def load_bundle(
     encoding: str | None = None,
     limit: int = DEFAULT_LIMIT,
     on_table: Callable[[str], None] | None = None,
+    streaming: bool | None = None,
 ) -> Bundle:
-    """Read, type and check every table of the bundle; raise BundleError listing all problems."""
+    """Read, type and check every table of the bundle; raise BundleError listing all problems.
+
+    `streaming`: large CSV and Parquet tables are checked in a streaming pass and kept as lazy scans
+    instead of being held in memory (for bundles larger than memory allows). None: decided by the
+    bundle's size (STREAMING_FROM bytes of table files)."""
     sources = discover(path)
     # Fingerprints are computed in a thread while the tables are read (hashlib releases the GIL).
     hasher = ThreadPoolExecutor(max_workers=1)
@@ -667,11 +752,26 @@ def load_bundle(
     code_lists = code_lists_for(profile)
     tables: dict[str, LoadedTable] = {}
     districts: pl.Series | None = None
+    if streaming is None:
+        streaming = sum(p.stat().st_size for p in hashes) >= STREAMING_FROM
     for src in sources:  # `districts` comes first (schema order), so the others are checked against it
         if on_table:
             on_table(src.table)
         room = max(limit - len(problems), 0)
         reader = TableReader(S.TABLES[src.table], profile, code_lists, districts)
+        if (streaming and src.table in STREAMABLE and src.sheet is None and src.path.suffix.lower() in (".csv", ".parquet")
+                and src.path.stat().st_size >= STREAM_TABLE_FROM and (encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")):
+            try:
+                lazy, found, n, rows, ignored = reader.read_lazy(src, room)
+            except BundleError as e:
+                problems += e.problems[:room]
+                total += e.total
+                continue
+            problems += found
+            total += n
+            if lazy is not None:
+                tables[src.table] = LoadedTable(src.table, src, _finish(src.table, lazy), rows, ignored)
+            continue
         try:
             raw, offset = read_raw(src, encoding, reader.kinds())
         except BundleError as e:
@@ -701,7 +801,8 @@ def load_bundle(
 
 def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Typed columns under their own names, in declaration order, with defaults that depend on others."""
-    typed = [c for c in frame.columns if c.startswith("__typed_")]
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    typed = [c for c in names if c.startswith("__typed_")]
     out = frame.select([pl.col(c).alias(c[len("__typed_"):]) for c in typed])
     if table == "assessments":
         out = out.with_columns(pl.col("accountable").fill_null(pl.col("participated")))
