@@ -78,3 +78,10 @@ def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
 def fmt_num(e: pl.Expr, decimals: int = 1) -> pl.Expr:
     """A number as text for notes, rounded half-up for display only."""
     return e.round(decimals, mode="half_away_from_zero").cast(pl.String)
+
+
+def age_within(ages: tuple[int, int]) -> pl.Expr:
+    """Rows whose age is in the range, both ends included; a row without an age is counted (exports
+    often leave age out: the range applies where an age is given)."""
+    lo, hi = ages
+    return pl.col("age").is_null() | pl.col("age").is_between(lo, hi)

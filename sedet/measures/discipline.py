@@ -31,7 +31,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import BELOW_MIN_CELL, BELOW_MIN_N, NO_DATA, OK, to_measure_rows
+from sedet.measures.common import BELOW_MIN_CELL, BELOW_MIN_N, NO_DATA, OK, age_within, to_measure_rows
 from sedet.measures.ratios import exceeds, pct
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -60,10 +60,6 @@ class DisciplineParams(Strict):
         return tuple(v) if isinstance(v, list) else v
 
 
-def _age_ok(ages: tuple[int, int]) -> pl.Expr:
-    return pl.col("age").is_null() | pl.col("age").is_between(*ages)
-
-
 def discipline_measures(
     enrollment: pl.LazyFrame,
     discipline: pl.LazyFrame,
@@ -72,11 +68,11 @@ def discipline_measures(
     compliance: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     c = pl.col("count")
-    enr = enrollment.filter((pl.col("school_year") == year) & _age_ok(params.ages))
+    enr = enrollment.filter((pl.col("school_year") == year) & age_within(params.ages))
     removed = discipline.filter(
         (pl.col("school_year") == year)
         & pl.col("removal_type").is_in(params.removal_types)
-        & _age_ok(params.ages)
+        & age_within(params.ages)
     )
     # A student's days over the counted removal types (one row per student and type).
     over = removed.filter(pl.col("days_removed") > params.more_than_days)

@@ -48,7 +48,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import EPS, NO_DATA, OK, to_measure_rows
+from sedet.measures.common import EPS, NO_DATA, OK, age_within, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -139,11 +139,6 @@ class DisproportionalityParams(Strict):
         return list(range(year - self.consecutive_years + 1, year + 1))
 
 
-def _age_ok(ages: tuple[int, int]) -> pl.Expr:
-    lo, hi = ages
-    return pl.col("age").is_null() | pl.col("age").is_between(lo, hi)
-
-
 def category_counts(
     enrollment: pl.LazyFrame, discipline: pl.LazyFrame | None, params: DisproportionalityParams, years: list[int]
 ) -> pl.LazyFrame:
@@ -159,18 +154,18 @@ def category_counts(
         for x in ident:
             cond = pl.col("iep") if x == "identification" else pl.col("iep") & (pl.col("disability") == x.split(".")[1])
             aggs.append(c.filter(cond).sum().alias(x))
-        wide = enr.filter(_age_ok(params.ages["identification"])).group_by(keys).agg(aggs)
+        wide = enr.filter(age_within(params.ages["identification"])).group_by(keys).agg(aggs)
         parts.append(wide.unpivot(index=[*keys, "den"], on=ident, variable_name="category", value_name="num"))
     place = [x for x in cats if x.startswith("placement")]
     if place:
         aggs = [c.sum().alias("den")]
         aggs += [c.filter(pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).sum().alias(x) for x in place]
-        wide = enr.filter(pl.col("iep") & _age_ok(params.ages["placement"])).group_by(keys).agg(aggs)
+        wide = enr.filter(pl.col("iep") & age_within(params.ages["placement"])).group_by(keys).agg(aggs)
         parts.append(wide.unpivot(index=[*keys, "den"], on=place, variable_name="category", value_name="num"))
     disc = [x for x in cats if x.startswith("discipline")]
     if disc:
         ages = params.ages["discipline"]
-        den = enr.filter(pl.col("iep") & _age_ok(ages)).group_by(keys).agg(c.sum().alias("den"))
+        den = enr.filter(pl.col("iep") & age_within(ages)).group_by(keys).agg(c.sum().alias("den"))
         aggs = []
         days = pl.col("days_removed")
         for x in disc:
@@ -182,7 +177,7 @@ def category_counts(
                 aggs.append(c.filter((pl.col("removal_type") == kind) & within).sum().alias(x))
         if discipline is not None:
             num = (
-                discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & _age_ok(ages))
+                discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & age_within(ages))
                 .group_by(keys)
                 .agg(aggs)
             )

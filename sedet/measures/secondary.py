@@ -27,7 +27,7 @@ import polars as pl
 from pydantic import field_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import to_measure_rows
+from sedet.measures.common import age_within, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -54,10 +54,6 @@ class SecondaryParams(Strict):
         return tuple(v) if isinstance(v, list) else v
 
 
-def _age_ok(ages: tuple[int, int]) -> pl.Expr:
-    return pl.col("age").is_null() | pl.col("age").is_between(*ages)
-
-
 def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: int) -> pl.LazyFrame:
     c = pl.col("count")
     enr = enrollment.filter(pl.col("school_year") == year)
@@ -72,10 +68,10 @@ def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: 
         keys = ["school_year", "district_id", "race_ethnicity", "category"]
         return frame.join(counts, on=keys, how="left").with_columns(pl.col("num", "den").fill_null(0))
 
-    ident = enr.filter(_age_ok(params.ages_identification)).group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
+    ident = enr.filter(age_within(params.ages_identification)).group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
         c.filter(pl.col("iep")).sum().alias("num"), c.sum().alias("den")
     ).with_columns(pl.lit("low_income_identification").alias("category"))
-    iep = enr.filter(pl.col("iep") & _age_ok(params.ages_placement))
+    iep = enr.filter(pl.col("iep") & age_within(params.ages_placement))
     sep_income = iep.group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
         c.filter(separate).sum().alias("num"), c.sum().alias("den")
     ).with_columns(pl.lit("low_income_separation").alias("category"))
