@@ -495,7 +495,9 @@ class TableReader:
         kinds = {c.name: c.kind for c in cols}
         present = [c.name for c in cols if c.name in headers]
 
-        def scan(fast: bool) -> pl.LazyFrame:
+        def scan(fast: bool) -> tuple[pl.LazyFrame, pl.LazyFrame, list[Check]]:
+            """(typed frame, the same with row numbers, rules). Row numbers are added only for the
+            pass that reports problems: a row index keeps polars from streaming."""
             if csv_file:
                 dtypes = {h: (FAST_DTYPES.get(kinds.get(n, ""), pl.String) if fast else pl.String)
                           for h, n in zip(original, headers, strict=True)}
@@ -505,17 +507,18 @@ class TableReader:
             lf = lf.rename(dict(zip(original, headers, strict=True))).select(present)
             schema = lf.collect_schema()
             text = [c for c in present if schema[c] == pl.String]
-            lf = lf.with_row_index(ROW, offset=2 if csv_file else 1).with_columns(
-                pl.col(ROW).cast(pl.Int64), *[pl.col(c).str.strip_chars().replace("", None) for c in text]
-            ).filter(~pl.all_horizontal([pl.col(c).is_null() for c in present]))
+            lf = lf.with_columns(*[_trimmed(c) for c in text])
+            numbered = lf.with_row_index(ROW, offset=2 if csv_file else 1).with_columns(pl.col(ROW).cast(pl.Int64))
             typed, checks = self._type(schema, cols, headers)
-            full = lf.with_columns(typed)
-            return full, checks + self._row_checks(full.collect_schema().names())
+            nonblank = ~pl.all_horizontal([pl.col(c).is_null() for c in present])
+            full = lf.filter(nonblank).with_columns(typed)
+            checks = checks + self._row_checks(full.collect_schema().names())
+            return full, numbered.filter(nonblank).with_columns(typed), checks
 
         ignored = [h for h in headers if h not in kinds]
         counts = None
         for fast in (True, False):
-            full, checks = scan(fast)
+            full, numbered, checks = scan(fast)
             try:
                 counts = full.select(pl.len().alias("rows"), *[c.bad.fill_null(False).sum().alias(f"c{i}")
                                                                for i, c in enumerate(checks)]).collect(engine="streaming").row(0)
@@ -532,7 +535,7 @@ class TableReader:
                 continue
             total += n
             problems += [Problem(label, chk.column, r, chk.expected, f, None, tname)
-                         for r, f in _check_rows(full, chk, limit - len(problems))]
+                         for r, f in _check_rows(numbered, chk, limit - len(problems))]
         if total:
             return None, problems, total, rows, ignored
         return full, [], 0, rows, ignored
@@ -628,11 +631,18 @@ def _level_check(profile: LoadedProfile) -> Check:
 UNIQUE_LIMIT = 100_000  # columns with at most this many distinct values are typed value by value
 
 
+def _trimmed(col: str) -> pl.Expr:
+    """Text trimmed, with an empty cell as null. (when/then rather than `replace("", None)`, which
+    keeps polars from streaming and held a whole table in memory.)"""
+    t = pl.col(col).str.strip_chars()
+    return pl.when(t != "").then(t).alias(col)
+
+
 def _cleaned(values: pl.Series, col: str) -> pl.Expr | None:
     """Trimmed text with empty cells as null; None when the column needs no change (the usual case).
     `values` are the column's distinct values."""
     if values.len() > UNIQUE_LIMIT:
-        return pl.col(col).str.strip_chars().replace("", None)
+        return _trimmed(col)
     trimmed = values.str.strip_chars()
     if (trimmed == values).all() and not (values == "").any():
         return None

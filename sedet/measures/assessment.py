@@ -68,7 +68,7 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
             & pl.col("subject").is_in(params.subjects)
             & pl.col("grade").is_in(list(band_of))
         )
-        .with_columns(pl.col("grade").replace_strict(band_of, return_dtype=pl.String).alias("grade_band"))
+        .with_columns(_band(pl.col("grade"), params).alias("grade_band"))
         .join(scale_table(params).lazy(), on=["grade_band", "assessment", "performance_level"], how="left")
         .group_by([*GROUP, "assessment"])
         .agg(
@@ -80,6 +80,14 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
             points=(c * pl.col("weight").fill_null(0.0)).filter(pl.col("accountable")).sum(),
         )
     )
+
+
+def _band(grade: pl.Expr, params: AssessmentParams) -> pl.Expr:
+    """The grade band of a grade, as a when/then chain (streams; a dictionary replace does not)."""
+    expr: pl.Expr = pl.lit(None, pl.String)
+    for band, grades in params.grade_bands.items():
+        expr = pl.when(grade.is_in(grades)).then(pl.lit(band)).otherwise(expr)
+    return expr
 
 
 def _eamo_offset(n: pl.Expr, offsets: list[tuple[int, float]]) -> pl.Expr:

@@ -208,7 +208,7 @@ def disproportionality_measures(
     compliance: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     window = params.window(year)
-    counts = category_counts(enrollment, discipline, params, window)
+    counts = category_counts(enrollment, discipline, params, window).cache()  # read by four aggregations
     rules = rules_frame(list(params.categories), params.rule)
     ratios = risk_ratios(counts, rules, per_child_categories=("discipline.TOTAL",)).cache()
     ratio_rows = to_measure_rows(ratios)
