@@ -584,7 +584,7 @@ class TableReader:
                 ~T("district_id").is_in(self.districts.implode()),
                 "a district_id listed in the districts table",
                 _found("district_id") + pl.lit(", which is not listed"),
-                ["district_id", "__typed_district_id"],
+                ["__typed_district_id"],
             ))
         key = [k for k in self.table.key if k in typed]
         if key and len(key) == len(self.table.key):
@@ -624,7 +624,7 @@ def _level_check(profile: LoadedProfile) -> Check:
         + "; ".join(f"{s.grade_band} {'/'.join(s.assessments)}: {', '.join(s.weights)}" for s in params.scales)
         + ")",
         _found("performance_level") + pl.lit(" for grade ") + T("grade").cast(pl.String) + pl.lit(" ") + T("assessment"),
-        ["performance_level", "__typed_grade", "__typed_assessment", "__typed_performance_level"],
+        ["__typed_grade", "__typed_assessment", "__typed_performance_level"],
     )
 
 
