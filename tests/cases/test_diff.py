@@ -315,7 +315,6 @@ def test_case_18_workbook_sheets_format_and_same_bytes(runs, tmp_path):
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
-@pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_data not in this checkout")
 def test_case_19_sample_data_2011_against_2012(tmp_path):
     """Two real runs; the listed LEAs are exactly those whose category differs in the two CSVs (read with
     the csv module, not with diff's code), and each worse/better follows MR < NA < NI < NSI."""
