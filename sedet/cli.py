@@ -150,7 +150,7 @@ def determine(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
-    from sedet.errors import UsageError
+    from sedet.errors import OutputError, UsageError
     from sedet.io.output import staged_output
     from sedet.pipeline import run
     from sedet.report.writer import write_outputs
@@ -173,7 +173,10 @@ def determine(
         if per_district and result.determinations is None:
             raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
         with staged_output(out_dir) as tmp:
-            written = write_outputs(result, tmp, options, per_district=per_district, public=public)
+            try:
+                written = write_outputs(result, tmp, options, per_district=per_district, public=public)
+            except OSError as e:  # a full disk, a folder taken away: nothing is moved into --out
+                raise OutputError(f"cannot write the results beside {str(out_dir)!r}: {e.strerror or e}") from None
     elapsed = time.perf_counter() - started
     if quiet:
         out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "
