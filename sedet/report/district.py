@@ -30,7 +30,6 @@ from sedet.report.xlsx import (
     INTEGER,
     PERCENT,
     TITLE_FONT,
-    WRAP,
     Col,
     CountedSheet,
     category_fills,
@@ -139,7 +138,7 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFr
     palette = category_fills(ctx.shorts)
     ws = CountedSheet(wb.create_sheet("Determination"))
     landscape(ws)
-    for col, width in zip("ABCDEFGH", (44, 14, 14, 10, 10, 12, 60, 10), strict=False):
+    for col, width in zip("ABCDEFG", (60, 20, 24, 9, 9, 18, 70), strict=True):
         ws.column_dimensions[col].width = width
     name = row["district_name"] or row["district_id"]
     ws.append([text_cell(ws, ctx.title, TITLE_FONT)])
@@ -151,9 +150,9 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFr
     if row["tier"]:
         ws.append([text_cell(ws, "Support tier", BOLD), cell(ws, row["tier"])])
     if row["tier_text"]:
-        c = text_cell(ws, row["tier_text"])
-        c.alignment = WRAP
-        ws.append([text_cell(ws, "What the tier means", BOLD), c])
+        # on a row of its own, in the wide first column: long text runs on over the empty cells
+        ws.append([text_cell(ws, "What the tier means", BOLD)])
+        ws.append([text_cell(ws, row["tier_text"])])
     if row["percentage"] is not None:
         ws.append([text_cell(ws, "Points earned"), cell(ws, row["points_earned"], DECIMAL)])
         ws.append([text_cell(ws, "Points possible"), cell(ws, row["points_possible"], DECIMAL)])
@@ -179,7 +178,7 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFr
                 cell(ws, f"{r['factor']}: {r['factor_title']}"),
                 cell(ws, r["value"], fmt) if r["value"] is not None
                 else cell(ws, "n/a" if r["status"] != "ok" else (r["flags"] or "").replace("_", " ")),
-                cell(ws, state, fmt) if state is not None else cell(ws, f"{r['leas_below_max']} of {r['leas_applicable']} LEAs below full points"),
+                cell(ws, state, fmt) if state is not None else cell(ws, f"{r['leas_below_max']} of {r['leas_applicable']} LEAs flagged"),
                 cell(ws, r["points"], DECIMAL) if r["points"] is not None else cell(ws, "n/a"),
                 cell(ws, r["possible"], DECIMAL),
                 cell(ws, r["flags"] or ""),
