@@ -246,7 +246,10 @@ def test_district_workbook_category_tier_and_factors(small_run, district):
     assert rows["Determination"][1].value == label
     assert rows["Determination"][1].fill.fill_type == "solid"
     assert rows["Support tier"][1].value == tier
-    assert rows["What the tier means"][1].value == TIER_TEXT[tier]
+    # the tier text stands on the row below its label, in the wide first column
+    sheet_rows = list(ws.iter_rows())
+    at = next(k for k, r in enumerate(sheet_rows) if r[0].value == "What the tier means")
+    assert sheet_rows[at + 1][0].value == TIER_TEXT[tier]
     assert rows["Points earned"][1].value == earned
     assert rows["Points possible"][1].value == possible
     assert rows["Determination percentage"][1].value == pytest.approx(pct)
