@@ -764,13 +764,25 @@ def load_bundle(
     districts: pl.Series | None = None
     if streaming is None:
         streaming = sum(p.stat().st_size for p in hashes) >= STREAMING_FROM
+
+    def streamed(src: Source) -> bool:
+        return bool(streaming and src.table in STREAMABLE and src.sheet is None
+                    and src.path.suffix.lower() in (".csv", ".parquet") and src.path.stat().st_size >= STREAM_TABLE_FROM
+                    and (encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"))
+
+    # Tables are parsed one after another in a thread, so that parsing the next table (polars,
+    # outside the GIL) overlaps with checking this one.
+    reader_pool = ThreadPoolExecutor(max_workers=1)
+    parsed = {
+        id(src): reader_pool.submit(read_raw, src, encoding, TableReader(S.TABLES[src.table], profile, code_lists).kinds())
+        for src in sources if not streamed(src)
+    }
     for src in sources:  # `districts` comes first (schema order), so the others are checked against it
         if on_table:
             on_table(src.table)
         room = max(limit - len(problems), 0)
         reader = TableReader(S.TABLES[src.table], profile, code_lists, districts)
-        if (streaming and src.table in STREAMABLE and src.sheet is None and src.path.suffix.lower() in (".csv", ".parquet")
-                and src.path.stat().st_size >= STREAM_TABLE_FROM and (encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")):
+        if streamed(src):
             try:
                 lazy, found, n, rows, ignored = reader.read_lazy(src, room)
             except BundleError as e:
@@ -783,7 +795,7 @@ def load_bundle(
                 tables[src.table] = LoadedTable(src.table, src, _finish(src.table, lazy), rows, ignored)
             continue
         try:
-            raw, offset = read_raw(src, encoding, reader.kinds())
+            raw, offset = parsed.pop(id(src)).result()
         except BundleError as e:
             problems += e.problems[:room]
             total += e.total
@@ -799,6 +811,7 @@ def load_bundle(
             tables[src.table] = loaded
             if src.table == "districts":
                 districts = loaded.frame.get_column("district_id").unique()
+    reader_pool.shutdown(wait=False, cancel_futures=True)
     if total:
         hasher.shutdown(wait=False, cancel_futures=True)
         order = {t: i for i, t in enumerate(S.TABLES)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -47,23 +48,23 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
         if factors is not None:
             factors = suppress_factors(factors, rp, measures=result.measures)
 
-    parquet = out / "measures.parquet"
-    with_names.write_parquet(parquet, statistics=False, compression="zstd")
-    written.append(parquet)
-    csv = out / "measures.csv"
-    csv_safe(with_names).write_csv(csv)
-    written.append(csv)
+    def flat_files() -> list[Path]:
+        """The flat files: polars writes them outside the GIL, so they run in a thread beside the
+        workbook (openpyxl, Python-bound)."""
+        paths = [out / "measures.parquet", out / "measures.csv"]
+        with_names.write_parquet(paths[0], statistics=False, compression="zstd")
+        csv_safe(with_names).write_csv(paths[1])
+        if result.determinations is not None:
+            paths += [out / "determinations.csv", out / "factors.parquet"]
+            csv_safe(result.determinations.table).write_csv(paths[2])
+            factors.write_parquet(paths[3], statistics=False, compression="zstd")
+        return paths
 
-    if result.determinations is not None:
-        det_csv = out / "determinations.csv"
-        csv_safe(result.determinations.table).write_csv(det_csv)
-        written.append(det_csv)
-        factors_path = out / "factors.parquet"
-        factors.write_parquet(factors_path, statistics=False, compression="zstd")
-        written.append(factors_path)
-
-    xlsx = out / "determinations.xlsx"
-    write_statewide(result, with_names, xlsx, factors=factors, public=public)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        flat = pool.submit(flat_files)
+        xlsx = out / "determinations.xlsx"
+        write_statewide(result, with_names, xlsx, factors=factors, public=public)
+        written += flat.result()
     written.append(xlsx)
 
     if per_district:
