@@ -385,7 +385,9 @@ class TableReader:
         nulls = {c: df.get_column(c).null_count() for c in data_cols}
         typed, checks = self._type(df.schema, cols, headers, self._values, nulls)
         frame = df.with_columns(typed)
-        checks = _prefilter(frame, checks + self._row_checks(frame.columns))
+        # distinct values of the typed columns that equal their text column (identity typing)
+        known = {f"__typed_{c}": v for c, v in self._values.items() if c in self._identity}
+        checks = _prefilter(frame, checks + self._row_checks(frame.columns), known)
         # One pass counts every rule; details are gathered only for rules that found something.
         counts = frame.select([c.bad.fill_null(False).sum().alias(f"c{i}") for i, c in enumerate(checks)]).row(0) if checks else ()
         total = 0
@@ -404,6 +406,7 @@ class TableReader:
         """Typing expressions and the rules they bring. `values` (distinct values of text columns) and
         `nulls` (null counts), when known, let cheap shortcuts replace whole-column work."""
         values = values or {}
+        self._identity: set[str] = set()
         exprs: list[pl.Expr] = []
         checks: list[Check] = []
         for c in cols:
@@ -414,6 +417,8 @@ class TableReader:
             typed, expected = self._typed(c, raw, schema[c.name])
             if c.name in values and (expected is not None or c.kind == S.CODE):
                 typed = _via_unique_values(values[c.name], c.name, typed)
+            if c.name in values and typed.meta.eq(raw) and c.default is None:
+                self._identity.add(c.name)
             on = [c.name]
             if expected is not None:
                 checks.append(Check(c.name, raw.is_not_null() & typed.is_null(), expected, _found(c.name), on))
@@ -661,9 +666,11 @@ def _via_unique_values(values: pl.Series, col: str, typed: pl.Expr) -> pl.Expr:
     return pl.col(col).replace_strict(values, small, default=None, return_dtype=small.dtype)
 
 
-def _prefilter(frame: pl.DataFrame, checks: list[Check]) -> list[Check]:
+def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Series] | None = None) -> list[Check]:
     """Drop the rules that cannot find anything: a rule that depends only on a few columns, value by
-    value, is first tried on their distinct combinations (small), and kept only if one fails."""
+    value, is first tried on their distinct combinations (small), and kept only if one fails.
+    `known`: distinct values already computed, by column."""
+    known = known or {}
     keep = []
     for chk in checks:
         if chk.on is None:
@@ -672,7 +679,10 @@ def _prefilter(frame: pl.DataFrame, checks: list[Check]) -> list[Check]:
         if all(frame.schema[c] != pl.String for c in chk.on):
             keep.append(chk)  # numbers and flags: the rule is as cheap on the rows as on their values
             continue
-        combos = frame.select(chk.on).unique()
+        if len(chk.on) == 1 and chk.on[0] in known:
+            combos = pl.DataFrame({chk.on[0]: known[chk.on[0]]})
+        else:
+            combos = frame.select(pl.struct(chk.on).unique().alias("__combo")).unnest("__combo")
         if combos.height > UNIQUE_LIMIT or combos.select(chk.bad.fill_null(False).any()).item():
             keep.append(chk)
     return keep
