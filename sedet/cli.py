@@ -193,6 +193,10 @@ def determine(
     out.print(t)
     out.print(f"{result.measures.height:,} measure rows for "
               f"{result.measures.get_column('district_id').drop_nulls().n_unique():,} districts", markup=False)
+    if result.determinations is not None:
+        counts = result.determinations.table.group_by("category_label").len().sort("len", descending=True)
+        shown = ", ".join(f"{label or 'not determined'} {n}" for label, n in counts.iter_rows())
+        out.print(f"determinations: {shown}", markup=False)
     top = [p for p in written if p.parent.name != "districts"]
     n_districts = len(written) - len(top)
     extra = f", and {n_districts} district workbooks in districts/" if n_districts else ""
