@@ -31,6 +31,7 @@ from sedet.measures.common import (
     fmt_num,
     guarded,
     status_expr,
+    target_flag,
     to_measure_rows,
 )
 from sedet.profile import AssessmentParams
@@ -163,9 +164,7 @@ def assessment_measures(
             .alias("sh_target"),
         )
         .with_columns(
-            pl.when(pl.col("part_status") == OK)
-            .then(pl.when(at_least(pl.col("part_rate"), params.participation_target)).then(pl.lit("met")).otherwise(pl.lit("not_met")))
-            .alias("part_flag"),
+            target_flag(pl.col("part_rate"), params.participation_target, pl.col("part_status") == OK).alias("part_flag"),
             pl.when(pl.col("perf_status") != OK).then(None)
             .when(at_least(pl.col("pi"), pl.col("eamo"))).then(pl.lit("met_eamo"))
             .when(pl.col("sh_target").is_not_null() & at_least(pl.col("pi"), pl.col("sh_target"))).then(pl.lit("met_safe_harbor"))

@@ -71,6 +71,11 @@ def at_least(value: pl.Expr, threshold: pl.Expr | float) -> pl.Expr:
     return value >= (threshold - EPS)
 
 
+def target_flag(value: pl.Expr, target: pl.Expr | float, applies: pl.Expr) -> pl.Expr:
+    """'met' / 'not_met' against a target where the value applies, else null."""
+    return pl.when(applies).then(pl.when(at_least(value, target)).then(pl.lit("met")).otherwise(pl.lit("not_met")))
+
+
 def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(SORT_KEY, nulls_last=False)
 

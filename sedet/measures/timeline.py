@@ -63,7 +63,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sedet.io.checks import Check, T, found
 from sedet.io.schema import FEDERAL_EVALUATION_EXCEPTIONS
-from sedet.measures.common import NO_DATA, OK, at_least, to_measure_rows
+from sedet.measures.common import NO_DATA, OK, target_flag, to_measure_rows
 from sedet.params import Fraction, Strict, as_float
 
 FederalException = Literal["301D1", "301D2", "309C"]
@@ -260,8 +260,7 @@ def timeline_measures(evaluations: pl.LazyFrame, params: TimelineParams, year: i
         value.alias("value"),
         pl.lit(params.target).alias("threshold"),
         status.alias("status"),
-        pl.when(a > 0).then(pl.when(at_least(value, params.target)).then(pl.lit("met")).otherwise(pl.lit("not_met")))
-        .alias("flag"),
+        target_flag(value, params.target, a > 0).alias("flag"),
         pl.concat_str(
             pl.when(state).then(pl.lit("statewide: ")).otherwise(pl.lit("")),
             count_text(b), pl.lit(" of "), count_text(a),

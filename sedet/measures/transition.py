@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import NO_DATA, OK, at_least, to_measure_rows
+from sedet.measures.common import NO_DATA, OK, target_flag, to_measure_rows
 from sedet.params import Fraction, NonNegInt, Strict, as_float
 
 KEY = ["school_year", "district_id"]
@@ -100,8 +100,7 @@ def transition_measures(transition: pl.LazyFrame, params: TransitionParams, year
         value.alias("value"),
         pl.lit(params.target).alias("threshold"),
         status.alias("status"),
-        pl.when(n > 0).then(pl.when(at_least(value, params.target)).then(pl.lit("met")).otherwise(pl.lit("not_met")))
-        .alias("flag"),
+        target_flag(value, params.target, n > 0).alias("flag"),
         pl.concat_str(
             pl.when(is_state).then(pl.lit("statewide: ")).otherwise(pl.lit("")),
             pl.lit(f"IEPs of youth aged {params.min_age}+ with all {len(params.components)} components ({listed}) "
