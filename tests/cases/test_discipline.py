@@ -35,40 +35,12 @@ from hypothesis import strategies as st
 from sedet.measures.discipline import discipline_measures
 from sedet.profile import load_profile
 
+from .frames import COMPLIANCE_SCHEMA, DISCIPLINE_SCHEMA, ENROLLMENT_SCHEMA
+
 YEAR = 2023  # FFY 2022 = school year 2022-23 (school_year is the spring year)
 NJ = load_profile("nj-ffy2022").measures.discipline
 STATE_RATIO = NJ.model_copy(update={"comparison": "rate_ratio_state", "threshold": 2.0})  # IN: >= 2.0
 STATE_DIFF = NJ.model_copy(update={"comparison": "rate_difference_state", "threshold": 5.0})  # ND: >= 5.0 points
-
-ENROLLMENT_SCHEMA = {
-    "school_year": pl.Int64,
-    "district_id": pl.String,
-    "race_ethnicity": pl.String,
-    "iep": pl.Boolean,
-    "disability": pl.String,
-    "environment": pl.String,
-    "low_income": pl.Boolean,
-    "age": pl.Int64,
-    "grade": pl.String,
-    "count": pl.Int64,
-}
-DISCIPLINE_SCHEMA = {
-    "school_year": pl.Int64,
-    "district_id": pl.String,
-    "race_ethnicity": pl.String,
-    "iep": pl.Boolean,
-    "removal_type": pl.String,
-    "days_removed": pl.Float64,
-    "removals": pl.Int64,
-    "age": pl.Int64,
-    "count": pl.Int64,
-}
-COMPLIANCE_SCHEMA = {
-    "school_year": pl.Int64,
-    "district_id": pl.String,
-    "inappropriate_identification": pl.Boolean,
-    "policies_contributed": pl.Boolean,
-}
 
 
 # ---------------------------------------------------------------------------------------------------
