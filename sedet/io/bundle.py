@@ -385,8 +385,8 @@ class TableReader:
         nulls = {c: df.get_column(c).null_count() for c in data_cols}
         typed, checks = self._type(df.schema, cols, headers, self._values, nulls)
         frame = df.with_columns(typed)
-        # distinct values of the typed columns that equal their text column (identity typing)
-        known = {f"__typed_{c}": v for c, v in self._values.items() if c in self._identity}
+        # distinct values of the text columns, and of the typed columns that equal them (identity typing)
+        known = dict(self._values) | {f"__typed_{c}": v for c, v in self._values.items() if c in self._identity}
         checks = _prefilter(frame, checks + self._row_checks(frame.columns), known)
         # One pass counts every rule; details are gathered only for rules that found something.
         counts = frame.select([c.bad.fill_null(False).sum().alias(f"c{i}") for i, c in enumerate(checks)]).row(0) if checks else ()
@@ -680,7 +680,8 @@ def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Ser
             keep.append(chk)  # numbers and flags: the rule is as cheap on the rows as on their values
             continue
         if len(chk.on) == 1 and chk.on[0] in known:
-            combos = pl.DataFrame({chk.on[0]: known[chk.on[0]]})
+            values = known[chk.on[0]]  # without nulls: add one, in case a rule holds for an empty cell
+            combos = pl.DataFrame({chk.on[0]: values.extend_constant(None, 1)})
         else:
             combos = frame.select(pl.struct(chk.on).unique().alias("__combo")).unnest("__combo")
         if combos.height > UNIQUE_LIMIT or combos.select(chk.bad.fill_null(False).any()).item():

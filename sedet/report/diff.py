@@ -382,7 +382,7 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
         Col("factors_moved", "Factors that moved", 60),
     ]
     c = result.changes
-    table_sheet(wb, "Changes", change_cols, c.select([x.key for x in change_cols]).iter_rows(), c.height)
+    table_sheet(wb, "Changes", change_cols, c)
     factor_cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
@@ -396,7 +396,7 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
         Col("new_status", "New status", 9),
     ]
     fc = result.factor_changes
-    table_sheet(wb, "Factor changes", factor_cols, fc.select([x.key for x in factor_cols]).iter_rows(), fc.height)
+    table_sheet(wb, "Factor changes", factor_cols, fc)
     s = result.summary
     items: list[tuple[str, object]] = [
         ("Old run", str(result.old.folder)),
@@ -416,5 +416,7 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
         ("Gone (in the old run only)", s["gone"]),
         *[("Warning", w) for w in result.warnings],
     ]
-    table_sheet(wb, "Summary", [Col("item", "Item", 36), Col("value", "Value", 70)], items, len(items))
+    # Counts are shown as numbers: a text that reads as a number in a column with a format is one.
+    summary = pl.DataFrame({"item": [i for i, _ in items], "value": [str(v) for _, v in items]})
+    table_sheet(wb, "Summary", [Col("item", "Item", 36), Col("value", "Value", 70, "0")], summary)
     save_deterministic(wb, path)

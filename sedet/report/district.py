@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from sedet.pipeline import RunResult
-from sedet.report.labels import MEASURE_TITLES, value_format
+from sedet.report.labels import MEASURE_TITLES, value_format, value_formats
 from sedet.report.xlsx import (
     BOLD,
     DECIMAL,
@@ -194,15 +194,14 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFr
             Col("category", "Category", 20),
             Col("numerator", "Numerator", 11, INTEGER),
             Col("denominator", "Denominator", 11, INTEGER),
-            Col("value", "Value", 10, "0.000"),
+            Col("value", "Value", 10, fmt_by="value_format"),
             Col("status", "Status", 13),
             Col("flag", "Result", 16),
             Col("note", "How it was computed", 90),
         ]
         rows = m.sort("measure", "subject", "grade_band", "assessment", "category", "race_ethnicity", nulls_last=True)
-        titled = rows.with_columns(pl.col("measure").replace_strict(MEASURE_TITLES, default=pl.col("measure")).alias("measure"))
-        value_at = [c.key for c in cols].index("value")
-        formats = [{value_at: value_format(x)} for x in rows.get_column("measure").to_list()]
-        table_sheet(wb, "Measures", cols, titled.select([c.key for c in cols]).iter_rows(), rows.height, formats=formats,
+        titled = rows.with_columns(value_formats(rows)).with_columns(
+            pl.col("measure").replace_strict(MEASURE_TITLES, default=pl.col("measure")).alias("measure"))
+        table_sheet(wb, "Measures", cols, titled,
                     intro=[f"{name}: every measure row for school year {ctx.year}, with the counts behind each value"])
     save_deterministic(wb, path)

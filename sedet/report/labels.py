@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from sedet.report.xlsx import DECIMAL, PERCENT
 
 # How each measure's value is shown.
@@ -56,5 +58,11 @@ def value_format(measure: str) -> str:
     if measure == "ayp" or measure in COUNT_MEASURES:
         return "0"
     return DECIMAL
+
+
+def value_formats(rows: pl.DataFrame) -> pl.Expr:
+    """A column `value_format`: the number format of each row's value, by its measure."""
+    mapping = {m: value_format(m) for m in rows.get_column("measure").unique().drop_nulls().to_list()}
+    return pl.col("measure").replace_strict(mapping, default=DECIMAL, return_dtype=pl.String).alias("value_format")
 
 

@@ -16,7 +16,7 @@ from openpyxl.chart import BarChart, Reference
 
 from sedet import __version__
 from sedet.pipeline import RunResult
-from sedet.report.labels import MEASURE_TITLES, QUALIFIER_COLS, SHEET_ORDER, value_format
+from sedet.report.labels import MEASURE_TITLES, QUALIFIER_COLS, SHEET_ORDER, value_format, value_formats
 from sedet.report.xlsx import (
     BOLD,
     DECIMAL,
@@ -67,19 +67,17 @@ def _determinations_sheet(wb, result: RunResult) -> None:
         Col("points_possible", "Points possible", 10, DECIMAL),
         Col("percentage", "Percentage", 11, PERCENT),
         Col("percentile", "Percentile", 10, DECIMAL),
-        Col("category_label", "Determination", 28),
-        Col("tier", "Tier", 9),
+        Col("category_label", "Determination", 28, painted=True),
+        Col("tier", "Tier", 9, painted=True),
         Col("reasons", "Conditions and overrides", 50),
         *([Col("group_detail", "Groups", 40)] if t.get_column("group_detail").null_count() < t.height else []),
         Col("status", "Status", 22),
     ]
     det = result.profile.model.determination
     palette = category_fills([c.short for c in det.categories])
-    paint_cols = [i for i, c in enumerate(cols) if c.key in ("category_label", "tier")]
-    fills = [{i: palette[c] for i in paint_cols} if c in palette else {} for c in t.get_column("category").to_list()]
-    table_sheet(wb, "Determinations", cols, t.select([c.key for c in cols]).iter_rows(), t.height,
+    table_sheet(wb, "Determinations", cols, t,
                 intro=[f"Determinations, school year {result.year}: ranked by percentage ({det.method.replace('_', ' ')})"],
-                fills=fills)
+                fill_by="category", palette=palette)
 
 
 def _factor_sheets(wb, result: RunResult, factors: pl.DataFrame) -> None:
@@ -102,7 +100,7 @@ def _factor_sheets(wb, result: RunResult, factors: pl.DataFrame) -> None:
             Col("status", "Status", 8),
             Col("note", "How it was computed, or why n/a", 80),
         ]
-        table_sheet(wb, f"{factor}", cols, rows.select([c.key for c in cols]).iter_rows(), rows.height,
+        table_sheet(wb, f"{factor}", cols, rows,
                     intro=[f"{factor}: {title} (measure: {measure})"])
 
 
@@ -122,9 +120,8 @@ def _measure_sheet(wb, measure: str, rows: pl.DataFrame) -> None:
         Col("flag", "Result", 15),
         Col("note", "How it was computed", 80),
     ]
-    keys = [c.key for c in cols]
     title = MEASURE_TITLES.get(measure, measure)
-    table_sheet(wb, measure, cols, rows.select(keys).iter_rows(), rows.height, intro=[title])
+    table_sheet(wb, measure, cols, rows, intro=[title])
 
 
 def _summary_sheet(wb, result: RunResult, m: pl.DataFrame, public: bool = False) -> None:
@@ -277,13 +274,12 @@ def _flags_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
         Col("race_ethnicity", "Group", 8),
         Col("numerator", "Numerator", 11, INTEGER),
         Col("denominator", "Denominator", 11, INTEGER),
-        Col("value", "Value", 10, DECIMAL),
+        Col("value", "Value", 10, fmt_by="value_format"),
         Col("flag", "Verdict", 24),
         Col("note", "How it was computed", 90),
     ]
-    value_at = [c.key for c in cols].index("value")
-    formats = [{value_at: value_format(x)} for x in rows.get_column("measure").to_list()]
-    table_sheet(wb, "Flags", cols, rows.select([c.key for c in cols]).iter_rows(), rows.height, formats=formats,
+    rows = rows.with_columns(value_formats(rows))
+    table_sheet(wb, "Flags", cols, rows,
                 intro=[f"Flags, school year {result.year}: identified disproportionality, significant discrepancy, "
                        f"alternate assessment above the cap, secondary analysis ({rows.height} rows)"])
 
@@ -300,7 +296,8 @@ def _method_sheet(wb, result: RunResult) -> None:
         ("run.profile_file", p.path.name, f"sha256 {p.sha256}"),
     ]
     rows += [(f"input.{name}", sha, "SHA-256 of the file as read") for name, sha in result.bundle.files.items()]
-    table_sheet(wb, "Method", cols, rows, len(rows), intro=["Method: profile parameters with their sources, and input fingerprints"])
+    frame = pl.DataFrame(rows, schema=[c.key for c in cols], orient="row")
+    table_sheet(wb, "Method", cols, frame, intro=["Method: profile parameters with their sources, and input fingerprints"])
 
 
 def _show(v) -> str:

@@ -1,0 +1,77 @@
+"""table_sheet renders data rows as sheet XML with polars: what a reader gets back must be what
+openpyxl's own cell writer would have given (values, types, formats, fills), whatever the text."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+from openpyxl import load_workbook
+from openpyxl.styles import PatternFill
+
+from sedet.report.xlsx import PERCENT, Col, new_workbook, save_deterministic, table_sheet
+
+
+def _write(tmp_path, frame, cols, **kw):
+    wb = new_workbook()
+    table_sheet(wb, "T", cols, frame, intro=["Intro line"], **kw)
+    path = tmp_path / "t.xlsx"
+    save_deterministic(wb, path)
+    return load_workbook(path)["T"]
+
+
+def test_values_types_and_escaping(tmp_path):
+    frame = pl.DataFrame({
+        "text": ["=SUM(A1)", "a < b & c > d", "  padded  ", "bell\x07here", "@x", None],
+        "n": [1, 2, None, 4, 5, 6],
+        "x": [0.25, math.nan, math.inf, None, -0.5, 1e-5],
+        "flag": [True, False, None, True, False, True],
+        "shown": ["12", "<10", "n/a", "0.5", None, "-3"],
+    })
+    cols = [Col("text", "Text"), Col("n", "N", fmt="#,##0"), Col("x", "X", fmt=PERCENT), Col("flag", "Flag"),
+            Col("shown", "Shown", fmt="0.0")]
+    ws = _write(tmp_path, frame, cols)
+    assert ws["A1"].value == "Intro line"
+    assert [c.value for c in ws[2]] == ["Text", "N", "X", "Flag", "Shown"]
+    rows = list(ws.iter_rows(min_row=3, max_row=8))
+    # text is text, even when it starts like a formula; XML specials survive; control characters go
+    assert [r[0].value for r in rows] == ["=SUM(A1)", "a < b & c > d", "  padded  ", "bellhere", "@x", None]
+    assert all(r[0].data_type == "s" for r in rows[:5])
+    # integers and floats are numbers with the column's format; NaN and infinity leave the cell empty
+    assert [r[1].value for r in rows] == [1, 2, None, 4, 5, 6]
+    assert rows[0][1].number_format == "#,##0" and rows[0][1].data_type == "n"
+    assert [r[2].value for r in rows] == [0.25, None, None, None, -0.5, 1e-5]
+    assert rows[0][2].number_format == PERCENT
+    assert [r[3].value for r in rows] == ["yes", "no", None, "yes", "no", "yes"]
+    # a text that reads as a number, in a formatted column, is a number; other text stays text
+    assert [r[4].value for r in rows] == [12, "<10", "n/a", 0.5, None, -3]
+    assert rows[0][4].data_type == "n" and rows[0][4].number_format == "0.0"
+    assert rows[1][4].data_type == "s"
+
+
+def test_row_formats_and_fills(tmp_path):
+    frame = pl.DataFrame({
+        "name": ["a", "b", "c"],
+        "value": [0.5, 3.0, 0.25],
+        "value_format": ["0.0%", "0", "0.0%"],
+        "category": ["good", "bad", "unknown"],
+    })
+    palette = {"good": PatternFill("solid", fgColor="C6EFCE"), "bad": PatternFill("solid", fgColor="FFC7CE")}
+    cols = [Col("name", "Name", painted=True), Col("value", "Value", fmt_by="value_format", painted=True)]
+    ws = _write(tmp_path, frame, cols, fill_by="category", palette=palette)
+    a, b, c = (list(ws.iter_rows(min_row=r, max_row=r))[0] for r in (3, 4, 5))
+    assert [x.number_format for x in (a[1], b[1], c[1])] == ["0.0%", "0", "0.0%"]
+    assert a[0].fill.fgColor.rgb.endswith("C6EFCE") and a[1].fill.fgColor.rgb.endswith("C6EFCE")
+    assert b[0].fill.fgColor.rgb.endswith("FFC7CE")
+    assert c[0].fill.fill_type is None  # a key not in the palette: no fill
+
+
+def test_same_bytes_twice(tmp_path):
+    frame = pl.DataFrame({"a": ["x", "y"], "b": [1.5, 2.5]})
+    paths = []
+    for k in range(2):
+        wb = new_workbook()
+        table_sheet(wb, "T", [Col("a", "A"), Col("b", "B", fmt="0.0")], frame)
+        paths.append(tmp_path / f"{k}.xlsx")
+        save_deterministic(wb, paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
