@@ -373,11 +373,11 @@ class TableReader:
         )
         data_cols = [c.name for c in cols if c.name in headers]
         text_cols = [c for c in data_cols if df.schema[c] == pl.String]
-        self._values = {c: df.get_column(c).unique().drop_nulls() for c in text_cols}
+        self._values = _distinct(df, text_cols)
         cleaned = {c: e for c in text_cols if (e := _cleaned(self._values[c], c)) is not None}
         if cleaned:
             df = df.with_columns(list(cleaned.values()))
-            self._values.update({c: df.get_column(c).unique().drop_nulls() for c in cleaned})
+            self._values.update(_distinct(df, list(cleaned)))
         # Blank lines (CSV) and blank rows (Excel) are read as rows of nulls, so that row numbers stay
         # true; drop them. The column with the fewest nulls tells cheaply whether there can be any.
         if data_cols and min(df.get_column(c).null_count() for c in data_cols):
@@ -602,6 +602,7 @@ class TableReader:
                 "one row per " + ", ".join(key),
                 pl.lit("the same ") + pl.lit(", ".join(key)) + pl.lit(" as row ")
                 + pl.col(ROW).first().over(keys).cast(pl.String),
+                maybe=~pl.struct(keys).is_unique().all(),
             ))
         return out
 
@@ -643,6 +644,14 @@ def _trimmed(col: str) -> pl.Expr:
     return pl.when(t != "").then(t).alias(col)
 
 
+def _distinct(df: pl.DataFrame, cols: list[str]) -> dict[str, pl.Series]:
+    """The distinct non-null values of each column, computed in one query (columns in parallel)."""
+    if not cols:
+        return {}
+    out = df.select([pl.col(c).unique().drop_nulls().implode() for c in cols])
+    return {c: out.get_column(c)[0].rename(c) for c in cols}
+
+
 def _cleaned(values: pl.Series, col: str) -> pl.Expr | None:
     """Trimmed text with empty cells as null; None when the column needs no change (the usual case).
     `values` are the column's distinct values."""
@@ -671,8 +680,13 @@ def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Ser
     value, is first tried on their distinct combinations (small), and kept only if one fails.
     `known`: distinct values already computed, by column."""
     known = known or {}
+    shortcuts = [i for i, c in enumerate(checks) if c.maybe is not None]
+    can = frame.select([checks[i].maybe.alias(f"m{i}") for i in shortcuts]).row(0) if shortcuts else ()
+    impossible = {i for i, m in zip(shortcuts, can, strict=True) if m is False}
     keep = []
-    for chk in checks:
+    for i, chk in enumerate(checks):
+        if i in impossible:
+            continue
         if chk.on is None:
             keep.append(chk)
             continue

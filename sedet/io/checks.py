@@ -25,6 +25,9 @@ class Check:
     # the columns `bad` reads, value by value (no windows, no row number): the rule can then be tried
     # on their distinct combinations first; None when it needs whole rows
     on: list[str] | None = None
+    # an aggregate that is false when the rule cannot hold on any row, cheaper than the rule itself
+    # (for a duplicate-key rule: are the keys unique?); None: no such shortcut
+    maybe: pl.Expr | None = None
 
 
 def T(name: str) -> pl.Expr:
