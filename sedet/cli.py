@@ -8,8 +8,10 @@ traceback ever prints local variables (they may hold student data).
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -153,9 +155,12 @@ def determine(
     from sedet.errors import OutputError, UsageError
     from sedet.io.output import staged_output
     from sedet.pipeline import run
-    from sedet.report.writer import write_outputs
 
     started = time.perf_counter()
+    # The workbook writer (openpyxl) takes a good share of a small run's time to import: import it
+    # in a thread while the bundle is read, which is mostly polars, outside the GIL.
+    warm = threading.Thread(target=importlib.import_module, args=("sedet.report.writer",), daemon=True)
+    warm.start()
     prof = load_profile(profile)
     progress = _progress(quiet)
     with progress or _Null() as pr:
@@ -172,6 +177,9 @@ def determine(
                    "per_district": per_district, "public": public, "streaming": result.bundle.streaming}
         if per_district and result.determinations is None:
             raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
+        warm.join()
+        from sedet.report.writer import write_outputs
+
         with staged_output(out_dir) as tmp:
             try:
                 written = write_outputs(result, tmp, options, per_district=per_district, public=public)

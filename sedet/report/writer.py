@@ -5,7 +5,6 @@ Nothing here computes a figure: it lays out what the stages produced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from sedet import __version__
+from sedet.io.bundle import sha256_file
 from sedet.measures.common import MEASURE_COLUMNS
 from sedet.pipeline import RunResult
 from sedet.report.statewide import write_statewide
@@ -36,6 +36,7 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
     out from the suppressed tables; the computations behind them used the full data."""
     m = result.measures
     written: list[Path] = []
+    hashes: dict[Path, str] = {}
     with_names = m.with_columns(
         pl.col("district_id").replace_strict(result.district_names, default=None, return_dtype=pl.String).alias("district_name")
     ).select(["school_year", "district_id", "district_name", *MEASURE_COLUMNS[2:]])
@@ -58,6 +59,7 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
             paths += [out / "determinations.csv", out / "factors.parquet"]
             csv_safe(result.determinations.table).write_csv(paths[2])
             factors.write_parquet(paths[3], statistics=False, compression="zstd")
+        hashes.update({p: sha256_file(p) for p in paths})  # for the manifest, while the workbook is written
         return paths
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -73,7 +75,7 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
         written += write_district_workbooks(result, out, measures=with_names if public else None, factors=factors)
 
     manifest = out / "manifest.json"
-    doc = _manifest(result, run_options, written)
+    doc = _manifest(result, run_options, written, hashes)
     if public:
         from sedet.report.suppress import public_manifest
 
@@ -83,7 +85,8 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
     return written
 
 
-def _manifest(result: RunResult, run_options: dict, written: list[Path]) -> dict:
+def _manifest(result: RunResult, run_options: dict, written: list[Path], hashes: dict[Path, str]) -> dict:
+    """`hashes`: SHA-256 of output files already computed."""
     p = result.profile
     return {
         "tool": "sedet",
@@ -105,9 +108,6 @@ def _manifest(result: RunResult, run_options: dict, written: list[Path]) -> dict
             for t in result.bundle.tables.values()
         ],
         "measure_rows": result.measures.height,
-        "outputs": [{"file": f.relative_to(written[0].parent).as_posix(), "sha256": _sha(f)} for f in written],
+        "outputs": [{"file": f.relative_to(written[0].parent).as_posix(), "sha256": hashes.get(f) or sha256_file(f)} for f in written],
     }
 
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

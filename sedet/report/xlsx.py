@@ -195,12 +195,14 @@ def _style_id(ws, fmt: str, fill: PatternFill | None) -> int:
 def _style_attrs(ws, col: Col, data: pl.DataFrame, fill_by: str | None, palette: Mapping[str, PatternFill]) -> tuple[pl.Expr, pl.Expr]:
     """The ` s="N"` attribute of each row's cell in this column: (for a number, for a text). A number
     gets the column's (or the row's) number format and the row's fill; a text only the fill."""
+    def attr(sid: int) -> str:
+        return f' s="{sid}"' if sid else ""
+
+    if not col.fmt_by and not (col.painted and fill_by):  # the same style on every row
+        return (pl.lit(attr(_style_id(ws, col.fmt or "", None)), pl.String), pl.lit("", pl.String))
     fmt = pl.col(col.fmt_by).fill_null("") if col.fmt_by else pl.lit(col.fmt or "", pl.String)
     paint = pl.col(fill_by).cast(pl.String).fill_null("") if (col.painted and fill_by) else pl.lit("", pl.String)
     combos = data.select(fmt.alias("f"), paint.alias("k")).unique().sort("f", "k").rows()
-
-    def attr(sid: int) -> str:
-        return f' s="{sid}"' if sid else ""
 
     out = []
     for number in (True, False):
