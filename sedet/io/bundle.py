@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -59,11 +61,28 @@ class LoadedTable:
     columns_ignored: list[str] = field(default_factory=list)
 
 
+class Fingerprints(Mapping[str, str]):
+    """File name -> SHA-256 of its bytes, computed in a background thread while the bundle is read
+    and the measures computed; reading a fingerprint waits for it."""
+
+    def __init__(self, pending: dict[str, Future[str]]):
+        self._pending = pending
+
+    def __getitem__(self, name: str) -> str:
+        return self._pending[name].result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pending)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+
 @dataclass
 class Bundle:
     path: Path
     tables: dict[str, LoadedTable]
-    files: dict[str, str]  # file name -> SHA-256 of its bytes
+    files: Mapping[str, str]  # file name -> SHA-256 of its bytes
 
     def lazy(self, name: str) -> pl.LazyFrame | None:
         t = self.tables.get(name)
@@ -756,6 +775,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _lowest_priority() -> None:
+    """Run this thread at the lowest CPU priority (Linux schedules threads one by one): hashing
+    the inputs then takes the cores parsing and checking leave idle instead of slowing them."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hash at normal priority
+        pass
+
+
 def load_bundle(
     path: Path,
     profile: LoadedProfile | None,
@@ -773,7 +801,7 @@ def load_bundle(
     bundle's size (STREAMING_FROM bytes of table files)."""
     sources = discover(path)
     # Fingerprints are computed in a thread while the tables are read (hashlib releases the GIL).
-    hasher = ThreadPoolExecutor(max_workers=1)
+    hasher = ThreadPoolExecutor(max_workers=1, initializer=_lowest_priority)
     hashes = {p: hasher.submit(sha256_file, p) for p in dict.fromkeys(s.path for s in sources)}
     names = {s.table for s in sources}
     problems: list[Problem] = []
@@ -842,9 +870,8 @@ def load_bundle(
         order = {t: i for i, t in enumerate(S.TABLES)}
         problems.sort(key=lambda p: (order.get(p.table or "", 99), p.file, p.row or 0))
         raise BundleError(problems[:limit], truncated=total > limit, total=total)
-    files = {p.name: f.result() for p, f in hashes.items()}
-    hasher.shutdown()
-    return Bundle(path, tables, dict(sorted(files.items())))
+    hasher.shutdown(wait=False)  # the hashes already asked for are still computed
+    return Bundle(path, tables, Fingerprints({p.name: f for p, f in sorted(hashes.items(), key=lambda x: x[0].name)}))
 
 
 def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
