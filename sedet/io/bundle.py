@@ -83,6 +83,7 @@ class Bundle:
     path: Path
     tables: dict[str, LoadedTable]
     files: Mapping[str, str]  # file name -> SHA-256 of its bytes
+    _years: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     def lazy(self, name: str) -> pl.LazyFrame | None:
         t = self.tables.get(name)
@@ -93,11 +94,15 @@ class Bundle:
         return any(isinstance(t.frame, pl.LazyFrame) for t in self.tables.values())
 
     def years(self, table: str) -> list[int]:
-        t = self.tables.get(table)
-        if t is None or "school_year" not in t.frame.lazy().collect_schema().names():
-            return []
-        years = t.frame.lazy().select(pl.col("school_year").unique()).collect(engine="streaming").get_column("school_year")
-        return sorted(years.drop_nulls().to_list())
+        """The school years a table holds (one scan, remembered)."""
+        if table not in self._years:
+            t = self.tables.get(table)
+            if t is None or "school_year" not in t.frame.lazy().collect_schema().names():
+                self._years[table] = []
+            else:
+                ys = t.frame.lazy().select(pl.col("school_year").unique()).collect(engine="streaming").get_column("school_year")
+                self._years[table] = sorted(ys.drop_nulls().to_list())
+        return list(self._years[table])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -387,8 +392,7 @@ class TableReader:
             return None, problems, len(problems)
         df = (
             df.select([pl.col(c.name) for c in cols if c.name in headers])
-            .with_row_index(ROW, offset=offset)
-            .with_columns(pl.col(ROW).cast(pl.Int64))
+            .with_row_index(ROW, offset=offset)  # polars' index type: rows are numbered as they are counted
         )
         data_cols = [c.name for c in cols if c.name in headers]
         text_cols = [c for c in data_cols if df.schema[c] == pl.String]
