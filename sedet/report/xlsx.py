@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 # A fixed moment stamped into every workbook, so two runs write the same bytes.
 FIXED_TIME = datetime(2000, 1, 1, 0, 0, 0)
@@ -278,27 +280,24 @@ _CORE_TIMES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\
 
 
 def save_deterministic(wb: Workbook, path: Path) -> None:
-    """Save, then rewrite the zip with fixed entry times and core-property times, putting in the
-    data rows `table_sheet` rendered."""
-    wb.save(path)
+    """Save with fixed entry times and core-property times, putting in the data rows `table_sheet`
+    rendered. openpyxl writes the parts uncompressed into memory; they are compressed once, here."""
+    if wb.write_only and not wb.worksheets:
+        wb.create_sheet()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).save()
     rows = {ws.path.lstrip("/"): xml for ws, xml in wb.__dict__.get("_sedet_rows", [])}
-    normalise_zip(path, rows)
-
-
-def normalise_zip(path: Path, rows: Mapping[str, bytes] | None = None) -> None:
-    """`rows`: sheet XML rows to add at the end of each named sheet's data."""
-    rows = rows or {}
-    with zipfile.ZipFile(path) as z:
-        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name, data in entries:
-            if name == "docProps/core.xml":
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for entry in src.infolist():
+            data = src.read(entry.filename)
+            if entry.filename == "docProps/core.xml":
                 data = _CORE_TIMES.sub(rb"\g<1>2000-01-01T00:00:00Z\g<3>", data)
-            if name in rows:
+            if entry.filename in rows:
                 at = data.rindex(b"</sheetData>")
-                data = data[:at] + rows[name] + data[at:]
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                data = data[:at] + rows[entry.filename] + data[at:]
+            info = zipfile.ZipInfo(entry.filename, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             z.writestr(info, data)
