@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import os
 import re
 import threading
@@ -698,11 +699,17 @@ def _via_unique_values(values: pl.Series, col: str, typed: pl.Expr) -> pl.Expr:
     return pl.col(col).replace_strict(values, small, default=None, return_dtype=small.dtype)
 
 
+def _combinations(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """The distinct combinations of these columns' values (lazily: several times faster here than
+    an eager unique of a struct)."""
+    return frame.lazy().select(cols).unique().collect()
+
+
 def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Series] | None = None) -> list[Check]:
     """Drop the rules that cannot find anything: a rule that depends only on a few columns, value by
     value, is first tried on their distinct combinations (small), and kept only if one fails.
     `known`: distinct values already computed, by column."""
-    known = known or {}
+    known = dict(known or {})
     shortcuts = [i for i, c in enumerate(checks) if c.maybe is not None]
     can = frame.select([checks[i].maybe.alias(f"m{i}") for i in shortcuts]).row(0) if shortcuts else ()
     impossible = {i for i, m in zip(shortcuts, can, strict=True) if m is False}
@@ -716,11 +723,21 @@ def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Ser
         if all(frame.schema[c] != pl.String for c in chk.on):
             keep.append(chk)  # numbers and flags: the rule is as cheap on the rows as on their values
             continue
-        if len(chk.on) == 1 and chk.on[0] in known:
-            values = known[chk.on[0]]  # without nulls: add one, in case a rule holds for an empty cell
-            combos = pl.DataFrame({chk.on[0]: values.extend_constant(None, 1)})
+        if len(chk.on) > 1:  # the distinct values of each column: cheaper than those of their combinations
+            known.update(_distinct(frame, [c for c in chk.on if c not in known]))
+        if math.prod(known[c].len() + 1 for c in chk.on if c in known) <= UNIQUE_LIMIT and all(c in known for c in chk.on):
+            # Every combination of the columns' distinct values (known without nulls: add one, in
+            # case a rule holds for an empty cell). If the rule holds for none, it holds for no row.
+            product = None
+            for c in chk.on:
+                part = pl.DataFrame({c: known[c].extend_constant(None, 1)})
+                product = part if product is None else product.join(part, how="cross")
+            if len(chk.on) == 1 or not product.select(chk.bad.fill_null(False).any()).item():
+                combos = product
+            else:  # some combination fails: try the combinations the rows really hold
+                combos = _combinations(frame, chk.on)
         else:
-            combos = frame.select(pl.struct(chk.on).unique().alias("__combo")).unnest("__combo")
+            combos = _combinations(frame, chk.on)
         if combos.height > UNIQUE_LIMIT or combos.select(chk.bad.fill_null(False).any()).item():
             keep.append(chk)
     return keep
