@@ -36,7 +36,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import EPS, NO_DATA, OK, fmt_num, to_measure_rows
+from sedet.measures.common import EPS, NO_DATA, OK, fmt_num, sum_where, to_measure_rows
 from sedet.params import Fraction, Strict, as_float
 
 KEY = ["school_year", "district_id"]
@@ -88,7 +88,7 @@ def alternate_measures(assessments: pl.LazyFrame, params: AlternateParams, year:
     c = pl.col("count")
     counted = rows.filter(_in_grades(params) & pl.col("participated"))
     sums = counted.group_by([*KEY, "subject"]).agg(
-        alt=c.filter(pl.col("assessment") == "ALT").sum(),
+        alt=sum_where(c, pl.col("assessment") == "ALT"),
         tested=c.sum(),
     )
     grid = (

@@ -31,6 +31,7 @@ from sedet.measures.common import (
     fmt_num,
     guarded,
     status_expr,
+    sum_where,
     target_flag,
     to_measure_rows,
 )
@@ -73,12 +74,12 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
         .join(scale_table(params).lazy(), on=["grade_band", "assessment", "performance_level"], how="left")
         .group_by([*GROUP, "assessment"])
         .agg(
-            enrolled=c.filter(pl.col("enrolled_in_window")).sum(),
-            participants=c.filter(pl.col("enrolled_in_window") & pl.col("participated")).sum(),
-            accountable=c.filter(pl.col("accountable")).sum(),
-            valid=c.filter(in_prof).sum(),
-            proficient=c.filter(in_prof & pl.col("proficient").fill_null(False)).sum(),
-            points=(c * pl.col("weight").fill_null(0.0)).filter(pl.col("accountable")).sum(),
+            enrolled=sum_where(c, pl.col("enrolled_in_window")),
+            participants=sum_where(c, pl.col("enrolled_in_window") & pl.col("participated")),
+            accountable=sum_where(c, pl.col("accountable")),
+            valid=sum_where(c, in_prof),
+            proficient=sum_where(c, in_prof & pl.col("proficient").fill_null(False)),
+            points=sum_where(c * pl.col("weight").fill_null(0.0), pl.col("accountable")),
         )
     )
 

@@ -40,6 +40,12 @@ NO_DATA = "no_data"
 EPS = 1e-9
 
 
+def sum_where(value: pl.Expr, cond: pl.Expr) -> pl.Expr:
+    """In an aggregation: the sum of `value` over the rows where `cond` holds (0 when none does).
+    Same as value.filter(cond).sum(), which polars computes group by group, about twice as slowly."""
+    return pl.when(cond).then(value).sum()
+
+
 def to_measure_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Add the missing measure columns as nulls and order them; drop anything else."""
     names = lf.collect_schema().names()

@@ -31,7 +31,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import BELOW_MIN_CELL, BELOW_MIN_N, NO_DATA, OK, age_within, to_measure_rows
+from sedet.measures.common import BELOW_MIN_CELL, BELOW_MIN_N, NO_DATA, OK, age_within, sum_where, to_measure_rows
 from sedet.measures.ratios import exceeds, pct
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -190,7 +190,7 @@ def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int,
         )
         frames.append(per_lea.select(
             pl.lit("indicator_4b").alias("measure"),
-            pl.col("counted").filter(pl.col("meets")).sum().cast(pl.Float64).alias("numerator"),
+            sum_where(pl.col("counted"), pl.col("meets")).cast(pl.Float64).alias("numerator"),
             pl.col("meets").sum().cast(pl.Float64).alias("denominator"),
             (~pl.col("meets")).sum().cast(pl.Float64).alias("excluded"),
             pl.len().cast(pl.Float64).alias("all"),

@@ -48,7 +48,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import EPS, NO_DATA, OK, age_within, to_measure_rows
+from sedet.measures.common import EPS, NO_DATA, OK, age_within, sum_where, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -153,13 +153,13 @@ def category_counts(
         aggs = [c.sum().alias("den")]
         for x in ident:
             cond = pl.col("iep") if x == "identification" else pl.col("iep") & (pl.col("disability") == x.split(".")[1])
-            aggs.append(c.filter(cond).sum().alias(x))
+            aggs.append(sum_where(c, cond).alias(x))
         wide = enr.filter(age_within(params.ages["identification"])).group_by(keys).agg(aggs)
         parts.append(wide.unpivot(index=[*keys, "den"], on=ident, variable_name="category", value_name="num"))
     place = [x for x in cats if x.startswith("placement")]
     if place:
         aggs = [c.sum().alias("den")]
-        aggs += [c.filter(pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).sum().alias(x) for x in place]
+        aggs += [sum_where(c, pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).alias(x) for x in place]
         wide = enr.filter(pl.col("iep") & age_within(params.ages["placement"])).group_by(keys).agg(aggs)
         parts.append(wide.unpivot(index=[*keys, "den"], on=place, variable_name="category", value_name="num"))
     disc = [x for x in cats if x.startswith("discipline")]
@@ -174,7 +174,7 @@ def category_counts(
             else:
                 kind, over = DISCIPLINE_SPLITS[x]
                 within = days > params.more_than_days if over else (days > 0) & (days <= params.more_than_days)
-                aggs.append(c.filter((pl.col("removal_type") == kind) & within).sum().alias(x))
+                aggs.append(sum_where(c, (pl.col("removal_type") == kind) & within).alias(x))
         if discipline is not None:
             num = (
                 discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & age_within(ages))
@@ -288,7 +288,7 @@ def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance
         inappropriate = pl.lit(True)
     per_lea = per_lea.with_columns((pl.col("identified").fill_null(False) & inappropriate).alias("counted"))
     summary = per_lea.group_by("indicator").agg(
-        pl.col("counted").filter(pl.col("meets")).sum().cast(pl.Float64).alias("numerator"),
+        sum_where(pl.col("counted"), pl.col("meets")).cast(pl.Float64).alias("numerator"),
         pl.col("meets").sum().cast(pl.Float64).alias("denominator"),
         (~pl.col("meets")).sum().cast(pl.Float64).alias("excluded"),
         pl.col("identified").fill_null(False).sum().cast(pl.Float64).alias("identified"),

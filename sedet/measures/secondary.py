@@ -27,7 +27,7 @@ import polars as pl
 from pydantic import field_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import age_within, to_measure_rows
+from sedet.measures.common import age_within, sum_where, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -69,14 +69,14 @@ def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: 
         return frame.join(counts, on=keys, how="left").with_columns(pl.col("num", "den").fill_null(0))
 
     ident = enr.filter(age_within(params.ages_identification)).group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
-        c.filter(pl.col("iep")).sum().alias("num"), c.sum().alias("den")
+        sum_where(c, pl.col("iep")).alias("num"), c.sum().alias("den")
     ).with_columns(pl.lit("low_income_identification").alias("category"))
     iep = enr.filter(pl.col("iep") & age_within(params.ages_placement))
     sep_income = iep.group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
-        c.filter(separate).sum().alias("num"), c.sum().alias("den")
+        sum_where(c, separate).alias("num"), c.sum().alias("den")
     ).with_columns(pl.lit("low_income_separation").alias("category"))
     sep_race = iep.group_by("school_year", "district_id", "race_ethnicity").agg(
-        c.filter(separate).sum().alias("num"), c.sum().alias("den")
+        sum_where(c, separate).alias("num"), c.sum().alias("den")
     ).with_columns(pl.lit("race_separation").alias("category"))
     counts = pl.concat([
         complete(ident, [LOW, NOT_LOW], "low_income_identification"),

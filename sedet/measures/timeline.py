@@ -63,7 +63,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sedet.io.checks import Check, T, found
 from sedet.io.schema import FEDERAL_EVALUATION_EXCEPTIONS
-from sedet.measures.common import NO_DATA, OK, target_flag, to_measure_rows
+from sedet.measures.common import NO_DATA, OK, sum_where, target_flag, to_measure_rows
 from sedet.params import Fraction, Strict, as_float
 
 FederalException = Literal["301D1", "301D2", "309C"]
@@ -235,10 +235,10 @@ def timeline_measures(evaluations: pl.LazyFrame, params: TimelineParams, year: i
     totals = _with_state(
         rows.group_by(KEY).agg(
             consents=c.sum(),
-            exceptions=c.filter(outcome == EXCEPTION).sum(),
-            on_time=c.filter(outcome == ON_TIME).sum(),
-            late=c.filter(outcome.is_in([LATE, LATE_OPEN])).sum(),
-            pending=c.filter(outcome == PENDING).sum(),
+            exceptions=sum_where(c, outcome == EXCEPTION),
+            on_time=sum_where(c, outcome == ON_TIME),
+            late=sum_where(c, outcome.is_in([LATE, LATE_OPEN])),
+            pending=sum_where(c, outcome == PENDING),
         ),
         KEY,
         ["consents", "exceptions", "on_time", "late", "pending"],

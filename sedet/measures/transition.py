@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import NO_DATA, OK, target_flag, to_measure_rows
+from sedet.measures.common import NO_DATA, OK, sum_where, target_flag, to_measure_rows
 from sedet.params import Fraction, NonNegInt, Strict, as_float
 
 KEY = ["school_year", "district_id"]
@@ -77,9 +77,9 @@ def transition_measures(transition: pl.LazyFrame, params: TransitionParams, year
     has = {name: pl.col(name).fill_null(False) for name in params.components}
     all_present = pl.all_horizontal(list(has.values()))
     per_district = transition.filter(pl.col("school_year") == year).group_by(KEY).agg(
-        reviewed=c.filter(of_age).sum(),
-        compliant=c.filter(of_age & all_present).sum(),
-        **{f"has__{name}": c.filter(of_age & e).sum() for name, e in has.items()},
+        reviewed=sum_where(c, of_age),
+        compliant=sum_where(c, of_age & all_present),
+        **{f"has__{name}": sum_where(c, of_age & e) for name, e in has.items()},
     )
     values = ["reviewed", "compliant", *(f"has__{name}" for name in params.components)]
     state = per_district.group_by("school_year").agg(pl.col(values).sum()).with_columns(
