@@ -46,6 +46,12 @@ def sum_where(value: pl.Expr, cond: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(value).sum()
 
 
+def only_where(value: pl.Expr, cond: pl.Expr) -> pl.Expr:
+    """In an aggregation: the value of the one row where `cond` holds (null if none; callers make
+    sure there is at most one). Faster than value.filter(cond).first(), for the same reason."""
+    return pl.when(cond).then(value).max()
+
+
 def to_measure_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Add the missing measure columns as nulls and order them; drop anything else."""
     names = lf.collect_schema().names()

@@ -48,7 +48,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import EPS, NO_DATA, OK, age_within, sum_where, to_measure_rows
+from sedet.measures.common import EPS, NO_DATA, OK, age_within, only_where, sum_where, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -222,11 +222,12 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
     window = params.window(year)
     missing = [y for y in window if y not in years_in_bundle]
     keys = ["district_id", "race_ethnicity", "category"]
+    # ratios has one row per year and key
     wide = ratios.group_by(keys).agg(
-        *[pl.col("value").filter(pl.col("school_year") == y).first().alias(f"v{i}") for i, y in enumerate(window)],
-        *[pl.col("flag").filter(pl.col("school_year") == y).first().alias(f"f{i}") for i, y in enumerate(window)],
+        *[only_where(pl.col("value"), pl.col("school_year") == y).alias(f"v{i}") for i, y in enumerate(window)],
+        *[only_where(pl.col("flag"), pl.col("school_year") == y).alias(f"f{i}") for i, y in enumerate(window)],
         pl.col("threshold").first(),
-        pl.col("status").filter(pl.col("school_year") == year).first().alias("status_now"),
+        only_where(pl.col("status"), pl.col("school_year") == year).alias("status_now"),
     )
     exceed = [pl.col(f"f{i}") == "exceeds" for i in range(k)]
     # consecutive years ending in `year` in which the ratio was computed and exceeded
