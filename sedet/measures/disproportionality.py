@@ -142,49 +142,66 @@ class DisproportionalityParams(Strict):
 def category_counts(
     enrollment: pl.LazyFrame, discipline: pl.LazyFrame | None, params: DisproportionalityParams, years: list[int]
 ) -> pl.LazyFrame:
-    """KEYS + num + den for every chosen category: one aggregation pass per family."""
+    """KEYS + num + den for every chosen category. Enrollment is read twice: every row once, for
+    the identification denominator and the (year, LEA) pairs; the rows of children with IEPs once,
+    summed by disability and environment, from which every other count is taken (small)."""
     cats = params.categories
     c = pl.col("count")
     enr = enrollment.filter(pl.col("school_year").is_in(years))
     keys = ["school_year", "district_id", "race_ethnicity"]
-    parts: list[pl.LazyFrame] = []
     ident = [x for x in cats if x.startswith("identification")]
-    if ident:
-        aggs = [c.sum().alias("den")]
-        for x in ident:
-            cond = pl.col("iep") if x == "identification" else pl.col("iep") & (pl.col("disability") == x.split(".")[1])
-            aggs.append(sum_where(c, cond).alias(x))
-        wide = enr.filter(age_within(params.ages["identification"])).group_by(keys).agg(aggs)
-        parts.append(wide.unpivot(index=[*keys, "den"], on=ident, variable_name="category", value_name="num"))
     place = [x for x in cats if x.startswith("placement")]
-    if place:
-        aggs = [c.sum().alias("den")]
-        aggs += [sum_where(c, pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).alias(x) for x in place]
-        wide = enr.filter(pl.col("iep") & age_within(params.ages["placement"])).group_by(keys).agg(aggs)
-        parts.append(wide.unpivot(index=[*keys, "den"], on=place, variable_name="category", value_name="num"))
     disc = [x for x in cats if x.startswith("discipline")]
+    fams = [f for f, on in (("identification", ident), ("placement", place), ("discipline", disc)) if on]
+    everyone = enr.group_by(keys).agg(
+        (sum_where(c, age_within(params.ages["identification"])) if ident else pl.len()).alias("den.identification")
+    )
+    # children with IEPs, by disability and environment, counted within each family's ages
+    iep = (
+        enr.filter(pl.col("iep"))
+        .group_by(*keys, "disability", "environment")
+        .agg(*[sum_where(c, age_within(params.ages[f])).alias(f) for f in fams])
+    )
+    aggs = [pl.col(f).sum().alias(f"den.{f}") for f in fams if f != "identification"]
+    aggs += [pl.col(x).sum().alias("identification") for x in ident if x == "identification"]
+    aggs += [sum_where(pl.col("identification"), pl.col("disability") == x.split(".")[1]).alias(x)
+             for x in ident if x != "identification"]
+    aggs += [sum_where(pl.col("placement"), pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).alias(x) for x in place]
+    wide = everyone
+    if aggs:
+        wide = wide.join(iep.group_by(keys).agg(aggs), on=keys, how="left").with_columns(pl.exclude(keys).fill_null(0))
+    families: list[tuple[str, list[str]]] = []  # (denominator column, categories)
+    if ident:
+        families.append(("den.identification", ident))
+    if place:
+        families.append(("den.placement", place))
     if disc:
         ages = params.ages["discipline"]
-        den = enr.filter(pl.col("iep") & age_within(ages)).group_by(keys).agg(c.sum().alias("den"))
-        aggs = []
+        disc_aggs = []
         days = pl.col("days_removed")
         for x in disc:
             if x == "discipline.TOTAL":
-                aggs.append((pl.col("removals") * c).sum().alias(x))
+                disc_aggs.append((pl.col("removals") * c).sum().alias(x))
             else:
                 kind, over = DISCIPLINE_SPLITS[x]
                 within = days > params.more_than_days if over else (days > 0) & (days <= params.more_than_days)
-                aggs.append(sum_where(c, (pl.col("removal_type") == kind) & within).alias(x))
+                disc_aggs.append(sum_where(c, (pl.col("removal_type") == kind) & within).alias(x))
         if discipline is not None:
             num = (
                 discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & age_within(ages))
                 .group_by(keys)
-                .agg(aggs)
+                .agg(disc_aggs)
             )
-            wide = den.join(num, on=keys, how="left").with_columns(pl.col(disc).fill_null(0))
+            wide = wide.join(num, on=keys, how="left").with_columns(pl.col(disc).fill_null(0))
         else:
-            wide = den.with_columns([pl.lit(None, pl.Int64).alias(x) for x in disc])
-        parts.append(wide.unpivot(index=[*keys, "den"], on=disc, variable_name="category", value_name="num"))
+            wide = wide.with_columns([pl.lit(None, pl.Int64).alias(x) for x in disc])
+        families.append(("den.discipline", disc))
+    wide = wide.cache()  # read once per family
+    parts = [
+        wide.select(*keys, pl.col(den).alias("den"), *on)
+        .unpivot(index=[*keys, "den"], on=on, variable_name="category", value_name="num")
+        for den, on in families
+    ]
     if not parts:
         return pl.LazyFrame(schema={"school_year": pl.Int64, "district_id": pl.String, "race_ethnicity": pl.String,
                                     "category": pl.String, "num": pl.Int64, "den": pl.Int64})
@@ -192,7 +209,7 @@ def category_counts(
     # Every LEA gets a row for each of the 7 groups and each category, even a group it does not enrol
     # (status no_data), so a missing row never hides a group.
     frame = (
-        enr.select("school_year", "district_id").unique()
+        wide.select("school_year", "district_id").unique()
         .join(pl.LazyFrame({"race_ethnicity": list(RACE_ETHNICITY)}), how="cross")
         .join(pl.LazyFrame({"category": list(cats)}), how="cross")
     )

@@ -540,3 +540,45 @@ def test_property_risks_are_shares_except_total(bundle):
             assert 0 <= r["numerator"] / r["denominator"] <= 1, r
         if r["comparison_value"] is not None:
             assert 0 <= r["comparison_value"] <= 1, r
+
+
+# ---------------------------------------------------------------------------------------------------
+# Counts per family: ages, students without an age, and profiles that choose only some families
+
+
+def test_counts_per_family_with_ages_and_only_some_families():
+    """Four rows in one LEA (ages: identification 3-21, placement 6-21):
+    WH7 1 with an IEP (AUT, regular class 80%+, age 10); WH7 1 with an IEP (SLD, separate school, no
+    age); BL7 1 without an IEP (age 10); BL7 1 with an IEP (AUT, regular class < 40%, age 30).
+    By hand:
+    - identification, WH7: enrolled in ages 2 (age 10, and no age: counted), with IEPs 2;
+      BL7: enrolled in ages 1 (the 30-year-old is out), with IEPs 0.
+    - identification.AUT, WH7: 1 of 2; BL7: 0 of 1.
+    - placement.SS_RF, WH7: 1 (separate school) of 2 with IEPs in ages; BL7: 0 of 0 (age 30).
+    - placement.RC39LT, WH7: 0 of 2 (BL7's RC39 child is 30, outside the ages)."""
+    from sedet.measures.disproportionality import category_counts
+
+    rows = [
+        pupils("D1", "WH7", 1, iep=True, disability="AUT", environment="RC80", age=10),
+        pupils("D1", "WH7", 1, iep=True, disability="SLD", environment="SS", age=None),
+        pupils("D1", "BL7", 1, iep=False, age=10),
+        pupils("D1", "BL7", 1, iep=True, disability="AUT", environment="RC39", age=30),
+    ]
+    enr = pl.LazyFrame(rows, schema=ENROLLMENT_SCHEMA)
+    ages = {"identification": (3, 21), "placement": (6, 21)}
+    for cats, expected in (
+        (["identification"], {("WH7", "identification"): (2, 2), ("BL7", "identification"): (0, 1)}),
+        (["placement.RC39LT"], {("WH7", "placement.RC39LT"): (0, 2), ("BL7", "placement.RC39LT"): (0, 0)}),
+        (["identification.AUT", "placement.SS_RF"], {
+            ("WH7", "identification.AUT"): (1, 2), ("BL7", "identification.AUT"): (0, 1),
+            ("WH7", "placement.SS_RF"): (1, 2), ("BL7", "placement.SS_RF"): (0, 0),
+        }),
+    ):
+        families = {c.split(".")[0] for c in cats}
+        params = NJ.model_copy(update={"categories": cats, "ages": {f: a for f, a in ages.items() if f in families}})
+        out = category_counts(enr, None, params, [YEAR]).collect()
+        got = {(r["race_ethnicity"], r["category"]): (r["num"], r["den"])
+               for r in out.filter(pl.col("race_ethnicity").is_in(["WH7", "BL7"])).iter_rows(named=True)}
+        assert got == expected, cats
+        # every one of the 7 groups has a row for every category, even a group with no students
+        assert out.height == 7 * len(cats)
