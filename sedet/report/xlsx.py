@@ -153,6 +153,9 @@ class CountedSheet:
         return getattr(self._ws, name)
 
 
+EXCEL_MAX_ROWS = 1_048_576  # rows a worksheet can hold
+
+
 def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], data: pl.DataFrame, intro: Sequence[str] = (),
                 fill_by: str | None = None, palette: Mapping[str, PatternFill] | None = None) -> None:
     """A sheet with an optional intro, a styled header row (frozen, filtered) and one row per row of
@@ -161,8 +164,27 @@ def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], data: pl.DataFram
     `fill_by` names a column whose value picks each row's fill from `palette`, for the columns marked
     `painted`. The data rows are rendered as sheet XML by polars, column by column (`_rows_xml`),
     and put into the sheet when the workbook is saved: openpyxl spends about 10 microseconds on a
-    cell, which made the statewide workbook the slowest part of a large state's run."""
-    ws = wb.create_sheet(title=title[:31])
+    cell, which made the statewide workbook the slowest part of a large state's run.
+
+    More rows than a worksheet holds continue on sheets "<title> (2)", "<title> (3)", ..., each
+    saying which rows it has."""
+    room = EXCEL_MAX_ROWS - len(intro) - 1
+    if data.height <= room:
+        _table_part(wb, title[:31], cols, data, intro, fill_by, palette)
+        return
+    room -= 1  # a line saying which part this is
+    n = -(-data.height // room)
+    for k in range(n):
+        part = data.slice(k * room, room)
+        suffix = f" ({k + 1})" if k else ""
+        where = (f"Part {k + 1} of {n}: rows {k * room + 1:,}-{k * room + part.height:,} of {data.height:,} "
+                 f"(a worksheet holds at most {EXCEL_MAX_ROWS:,} rows; every row is in the flat files)")
+        _table_part(wb, title[:31 - len(suffix)] + suffix, cols, part, [*intro, where], fill_by, palette)
+
+
+def _table_part(wb: Workbook, title: str, cols: Sequence[Col], data: pl.DataFrame, intro: Sequence[str],
+                fill_by: str | None, palette: Mapping[str, PatternFill] | None) -> None:
+    ws = wb.create_sheet(title=title)
     landscape(ws)
     for i, col in enumerate(cols, start=1):
         ws.column_dimensions[get_column_letter(i)].width = col.width

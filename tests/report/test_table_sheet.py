@@ -75,3 +75,26 @@ def test_same_bytes_twice(tmp_path):
         paths.append(tmp_path / f"{k}.xlsx")
         save_deterministic(wb, paths[-1])
     assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_more_rows_than_a_sheet_holds_continue_on_further_sheets(tmp_path, monkeypatch):
+    import sedet.report.xlsx as X
+
+    monkeypatch.setattr(X, "EXCEL_MAX_ROWS", 6)  # a sheet of 6 rows: intro 1, part line 1, header 1, data 3
+    frame = pl.DataFrame({"n": list(range(1, 8))})  # 7 rows: parts of 3, 3 and 1
+    wb = new_workbook()
+    table_sheet(wb, "Risk ratios by group and category", [Col("n", "N")], frame, intro=["Intro"])
+    path = tmp_path / "t.xlsx"
+    save_deterministic(wb, path)
+    book = load_workbook(path)
+    # 33 characters: cut to 31, and to 27 before " (2)"
+    assert book.sheetnames == ["Risk ratios by group and catego", "Risk ratios by group and ca (2)", "Risk ratios by group and ca (3)"]
+    got = []
+    for ws in book.worksheets:
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        assert rows[0] == ["Intro"] and rows[2] == ["N"]
+        assert rows[1][0].startswith("Part ") and "of 7 (" in rows[1][0]
+        got += [r[0] for r in rows[3:]]
+        assert len(rows) <= 6
+    assert got == [1, 2, 3, 4, 5, 6, 7]
+    assert book.worksheets[1]["A2"].value.startswith("Part 2 of 3: rows 4-6 of 7")
