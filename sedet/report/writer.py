@@ -28,6 +28,9 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
+FLAT_ORDER = ["measures.parquet", "measures.csv", "determinations.csv", "factors.parquet"]  # as listed in the manifest
+
+
 def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_district: bool = False,
                   public: bool = False) -> list[Path]:
     """Write every output file into `out` (a fresh temporary folder); return the paths written.
@@ -49,24 +52,26 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
         if factors is not None:
             factors = suppress_factors(factors, rp, measures=result.measures)
 
-    def flat_files() -> list[Path]:
-        """The flat files: polars writes them outside the GIL, so they run in a thread beside the
-        workbook (openpyxl, Python-bound)."""
-        paths = [out / "measures.parquet", out / "measures.csv"]
-        with_names.write_parquet(paths[0], statistics=False, compression="zstd")
-        csv_safe(with_names).write_csv(paths[1])
-        if result.determinations is not None:
-            paths += [out / "determinations.csv", out / "factors.parquet"]
-            csv_safe(result.determinations.table).write_csv(paths[2])
-            factors.write_parquet(paths[3], statistics=False, compression="zstd")
-        hashes.update({p: sha256_file(p) for p in paths})  # for the manifest, while the workbook is written
-        return paths
+    # The flat files: polars writes them outside the GIL, in two threads beside the workbook
+    # (openpyxl, Python-bound); each thread also fingerprints what it wrote, for the manifest.
+    def write(path: Path, frame: pl.DataFrame) -> Path:
+        if path.suffix == ".csv":
+            csv_safe(frame).write_csv(path)
+        else:
+            frame.write_parquet(path, statistics=False, compression="zstd")
+        hashes[path] = sha256_file(path)
+        return path
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        flat = pool.submit(flat_files)
+    flat = [(out / "measures.csv", with_names), (out / "measures.parquet", with_names)]
+    if result.determinations is not None:
+        flat += [(out / "determinations.csv", result.determinations.table), (out / "factors.parquet", factors)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # the large CSV alone in one thread, the rest in the other
+        jobs = [pool.submit(write, *flat[0]), pool.submit(lambda: [write(p, f) for p, f in flat[1:]])]
         xlsx = out / "determinations.xlsx"
         write_statewide(result, with_names, xlsx, factors=factors, public=public)
-        written += flat.result()
+        done = {jobs[0].result(), *jobs[1].result()}
+        written += [p for p, _ in sorted(flat, key=lambda x: FLAT_ORDER.index(x[0].name)) if p in done]
     written.append(xlsx)
 
     if per_district:
