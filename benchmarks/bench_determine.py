@@ -5,11 +5,13 @@ Not part of the test suite. Usage:
     python benchmarks/bench_determine.py --students 1000000 --districts 1000 --years 3 \
         --profile ny-ffy2011 [--work /tmp/sedet-bench] [--keep]
 
-For each run it reports: rows and bytes of the input, the time polars alone takes to parse
-the same files (read as text, as sedet reads them, and with type inference), the wall time
-and peak resident memory of `sedet determine` (measured as a child process with
-`resource.getrusage`), and their ratio. Results are printed as a table and appended as JSON
-lines to benchmarks/results.jsonl.
+Each timing is the median of --repeat runs (default 3); this machine varies by 10-20% from run
+to run. For each bundle it reports: rows and bytes of the input; the time polars alone takes to
+parse the same files, in a fresh process, three ways (every column as text; polars' own type
+inference; sedet's schema: identifiers and codes as text, numbers and flags typed, no checks); the
+wall time and peak resident memory of `sedet determine` as a child process (GNU time), with and
+without --per-district; and the ratios. Results are printed and appended as JSON lines to
+benchmarks/results.jsonl. --pyinstrument then profiles one run (where the time goes).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -95,6 +98,10 @@ def main() -> None:
     ap.add_argument("--skip-parse", action="store_true",
                     help="do not time polars' parse (it holds every table in memory: not for a country-sized bundle)")
     ap.add_argument("--first-year", type=int, default=2010)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="time each measurement this many times and report the median (this machine varies by 10-20%%)")
+    ap.add_argument("--pyinstrument", action="store_true",
+                    help="then profile one run with pyinstrument (pip install '.[bench]') and print where the time went")
     args = ap.parse_args()
 
     sedet = [sys.executable, "-m", "sedet.cli"]
@@ -113,18 +120,35 @@ def main() -> None:
     size = sum(p.stat().st_size for p in files)
     global PROFILE
     PROFILE = args.profile
-    parse = {"text": float("nan"), "typed": float("nan"), "schema": float("nan")} if args.skip_parse else \
-        parse_time(bundle, [p.stem for p in files])
+    repeat = max(args.repeat, 1)
+    if args.skip_parse:
+        parse = {"text": float("nan"), "typed": float("nan"), "schema": float("nan")}
+    else:
+        runs = [parse_time(bundle, [p.stem for p in files]) for _ in range(repeat)]
+        parse = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     out = args.work / f"out-{name}"
-    shutil.rmtree(out, ignore_errors=True)
-    wall, peak = run_child([*sedet, "determine", str(bundle), "--profile", args.profile, "--out", str(out), "--quiet"])
+    determine = [*sedet, "determine", str(bundle), "--profile", args.profile, "--out", str(out), "--quiet"]
+
+    def timed(extra: list[str]) -> tuple[float, float]:
+        """Median wall time and the largest peak memory of `repeat` runs."""
+        results = []
+        for _ in range(repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            results.append(run_child(determine + extra))
+        return statistics.median(w for w, _ in results), max(m for _, m in results)
+
+    wall, peak = timed([])
     per_district = None
     if args.per_district:
-        shutil.rmtree(out, ignore_errors=True)
-        wall_pd, peak_pd = run_child([*sedet, "determine", str(bundle), "--profile", args.profile, "--out", str(out),
-                                      "--quiet", "--per-district"])
+        wall_pd, peak_pd = timed(["--per-district"])
         per_district = {"with_per_district_s": round(wall_pd, 2), "per_district_s": round(wall_pd - wall, 2),
                         "peak_with_per_district_mb": round(peak_pd)}
+    if args.pyinstrument:
+        shutil.rmtree(out, ignore_errors=True)
+        report = args.work / f"profile-{name}-{args.profile}.txt"
+        subprocess.run([sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report), "-m", "sedet.cli",
+                        *determine[3:]], check=True)
+        print(f"where the time went: {report}")
     result = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -138,6 +162,7 @@ def main() -> None:
         "parse_text_s": None if args.skip_parse else round(parse["text"], 2),
         "parse_inferred_s": None if args.skip_parse else round(parse["typed"], 2),
         "parse_schema_s": None if args.skip_parse else round(parse["schema"], 2),
+        "repeat": repeat,
         "sedet_s": round(wall, 2),
         "ratio_to_text_parse": None if args.skip_parse else round(wall / parse["text"], 2),
         "ratio_to_schema_parse": None if args.skip_parse else round(wall / parse["schema"], 2),

@@ -723,9 +723,7 @@ def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Ser
         if all(frame.schema[c] != pl.String for c in chk.on):
             keep.append(chk)  # numbers and flags: the rule is as cheap on the rows as on their values
             continue
-        if len(chk.on) > 1:  # the distinct values of each column: cheaper than those of their combinations
-            known.update(_distinct(frame, [c for c in chk.on if c not in known]))
-        if math.prod(known[c].len() + 1 for c in chk.on if c in known) <= UNIQUE_LIMIT and all(c in known for c in chk.on):
+        if all(c in known for c in chk.on) and math.prod(known[c].len() + 1 for c in chk.on) <= UNIQUE_LIMIT:
             # Every combination of the columns' distinct values (known without nulls: add one, in
             # case a rule holds for an empty cell). If the rule holds for none, it holds for no row.
             product = None
