@@ -263,8 +263,11 @@ def _cell_xml(ws, j: int, col: Col, data: pl.DataFrame, row: pl.Expr, fill_by: s
         return pl.concat_str([ref, num_attr, pl.lit(' t="n"><v>'), x.cast(pl.String), pl.lit("</v></c>")])
 
     def text(x: pl.Expr) -> pl.Expr:
-        return pl.concat_str([ref, text_attr, pl.lit(' t="inlineStr"><is><t xml:space="preserve">'), _escaped(x),
+        """An empty text is no cell (or an empty cell that keeps its fill)."""
+        full = pl.concat_str([ref, text_attr, pl.lit(' t="inlineStr"><is><t xml:space="preserve">'), _escaped(x),
                               pl.lit("</t></is></c>")])
+        empty = pl.when(text_attr != "").then(pl.concat_str([ref, text_attr, pl.lit("/>")]))
+        return pl.when(x == "").then(empty).otherwise(full)
 
     if dtype.is_integer():
         return number(v)

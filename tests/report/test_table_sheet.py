@@ -22,7 +22,7 @@ def _write(tmp_path, frame, cols, **kw):
 
 def test_values_types_and_escaping(tmp_path):
     frame = pl.DataFrame({
-        "text": ["=SUM(A1)", "a < b & c > d", "  padded  ", "bell\x07here", "@x", None],
+        "text": ["=SUM(A1)", "a < b & c > d", "  padded  ", "bell\x07here", "@x", ""],
         "n": [1, 2, None, 4, 5, 6],
         "x": [0.25, math.nan, math.inf, None, -0.5, 1e-5],
         "flag": [True, False, None, True, False, True],
@@ -55,15 +55,20 @@ def test_row_formats_and_fills(tmp_path):
         "value": [0.5, 3.0, 0.25],
         "value_format": ["0.0%", "0", "0.0%"],
         "category": ["good", "bad", "unknown"],
+        "tier": ["", "", ""],
     })
     palette = {"good": PatternFill("solid", fgColor="C6EFCE"), "bad": PatternFill("solid", fgColor="FFC7CE")}
-    cols = [Col("name", "Name", painted=True), Col("value", "Value", fmt_by="value_format", painted=True)]
+    cols = [Col("name", "Name", painted=True), Col("value", "Value", fmt_by="value_format", painted=True),
+            Col("tier", "Tier", painted=True)]
     ws = _write(tmp_path, frame, cols, fill_by="category", palette=palette)
     a, b, c = (list(ws.iter_rows(min_row=r, max_row=r))[0] for r in (3, 4, 5))
     assert [x.number_format for x in (a[1], b[1], c[1])] == ["0.0%", "0", "0.0%"]
     assert a[0].fill.fgColor.rgb.endswith("C6EFCE") and a[1].fill.fgColor.rgb.endswith("C6EFCE")
     assert b[0].fill.fgColor.rgb.endswith("FFC7CE")
     assert c[0].fill.fill_type is None  # a key not in the palette: no fill
+    # an empty text is an empty cell, which keeps the row's fill (and no cell at all when unfilled)
+    assert a[2].value is None and a[2].fill.fgColor.rgb.endswith("C6EFCE")
+    assert c[2].value is None and c[2].fill.fill_type is None
 
 
 def test_same_bytes_twice(tmp_path):
