@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import os
 import sys
 import threading
 import time
@@ -76,8 +77,6 @@ def handled(fn: Callable) -> Callable:
             err.print(f"internal error in sedet {__version__}: {type(e).__name__}: {e}", markup=False)
             err.print("nothing was written. This is a bug in sedet, not in your data; please report it "
                       "with the command you ran (set SEDET_DEBUG=1 for a traceback without local variables).")
-            import os
-
             if os.environ.get("SEDET_DEBUG"):
                 import traceback
 
@@ -408,7 +407,22 @@ def sample(
 
 def main() -> None:
     pl.Config.set_tbl_hide_dataframe_shape(True)
-    app(prog_name="sedet")
+    try:
+        app(prog_name="sedet")
+        code: int | str | None = 0
+    except SystemExit as e:
+        code = e.code
+    if isinstance(code, str):  # SystemExit("message"): what Python itself would print
+        print(code, file=sys.stderr)
+        code = 1
+    # Every file is written and closed, and the output is flushed: leave without freeing the tables
+    # one by one (a large state's run holds gigabytes; tearing them down took a third of a second).
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`sedet ... | head`) or stream: nothing more to say
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":
