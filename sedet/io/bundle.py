@@ -843,16 +843,20 @@ def load_bundle(
                     and (encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"))
 
     # Tables are parsed one after another in a thread, so that parsing the next table (polars,
-    # outside the GIL) overlaps with checking this one.
+    # outside the GIL) overlaps with checking this one. `districts` comes first, so the others are
+    # checked against it; then the largest files, so that what is left to do once the last large
+    # table is parsed is checking it while the small ones are parsed. Problems are reported in
+    # schema order whatever the order of work: each table keeps up to `limit` of its own.
+    work = sorted(sources, key=lambda src: (src.table != "districts", -src.path.stat().st_size))
     reader_pool = ThreadPoolExecutor(max_workers=1)
     parsed = {
         id(src): reader_pool.submit(read_raw, src, encoding, TableReader(S.TABLES[src.table], profile, code_lists).kinds())
-        for src in sources if not streamed(src)
+        for src in work if not streamed(src)
     }
-    for src in sources:  # `districts` comes first (schema order), so the others are checked against it
+    for src in work:
         if on_table:
             on_table(src.table)
-        room = max(limit - len(problems), 0)
+        room = limit
         reader = TableReader(S.TABLES[src.table], profile, code_lists, districts)
         if streamed(src):
             try:
@@ -884,6 +888,7 @@ def load_bundle(
             if src.table == "districts":
                 districts = loaded.frame.get_column("district_id").unique()
     reader_pool.shutdown(wait=False, cancel_futures=True)
+    tables = {src.table: tables[src.table] for src in sources if src.table in tables}  # schema order
     if total:
         hasher.shutdown(wait=False, cancel_futures=True)
         order = {t: i for i, t in enumerate(S.TABLES)}

@@ -543,3 +543,22 @@ def test_problem_table_readable_in_a_log(cli, monkeypatch):
     result = cli("validate", b, "--profile", "ny-ffy2011", code=1)
     assert "performance_level" in result.stderr
     assert "'1ON' for grade 11 REG" in result.stderr
+
+
+def test_limit_keeps_the_first_problems_in_table_order_whatever_the_file_sizes(cli):
+    """Large files are checked first (for speed); the problems reported under --limit are still the
+    first ones in table order: enrollment before assessments, even with the larger assessments file."""
+    enrollment = "school_year,district_id,race_ethnicity,iep,count\n" + "2012,00123,XX,false,1\n" * 3
+    bad_assessments = "\n".join(["2012,00123,ELA,4,maybe,true,3"] * 50)
+    b = cli.bundle(
+        assessments_csv=ASSESSMENT_HEADER + "\n" + bad_assessments + "\n",
+        enrollment_csv=enrollment,
+    )
+    assert (b / "assessments.csv").stat().st_size > (b / "enrollment.csv").stat().st_size
+    report = cli.problems(b, "--limit", "3")
+    assert report["total"] == 53 and report["truncated"] is True
+    assert [(p["file"], p["row"], p["column"]) for p in report["problems"]] == [
+        ("enrollment.csv", 2, "race_ethnicity"),
+        ("enrollment.csv", 3, "race_ethnicity"),
+        ("enrollment.csv", 4, "race_ethnicity"),
+    ]
