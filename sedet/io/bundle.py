@@ -706,8 +706,11 @@ def _combinations(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
 
 
 def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Series] | None = None) -> list[Check]:
-    """Drop the rules that cannot find anything: a rule that depends only on a few columns, value by
-    value, is first tried on their distinct combinations (small), and kept only if one fails.
+    """Drop the rules that cannot find anything, before the one pass that counts the rest:
+    - a rule with a `maybe` shortcut is dropped when the shortcut says it cannot hold;
+    - a rule that depends only on a few columns, value by value, is first tried on every combination
+      of their known distinct values, else on the combinations the rows hold, and kept only if one
+      of them fails.
     `known`: distinct values already computed, by column."""
     known = dict(known or {})
     shortcuts = [i for i, c in enumerate(checks) if c.maybe is not None]

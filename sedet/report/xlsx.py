@@ -240,7 +240,7 @@ def _style_attrs(ws, col: Col, data: pl.DataFrame, fill_by: str | None, palette:
 
 
 # Characters XML 1.0 does not allow (openpyxl refuses them too): dropped from text cells.
-_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
 
 
 def _escaped(text: pl.Expr) -> pl.Expr:

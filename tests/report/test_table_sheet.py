@@ -22,7 +22,7 @@ def _write(tmp_path, frame, cols, **kw):
 
 def test_values_types_and_escaping(tmp_path):
     frame = pl.DataFrame({
-        "text": ["=SUM(A1)", "a < b & c > d", "  padded  ", "bell\x07here", "@x", ""],
+        "text": ["=SUM(A1)", "a < b & c > d", "  padded  ", "bell\x07he\ufffere", "@x", ""],
         "n": [1, 2, None, 4, 5, 6],
         "x": [0.25, math.nan, math.inf, None, -0.5, 1e-5],
         "flag": [True, False, None, True, False, True],
