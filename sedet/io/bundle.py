@@ -15,6 +15,7 @@ import io
 import math
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -800,9 +801,11 @@ def sha256_file(path: Path) -> str:
 def _lowest_priority() -> None:
     """Run this thread at the lowest CPU priority (Linux schedules threads one by one): hashing
     the inputs then takes the cores parsing and checking leave idle instead of slowing them."""
+    if not sys.platform.startswith("linux"):  # elsewhere the id of a thread is not one setpriority takes
+        return
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except (AttributeError, OSError):  # not Linux, or not allowed: hash at normal priority
+    except OSError:  # not allowed: hash at normal priority
         pass
 
 

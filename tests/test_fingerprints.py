@@ -1,0 +1,43 @@
+"""Input fingerprints: hashed in a low-priority background thread, waited for when read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+from pathlib import Path
+
+from sedet.io.bundle import _lowest_priority, load_bundle
+from sedet.pipeline import required_tables
+from sedet.profile import load_profile
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def test_fingerprints_are_the_sha256_of_each_file_in_name_order():
+    prof = load_profile("nj-ffy2022")
+    bundle = load_bundle(SAMPLE, prof, required=required_tables(prof))
+    files = sorted(p for p in SAMPLE.iterdir() if p.suffix == ".csv")
+    assert list(bundle.files) == [p.name for p in files]
+    for p in files:
+        assert bundle.files[p.name] == hashlib.sha256(p.read_bytes()).hexdigest(), p.name
+    assert dict(bundle.files) == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_only_the_hashing_thread_is_lowered():
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = {}
+
+    def hashing_thread():
+        _lowest_priority()
+        seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    t = threading.Thread(target=hashing_thread)
+    t.start()
+    t.join()
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the process (main thread) keeps its priority
+    if sys.platform.startswith("linux"):
+        assert seen["thread"] == 19
+    else:
+        assert seen["thread"] == before  # left alone where thread ids are not what setpriority takes
