@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -32,17 +33,21 @@ from sedet.report.xlsx import (
     TITLE_FONT,
     Col,
     CountedSheet,
+    StyleRegistry,
     category_fills,
     cell,
     filled,
+    first_row,
     landscape,
     new_workbook,
+    rendered_table_sheet,
+    rows_xml_by,
     save_deterministic,
-    table_sheet,
     text_cell,
 )
 
 PARALLEL_FROM = 64  # below this many LEAs, one process is faster than starting workers
+CHUNK = 500  # LEAs whose Measures rows are rendered at once
 
 
 @dataclass
@@ -55,7 +60,7 @@ class Context:
     method: str
     n_ranked: int
     shorts: list[str]
-    measure_cols: list[str]
+    styles: StyleRegistry  # the styles the pre-rendered Measures rows use, registered first in each workbook
 
 
 def safe_name(district_id: str) -> str:
@@ -105,38 +110,88 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
         method=det.method,
         n_ranked=table.filter(pl.col("percentage").is_not_null()).height,
         shorts=[c.short for c in det.categories],
-        measure_cols=[c for c in m.columns],
+        styles=StyleRegistry(),
     )
-    m_by = m.partition_by("district_id", as_dict=True, maintain_order=True)
+    titled = _titled(m)
+    ctx.styles.prime(MEASURE_COLS, titled)  # every style the rows use, before any row is rendered
     f_by = f.partition_by("district_id", as_dict=True, maintain_order=True)
-    empty_m, empty_f = m.clear(), f.clear()
-    jobs = []
-    for row in table.iter_rows(named=True):
-        d = row["district_id"]
-        jobs.append((folder / f"{safe_name(d)}.xlsx", row, f_by.get((d,), empty_f), m_by.get((d,), empty_m)))
-    if len(jobs) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
-        workers = os.cpu_count() or 2
-        chunks = [jobs[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            list(pool.map(_write_many, [ctx] * len(chunks), chunks))
-    else:
-        _write_many(ctx, jobs)
-    return [p for p, *_ in jobs]
+    empty_f = f.clear()
+    rows = {row["district_id"]: row for row in table.iter_rows(named=True)}
+    paths = {d: folder / f"{safe_name(d)}.xlsx" for d in rows}
+    ids = sorted(rows)
+    parallel = len(ids) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    workers = (os.cpu_count() or 2) if parallel else 1
+    # LEAs go in chunks: a chunk's rows are rendered in one query while the workers write the
+    # previous chunk, and no more than two chunks of rendered rows are held at once.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) if parallel else nullcontext() as pool:
+        pending: list = []
+        for k in range(0, len(ids), CHUNK):
+            chunk = ids[k:k + CHUNK]
+            xml_by, n_by = measure_rows(titled.filter(pl.col("district_id").is_in(chunk)), ctx.styles)
+            jobs = [(paths[d], rows[d], f_by.get((d,), empty_f), n_by.get(d, 0), xml_by.get(d, b"")) for d in chunk]
+            if pool is None:
+                _write_many(ctx, jobs)
+                continue
+            submitted = [pool.submit(_write_many, ctx, jobs[i::workers]) for i in range(workers)]
+            for done in pending:
+                done.result()
+            pending = submitted
+        for done in pending:
+            done.result()
+    return [paths[d] for d in rows]
 
 
 def _write_many(ctx: Context, jobs: list) -> None:
-    for path, row, f, m in jobs:
-        write_one(ctx, path, row, f, m)
+    for path, row, f, n, xml in jobs:
+        write_one(ctx, path, row, f, n, xml)
+
+
+MEASURE_COLS = [
+    Col("measure", "Measure", 22),
+    Col("subject", "Subject", 8),
+    Col("grade_band", "Grades", 7),
+    Col("assessment", "Assessment", 10),
+    Col("race_ethnicity", "Group", 7),
+    Col("category", "Category", 20),
+    Col("numerator", "Numerator", 11, INTEGER),
+    Col("denominator", "Denominator", 11, INTEGER),
+    Col("value", "Value", 10, fmt_by="value_format"),
+    Col("status", "Status", 13),
+    Col("flag", "Result", 16),
+    Col("note", "How it was computed", 90),
+]
+
+
+def _measures_intro(name: str, year: int) -> list[str]:
+    return [f"{name}: every measure row for school year {year}, with the counts behind each value"]
+
+
+def _titled(m: pl.DataFrame) -> pl.DataFrame:
+    """The measure rows as the Measures sheets show them: by LEA, in a fixed order, with measure titles
+    and each value's number format."""
+    rows = m.sort("district_id", "measure", "subject", "grade_band", "assessment", "category", "race_ethnicity",
+                  nulls_last=True)
+    return rows.with_columns(value_formats(rows)).with_columns(
+        pl.col("measure").replace_strict(MEASURE_TITLES, default=pl.col("measure")).alias("measure"))
+
+
+def measure_rows(titled: pl.DataFrame, styles: StyleRegistry) -> tuple[dict, dict]:
+    """LEAs' Measures rows (from `_titled`), rendered in one query: ({district_id: sheet XML}, {district_id: rows})."""
+    xml = rows_xml_by(MEASURE_COLS, titled, "district_id", first_row(_measures_intro("", 0)), styles)
+    return xml, dict(titled.group_by("district_id").len().iter_rows())
 
 
 def _fmt(measure: str | None) -> str:
     return value_format(measure or "")
 
 
-def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFrame) -> None:
+def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: int, measures_xml: bytes) -> None:
+    """One LEA's workbook. Its Measures rows come rendered (`measure_rows`), `n_measures` of them."""
     wb = new_workbook()
     palette = category_fills(ctx.shorts)
-    ws = CountedSheet(wb.create_sheet("Determination"))
+    sheet = wb.create_sheet("Determination")
+    ctx.styles.register(sheet)  # before any other style: the rendered rows use these indexes
+    ws = CountedSheet(sheet)
     landscape(ws)
     for col, width in zip("ABCDEFG", (60, 20, 24, 9, 9, 18, 70), strict=True):
         ws.column_dimensions[col].width = width
@@ -184,24 +239,6 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, m: pl.DataFr
                 cell(ws, r["flags"] or ""),
                 cell(ws, why),
             ])
-    if m.height:
-        cols = [
-            Col("measure", "Measure", 22),
-            Col("subject", "Subject", 8),
-            Col("grade_band", "Grades", 7),
-            Col("assessment", "Assessment", 10),
-            Col("race_ethnicity", "Group", 7),
-            Col("category", "Category", 20),
-            Col("numerator", "Numerator", 11, INTEGER),
-            Col("denominator", "Denominator", 11, INTEGER),
-            Col("value", "Value", 10, fmt_by="value_format"),
-            Col("status", "Status", 13),
-            Col("flag", "Result", 16),
-            Col("note", "How it was computed", 90),
-        ]
-        rows = m.sort("measure", "subject", "grade_band", "assessment", "category", "race_ethnicity", nulls_last=True)
-        titled = rows.with_columns(value_formats(rows)).with_columns(
-            pl.col("measure").replace_strict(MEASURE_TITLES, default=pl.col("measure")).alias("measure"))
-        table_sheet(wb, "Measures", cols, titled,
-                    intro=[f"{name}: every measure row for school year {ctx.year}, with the counts behind each value"])
+    if n_measures:
+        rendered_table_sheet(wb, "Measures", MEASURE_COLS, n_measures, measures_xml, intro=_measures_intro(name, ctx.year))
     save_deterministic(wb, path)

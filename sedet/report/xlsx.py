@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,6 +184,32 @@ def table_sheet(wb: Workbook, title: str, cols: Sequence[Col], data: pl.DataFram
 
 def _table_part(wb: Workbook, title: str, cols: Sequence[Col], data: pl.DataFrame, intro: Sequence[str],
                 fill_by: str | None, palette: Mapping[str, PatternFill] | None) -> None:
+    ws, first_row = _sheet_head(wb, title, cols, data.height, intro)
+    if data.height:
+        palette = palette or {}
+        xml = _rows_xml(cols, data, first_row, fill_by, lambda fmt, key: _style_id(ws, fmt, palette.get(key)))
+        wb.__dict__.setdefault("_sedet_rows", []).append((ws, xml.encode("utf-8")))
+
+
+def rendered_table_sheet(wb: Workbook, title: str, cols: Sequence[Col], n_rows: int, rows: bytes,
+                         intro: Sequence[str] = ()) -> None:
+    """`table_sheet` for data rows already rendered by `rows_xml_by` (numbered from `first_row(intro)`,
+    with the styles of a `StyleRegistry` registered in this workbook)."""
+    if n_rows > EXCEL_MAX_ROWS - len(intro) - 1:
+        raise ValueError(f"{n_rows} rows do not fit on one sheet")
+    ws, _ = _sheet_head(wb, title[:31], cols, n_rows, intro)
+    if n_rows:
+        wb.__dict__.setdefault("_sedet_rows", []).append((ws, rows))
+
+
+def first_row(intro: Sequence[str]) -> int:
+    """The sheet row of the first data row of a table sheet with this intro."""
+    return len(intro) + 2
+
+
+def _sheet_head(wb: Workbook, title: str, cols: Sequence[Col], n_rows: int, intro: Sequence[str]):
+    """A new sheet with its intro and header row, widths, frozen panes and filter; returns (the sheet,
+    the row number of its first data row)."""
     ws = wb.create_sheet(title=title)
     landscape(ws)
     for i, col in enumerate(cols, start=1):
@@ -191,7 +217,7 @@ def _table_part(wb: Workbook, title: str, cols: Sequence[Col], data: pl.DataFram
     header_row = len(intro) + 1
     ws.freeze_panes = f"A{header_row + 1}"
     last = get_column_letter(len(cols))
-    ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(data.height, 1)}"
+    ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(n_rows, 1)}"
     for line in intro:
         ws.append([text_cell(ws, line, BOLD)])
     header = []
@@ -201,9 +227,7 @@ def _table_part(wb: Workbook, title: str, cols: Sequence[Col], data: pl.DataFram
         c.alignment = WRAP
         header.append(c)
     ws.append(header)
-    if data.height:
-        xml = _rows_xml(ws, cols, data, header_row + 1, fill_by, palette or {})
-        wb.__dict__.setdefault("_sedet_rows", []).append((ws, xml.encode("utf-8")))
+    return ws, first_row(intro)
 
 
 def _style_id(ws, fmt: str, fill: PatternFill | None) -> int:
@@ -216,26 +240,63 @@ def _style_id(ws, fmt: str, fill: PatternFill | None) -> int:
     return c.style_id
 
 
-def _style_attrs(ws, col: Col, data: pl.DataFrame, fill_by: str | None, palette: Mapping[str, PatternFill]) -> tuple[pl.Expr, pl.Expr]:
+# A cell style by (number format, fill key): its index in the workbook's styles ("" and "": none, 0).
+StyleOf = Callable[[str, str], int]
+
+
+class StyleRegistry:
+    """Style indexes for rows rendered before their workbooks exist (`rows_xml_by`): they are handed
+    out in order of first use; `register` then creates the same styles, in the same order, first
+    thing in a new workbook, where they get the same indexes (it checks). Small and picklable."""
+
+    def __init__(self, palette: Mapping[str, PatternFill] | None = None):
+        self.palette = dict(palette or {})
+        self.order: list[tuple[str, str]] = []
+
+    def __call__(self, fmt: str, key: str) -> int:
+        key = key if key in self.palette else ""
+        if not fmt and not key:
+            return 0
+        if (fmt, key) not in self.order:
+            self.order.append((fmt, key))
+        return self.order.index((fmt, key)) + 1
+
+    def prime(self, cols: Sequence[Col], data: pl.DataFrame, fill_by: str | None = None) -> None:
+        """Hand out, in a fixed order, every style these columns need for these rows, so that rows
+        rendered later, in any part, use indexes already given."""
+        for col in cols:
+            _style_attrs(col, data, fill_by, self)
+
+    def register(self, ws) -> None:
+        """Create the styles in the workbook of `ws`, before any other style is created there."""
+        for i, (fmt, key) in enumerate(self.order, start=1):
+            got = _style_id(ws, fmt, self.palette.get(key))
+            if got != i:
+                raise AssertionError(f"style {fmt!r}/{key!r} got index {got}, rendered rows use {i}")
+
+
+def _style_attrs(col: Col, data: pl.DataFrame, fill_by: str | None, style_of: StyleOf) -> tuple[pl.Expr, pl.Expr]:
     """The ` s="N"` attribute of each row's cell in this column: (for a number, for a text). A number
     gets the column's (or the row's) number format and the row's fill; a text only the fill."""
     def attr(sid: int) -> str:
         return f' s="{sid}"' if sid else ""
 
     if not col.fmt_by and not (col.painted and fill_by):  # the same style on every row
-        return (pl.lit(attr(_style_id(ws, col.fmt or "", None)), pl.String), pl.lit("", pl.String))
+        return (pl.lit(attr(style_of(col.fmt or "", "")), pl.String), pl.lit("", pl.String))
     fmt = pl.col(col.fmt_by).fill_null("") if col.fmt_by else pl.lit(col.fmt or "", pl.String)
     paint = pl.col(fill_by).cast(pl.String).fill_null("") if (col.painted and fill_by) else pl.lit("", pl.String)
     combos = data.select(fmt.alias("f"), paint.alias("k")).unique().sort("f", "k").rows()
 
     out = []
     for number in (True, False):
-        mapping = {f"{f}\x1f{k}": attr(_style_id(ws, f if number else "", palette.get(k))) for f, k in combos}
+        mapping = {f"{f}\x1f{k}": attr(style_of(f if number else "", k)) for f, k in combos}
         if len(set(mapping.values())) == 1:
             out.append(pl.lit(next(iter(mapping.values())), pl.String))
         else:
             key = pl.concat_str([fmt, pl.lit("\x1f"), paint])
-            out.append(key.replace_strict(mapping, return_dtype=pl.String))
+            # default: the mapping covers every row, but polars may evaluate a when/then branch on
+            # rows the condition masks out (a null value), whose key it does not cover
+            out.append(key.replace_strict(mapping, default="", return_dtype=pl.String))
     return out[0], out[1]
 
 
@@ -248,15 +309,14 @@ def _escaped(text: pl.Expr) -> pl.Expr:
             .str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True))
 
 
-def _cell_xml(ws, j: int, col: Col, data: pl.DataFrame, row: pl.Expr, fill_by: str | None,
-              palette: Mapping[str, PatternFill]) -> pl.Expr:
+def _cell_xml(j: int, col: Col, data: pl.DataFrame, row: pl.Expr, fill_by: str | None, style_of: StyleOf) -> pl.Expr:
     """Each row's `<c>` element for column j (null: no cell). Numbers are written as numbers,
     booleans as yes/no, anything else as inline text, which a spreadsheet never reads as a formula.
     In a column with a number format, a text that reads as a number (a public release writes
     numbers as text beside suppression tokens) is written as a number."""
     v = pl.col(col.key)
     dtype = data.schema[col.key]
-    num_attr, text_attr = _style_attrs(ws, col, data, fill_by, palette)
+    num_attr, text_attr = _style_attrs(col, data, fill_by, style_of)
     ref = pl.concat_str([pl.lit(f'<c r="{get_column_letter(j + 1)}'), row, pl.lit('"')])
 
     def number(x: pl.Expr) -> pl.Expr:
@@ -284,13 +344,26 @@ def _cell_xml(ws, j: int, col: Col, data: pl.DataFrame, row: pl.Expr, fill_by: s
     return text(s)
 
 
-def _rows_xml(ws, cols: Sequence[Col], data: pl.DataFrame, first_row: int, fill_by: str | None,
-              palette: Mapping[str, PatternFill]) -> str:
-    """The `<row>` elements of the data rows, as openpyxl writes them, built as polars expressions."""
-    row = pl.int_range(first_row, first_row + pl.len()).cast(pl.String)
-    cells = [_cell_xml(ws, j, col, data, row, fill_by, palette) for j, col in enumerate(cols)]
-    xml = pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True)
-    return data.select(xml.str.join("")).item()
+def _row_xml(cols: Sequence[Col], data: pl.DataFrame, row: pl.Expr, fill_by: str | None, style_of: StyleOf) -> pl.Expr:
+    """Each data row as a `<row>` element, as openpyxl writes it; `row`: its sheet row number, as text."""
+    cells = [_cell_xml(j, col, data, row, fill_by, style_of) for j, col in enumerate(cols)]
+    return pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True)
+
+
+def _rows_xml(cols: Sequence[Col], data: pl.DataFrame, first: int, fill_by: str | None, style_of: StyleOf) -> str:
+    """The `<row>` elements of the data rows, numbered from sheet row `first`."""
+    row = pl.int_range(first, first + pl.len()).cast(pl.String)
+    return data.select(_row_xml(cols, data, row, fill_by, style_of).str.join("")).item()
+
+
+def rows_xml_by(cols: Sequence[Col], data: pl.DataFrame, by: str, first: int, style_of: StyleOf,
+                fill_by: str | None = None) -> dict:
+    """For each value of column `by`, the `<row>` elements of its rows (in frame order), numbered from
+    sheet row `first`, as UTF-8: the tables of many workbooks rendered in one query."""
+    numbered = data.with_columns((pl.int_range(pl.len()).over(by) + first).cast(pl.String).alias("__sheet_row"))
+    xml = _row_xml(cols, numbered, pl.col("__sheet_row"), fill_by, style_of)
+    rendered = numbered.select(by, xml.alias("__xml")).group_by(by, maintain_order=True).agg(pl.col("__xml").str.join(""))
+    return {k: x.encode("utf-8") for k, x in rendered.iter_rows()}
 
 
 def new_workbook() -> Workbook:

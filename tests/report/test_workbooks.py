@@ -386,3 +386,21 @@ def test_sheet_xml_is_well_formed_and_in_order(request, which):
                     assert int(c.get("s", "0")) < n_styles, (path.name, name, c.get("r"), c.get("s"))
                     if c.get("t") == "n":
                         float(c.findtext("m:v", namespaces=ns))  # a number Excel can read
+
+
+def test_district_workbooks_are_the_same_in_chunks_and_worker_processes(tmp_path, monkeypatch):
+    """The Measures rows of the LEAs are rendered in chunks and the workbooks written by worker
+    processes for many LEAs; the files must not depend on either."""
+    from pathlib import Path
+
+    import sedet.report.district as district
+
+    sample = Path(__file__).resolve().parents[2] / "sample_data"
+    one = run_determine(sample, "nj-ffy2022", tmp_path / "one", "--per-district")
+    monkeypatch.setattr(district, "CHUNK", 7)  # 30 LEAs: chunks of 7, 7, 7, 7 and 2
+    monkeypatch.setattr(district, "PARALLEL_FROM", 2)  # and two worker processes
+    many = run_determine(sample, "nj-ffy2022", tmp_path / "many", "--per-district")
+    names = sorted(p.name for p in (one / "districts").iterdir())
+    assert len(names) == 30 and names == sorted(p.name for p in (many / "districts").iterdir())
+    for name in names:
+        assert (one / "districts" / name).read_bytes() == (many / "districts" / name).read_bytes(), name
