@@ -713,7 +713,7 @@ def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Ser
       of their known distinct values, else on the combinations the rows hold, and kept only if one
       of them fails.
     `known`: distinct values already computed, by column."""
-    known = dict(known or {})
+    known = known or {}
     shortcuts = [i for i, c in enumerate(checks) if c.maybe is not None]
     can = frame.select([checks[i].maybe.alias(f"m{i}") for i in shortcuts]).row(0) if shortcuts else ()
     impossible = {i for i, m in zip(shortcuts, can, strict=True) if m is False}

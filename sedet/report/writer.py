@@ -28,9 +28,6 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
-FLAT_ORDER = ["measures.parquet", "measures.csv", "determinations.csv", "factors.parquet"]  # as listed in the manifest
-
-
 def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_district: bool = False,
                   public: bool = False) -> list[Path]:
     """Write every output file into `out` (a fresh temporary folder); return the paths written.
@@ -54,24 +51,24 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
 
     # The flat files: polars writes them outside the GIL, in two threads beside the workbook
     # (openpyxl, Python-bound); each thread also fingerprints what it wrote, for the manifest.
-    def write(path: Path, frame: pl.DataFrame) -> Path:
+    def write(path: Path, frame: pl.DataFrame) -> None:
         if path.suffix == ".csv":
             csv_safe(frame).write_csv(path)
         else:
             frame.write_parquet(path, statistics=False, compression="zstd")
         hashes[path] = sha256_file(path)
-        return path
 
-    flat = [(out / "measures.csv", with_names), (out / "measures.parquet", with_names)]
+    flat = [(out / "measures.parquet", with_names), (out / "measures.csv", with_names)]  # in manifest order
     if result.determinations is not None:
         flat += [(out / "determinations.csv", result.determinations.table), (out / "factors.parquet", factors)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         # the large CSV alone in one thread, the rest in the other
-        jobs = [pool.submit(write, *flat[0]), pool.submit(lambda: [write(p, f) for p, f in flat[1:]])]
+        jobs = [pool.submit(write, *flat[1]), pool.submit(lambda: [write(p, f) for p, f in flat[:1] + flat[2:]])]
         xlsx = out / "determinations.xlsx"
         write_statewide(result, with_names, xlsx, factors=factors, public=public)
-        done = {jobs[0].result(), *jobs[1].result()}
-        written += [p for p, _ in sorted(flat, key=lambda x: FLAT_ORDER.index(x[0].name)) if p in done]
+        for job in jobs:
+            job.result()
+    written += [p for p, _ in flat]
     written.append(xlsx)
 
     if per_district:
