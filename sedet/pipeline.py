@@ -14,6 +14,8 @@ import polars as pl
 from sedet.determine import Determinations, determine
 from sedet.errors import UsageError
 from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
+from sedet.io import schema as S
+from sedet.measures import alternate, assessment, discipline, disproportionality, secondary
 from sedet.measures.alternate import alternate_measures
 from sedet.measures.assessment import assessment_measures
 from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY, to_measure_rows
@@ -52,6 +54,29 @@ def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
     if det is not None and det.method == "level_alignment":
         need.append("districts")
     return tuple(dict.fromkeys(need))
+
+
+# The large student-level tables, of which a run reads only the columns its measures use: a column
+# no measure of the profile reads is neither parsed nor checked (`sedet validate` checks them all).
+PRUNED_TABLES = ("assessments", "enrollment")
+FAMILY_READS = {
+    "assessment": assessment.READS,
+    "alternate": alternate.READS,
+    "disproportionality": disproportionality.READS,
+    "discipline": discipline.READS,
+    "secondary": secondary.READS,
+}
+
+
+def columns_read(profile: LoadedProfile) -> dict[str, frozenset[str]]:
+    """For each of PRUNED_TABLES, the columns a determination with this profile reads: those its
+    measure families declare (each module's READS), the table's key, school year and district."""
+    reads = {t: {"school_year", "district_id", *S.TABLES[t].key} for t in PRUNED_TABLES}
+    for family, tables in FAMILY_READS.items():
+        if getattr(profile.measures, family) is not None:
+            for t, cols in tables.items():
+                reads[t].update(cols)
+    return {t: frozenset(cols) for t, cols in reads.items()}
 
 
 def main_tables(profile: LoadedProfile) -> tuple[str, ...]:
@@ -138,7 +163,7 @@ def run(
     streaming: bool | None = None,
 ) -> RunResult:
     bundle = load_bundle(bundle_path, profile, required=required_tables(profile), encoding=encoding,
-                         limit=limit, on_table=on_table, streaming=streaming)
+                         limit=limit, on_table=on_table, streaming=streaming, reads=columns_read(profile))
     chosen, years = choose_year(bundle, profile, year)
     engine = "streaming" if bundle.streaming else "auto"
     measures = compute_measures(bundle, profile, chosen).collect(engine=engine).sort(SORT_KEY, nulls_last=False)

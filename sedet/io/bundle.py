@@ -60,7 +60,8 @@ class LoadedTable:
     source: Source
     frame: pl.DataFrame | pl.LazyFrame  # typed and validated; no ROW column; lazy when streamed
     rows_read: int
-    columns_ignored: list[str] = field(default_factory=list)
+    columns_ignored: list[str] = field(default_factory=list)  # columns sedet does not know
+    columns_not_read: list[str] = field(default_factory=list)  # known columns the profile's measures do not use
 
 
 class Fingerprints(Mapping[str, str]):
@@ -172,8 +173,10 @@ def normalise_header(name: str) -> str:
     return s.strip("_")
 
 
-def read_raw(src: Source, encoding: str | None = None, kinds: dict[str, str] | None = None) -> tuple[pl.DataFrame, int]:
+def read_raw(src: Source, encoding: str | None = None, kinds: dict[str, str] | None = None,
+             reads: frozenset[str] | None = None) -> tuple[pl.DataFrame, int]:
     """The table as read, plus the offset that turns a 0-based index into the row a person sees.
+    `reads`: the only columns to read (by normalised name) from a CSV or Parquet file; None: all.
 
     CSV columns that should hold whole numbers, numbers or booleans are first parsed by polars'
     own reader (fast, in parallel); if any value does not parse, the whole file is read again as
@@ -182,16 +185,27 @@ def read_raw(src: Source, encoding: str | None = None, kinds: dict[str, str] | N
     """
     suffix = src.path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(src, encoding, kinds or {}), 2
+        return _read_csv(src, encoding, kinds or {}, reads), 2
     if suffix in (".xlsx", ".xlsm"):
         return _read_sheet(src), 2
-    return _read_parquet(src), 1
+    return _read_parquet(src, reads), 1
+
+
+def file_columns(src: Source, raw: pl.DataFrame) -> list[str]:
+    """Every column of the file, also those `read_raw` was told not to read."""
+    suffix = src.path.suffix.lower()
+    if suffix == ".csv":
+        with src.path.open("rb") as fh:
+            return _csv_header(fh.read(1 << 16))
+    if suffix == ".parquet":
+        return pl.scan_parquet(src.path).collect_schema().names()
+    return raw.columns
 
 
 FAST_DTYPES = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean}
 
 
-def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str]) -> pl.DataFrame:
+def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str], reads: frozenset[str] | None = None) -> pl.DataFrame:
     """Read a CSV file: polars reads UTF-8 files straight from disk; other encodings are decoded first.
 
     The whole file is loaded into Python only to explain a failure (bad encoding, ragged row)."""
@@ -214,15 +228,17 @@ def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str]) -> pl.Da
     dup = next((h for i, h in enumerate(header) if h in header[:i]), None)
     if dup is not None:
         raise BundleError([Problem(src.label, dup, 1, "each column once", f"a second column named {dup!r}", table=src.table)])
+    # Columns not to read are skipped by the parser (in the file's order: polars reads them so).
+    columns = [h for h in header if normalise_header(h) in reads] if reads is not None else None
     fast = {h: FAST_DTYPES[kinds[normalise_header(h)]] for h in header if kinds.get(normalise_header(h)) in FAST_DTYPES}
     if fast:
         try:
             overrides = {h: fast.get(h, pl.String) for h in header}
-            return pl.read_csv(_rewind(source), schema_overrides=overrides, infer_schema=False)
+            return pl.read_csv(_rewind(source), schema_overrides=overrides, infer_schema=False, columns=columns)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
             pass  # some value is not in polars' own spelling: read as text below and name it
     try:
-        return pl.read_csv(_rewind(source), infer_schema=False)
+        return pl.read_csv(_rewind(source), infer_schema=False, columns=columns)
     except pl.exceptions.ComputeError as e:
         data = source.getvalue() if isinstance(source, io.BytesIO) else src.path.read_bytes()
         if "utf-8" in str(e).lower() or "utf8" in str(e).lower():
@@ -293,9 +309,12 @@ def _read_sheet(src: Source) -> pl.DataFrame:
     return df.select(pl.all().cast(pl.String))
 
 
-def _read_parquet(src: Source) -> pl.DataFrame:
+def _read_parquet(src: Source, reads: frozenset[str] | None = None) -> pl.DataFrame:
     try:
-        df = pl.read_parquet(src.path)
+        columns = None
+        if reads is not None:
+            columns = [c for c in pl.scan_parquet(src.path).collect_schema().names() if normalise_header(c) in reads]
+        df = pl.read_parquet(src.path, columns=columns)
     except Exception as e:  # noqa: BLE001
         raise BundleError([Problem(src.label, None, None, "a Parquet file", f"a file that cannot be read ({_first_line(str(e))})", table=src.table)]) from None
     return df  # native types are kept where they fit the column (TableReader._typed)
@@ -349,18 +368,20 @@ class TableReader:
         profile: LoadedProfile | None,
         code_lists: dict[str, tuple[str, ...] | None],
         districts: pl.Series | None = None,
+        reads: frozenset[str] | None = None,
     ):
         self.table = table
         self.profile = profile
         self.code_lists = code_lists
         self.districts = districts  # the district_ids of the districts table, when the bundle has one
+        self.reads = reads  # the only columns read and checked (None: all); pipeline.columns_read
 
     def kinds(self) -> dict[str, str]:
         """The kind of every column this table may have (extra columns: those the profile declares)."""
         return {c.name: c.kind for c in self.columns_for([])}
 
     def columns_for(self, present: list[str]) -> list[Column]:
-        cols = list(self.table.columns)
+        cols = [c for c in self.table.columns if self.reads is None or c.name in self.reads]
         if self.table.extra_bool_columns:
             declared = transition_components(self.profile)
             extra = declared if declared is not None else [c for c in present if c not in self.table.by_name]
@@ -370,6 +391,12 @@ class TableReader:
             names = declared if declared is not None else [c for c in present if c in S.COMPLIANCE_FACTS]
             cols += [replace(S.COMPLIANCE_FACTS.get(c, Column(c, S.FLOAT)), required=declared is not None) for c in names]
         return cols
+
+    def unused(self, headers: list[str]) -> tuple[list[str], list[str]]:
+        """Of a file's (normalised) headers: (columns sedet does not know, known columns not read)."""
+        read = {c.name for c in self.columns_for(headers)}
+        known = read | {c.name for c in self.table.columns}
+        return [h for h in headers if h not in known], [h for h in headers if h in known and h not in read]
 
     def read(self, src: Source, raw: pl.DataFrame, offset: int, limit: int) -> tuple[pl.DataFrame | None, list[Problem], int]:
         """Return (typed frame or None, problems up to limit, total problems)."""
@@ -500,10 +527,10 @@ class TableReader:
             return pl.when(mapped.is_in(list(allowed))).then(mapped).otherwise(None), f"one of {shown}{where}"
         raise AssertionError(c.kind)
 
-    def read_lazy(self, src: Source, limit: int) -> tuple[pl.LazyFrame | None, list[Problem], int, int, list[str]]:
+    def read_lazy(self, src: Source, limit: int) -> tuple[pl.LazyFrame | None, list[Problem], int, int, list[str], list[str]]:
         """Check a large CSV or Parquet table without holding it in memory: one streaming pass counts
         every rule; problem rows are gathered in a second pass only if there are any. Returns (typed
-        lazy frame or None, problems, total problems, rows, columns ignored)."""
+        lazy frame or None, problems, total problems, rows, columns ignored, columns not read)."""
         label, tname = src.label, self.table.name
         csv_file = src.path.suffix.lower() == ".csv"
         if csv_file:
@@ -515,13 +542,13 @@ class TableReader:
         dup = next((h for i, h in enumerate(headers) if h in headers[:i]), None)
         if dup is not None:
             return None, [Problem(label, dup, 1 if csv_file else None, "each column once",
-                                  f"a second column that reads as {dup!r}", None, tname)], 1, 0, []
+                                  f"a second column that reads as {dup!r}", None, tname)], 1, 0, [], []
         cols = self.columns_for(headers)
         missing = [c.name for c in cols if c.required and c.name not in headers]
         if missing:
             found = "columns " + ", ".join(repr(h) for h in headers)
             return None, [Problem(label, m, None, f"a column named {m!r} (required in table {tname!r})", found, None, tname)
-                          for m in missing], len(missing), 0, []
+                          for m in missing], len(missing), 0, [], []
         kinds = {c.name: c.kind for c in cols}
         present = [c.name for c in cols if c.name in headers]
 
@@ -545,7 +572,7 @@ class TableReader:
             checks = checks + self._row_checks(full.collect_schema().names())
             return full, numbered.filter(nonblank).with_columns(typed), checks
 
-        ignored = [h for h in headers if h not in kinds]
+        ignored, not_read = self.unused(headers)
         counts = None
         for fast in (True, False):
             full, numbered, checks = scan(fast)
@@ -567,8 +594,8 @@ class TableReader:
             problems += [Problem(label, chk.column, r, chk.expected, f, None, tname)
                          for r, f in _check_rows(numbered, chk, limit - len(problems))]
         if total:
-            return None, problems, total, rows, ignored
-        return full, [], 0, rows, ignored
+            return None, problems, total, rows, ignored, not_read
+        return full, [], 0, rows, ignored, not_read
 
     def _default(self, c: Column) -> pl.Expr:
         dtype = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean, S.DATE: pl.Date}.get(c.kind, pl.String)
@@ -818,12 +845,15 @@ def load_bundle(
     limit: int = DEFAULT_LIMIT,
     on_table: Callable[[str], None] | None = None,
     streaming: bool | None = None,
+    reads: Mapping[str, frozenset[str]] | None = None,
 ) -> Bundle:
     """Read, type and check every table of the bundle; raise BundleError listing all problems.
 
     `streaming`: large CSV and Parquet tables are checked in a streaming pass and kept as lazy scans
     instead of being held in memory (for bundles larger than memory allows). None: decided by the
-    bundle's size (STREAMING_FROM bytes of table files)."""
+    bundle's size (STREAMING_FROM bytes of table files).
+    `reads`: for some tables, the only columns to read and check (pipeline.columns_read); the others
+    are listed in the table's `columns_not_read`."""
     sources = discover(path)
     # Fingerprints are computed in a thread while the tables are read (hashlib releases the GIL).
     hasher = ThreadPoolExecutor(max_workers=1, initializer=_lowest_priority)
@@ -855,18 +885,23 @@ def load_bundle(
     # schema order whatever the order of work: each table keeps up to `limit` of its own.
     work = sorted(sources, key=lambda src: (src.table != "districts", -src.path.stat().st_size))
     reader_pool = ThreadPoolExecutor(max_workers=1)
+    reads = reads or {}
+
+    def reader_for(src: Source, districts: pl.Series | None = None) -> TableReader:
+        return TableReader(S.TABLES[src.table], profile, code_lists, districts, reads.get(src.table))
+
     parsed = {
-        id(src): reader_pool.submit(read_raw, src, encoding, TableReader(S.TABLES[src.table], profile, code_lists).kinds())
+        id(src): reader_pool.submit(read_raw, src, encoding, reader_for(src).kinds(), reads.get(src.table))
         for src in work if not streamed(src)
     }
     for src in work:
         if on_table:
             on_table(src.table)
         room = limit
-        reader = TableReader(S.TABLES[src.table], profile, code_lists, districts)
+        reader = reader_for(src, districts)
         if streamed(src):
             try:
-                lazy, found, n, rows, ignored = reader.read_lazy(src, room)
+                lazy, found, n, rows, ignored, not_read = reader.read_lazy(src, room)
             except BundleError as e:
                 problems += e.problems[:room]
                 total += e.total
@@ -874,7 +909,7 @@ def load_bundle(
             problems += found
             total += n
             if lazy is not None:
-                tables[src.table] = LoadedTable(src.table, src, _finish(src.table, lazy), rows, ignored)
+                tables[src.table] = LoadedTable(src.table, src, _finish(src.table, lazy), rows, ignored, not_read)
             continue
         try:
             raw, offset = parsed.pop(id(src)).result()
@@ -886,10 +921,8 @@ def load_bundle(
         problems += found
         total += n
         if frame is not None:
-            headers = [normalise_header(c) for c in raw.columns]
-            known = {c.name for c in reader.columns_for(headers)}
-            loaded = LoadedTable(src.table, src, _finish(src.table, frame), frame.height,
-                                 [h for h in headers if h not in known])
+            headers = [normalise_header(c) for c in (raw.columns if reader.reads is None else file_columns(src, raw))]
+            loaded = LoadedTable(src.table, src, _finish(src.table, frame), frame.height, *reader.unused(headers))
             tables[src.table] = loaded
             if src.table == "districts":
                 districts = loaded.frame.get_column("district_id").unique()
@@ -909,6 +942,6 @@ def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
     typed = [c for c in names if c.startswith("__typed_")]
     out = frame.select([pl.col(c).alias(c[len("__typed_"):]) for c in typed])
-    if table == "assessments":
+    if table == "assessments" and {"__typed_accountable", "__typed_participated"} <= set(typed):  # unless not read
         out = out.with_columns(pl.col("accountable").fill_null(pl.col("participated")))
     return out

@@ -80,6 +80,10 @@ def _in_grades(params: AlternateParams) -> pl.Expr:
     return expr
 
 
+# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
+READS = {"assessments": ("school_year", "district_id", "subject", "grade", "assessment", "participated", "count")}
+
+
 def alternate_measures(assessments: pl.LazyFrame, params: AlternateParams, year: int) -> pl.LazyFrame:
     """The alternate-assessment rate rows for `year`: per district and subject, and the district's highest."""
     subjects = list(params.grades)

@@ -107,6 +107,11 @@ def _amo(subject: pl.Expr, band: pl.Expr, amo: dict[str, dict[str, float]]) -> p
     return expr
 
 
+# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
+READS = {"assessments": ("school_year", "district_id", "subject", "grade", "iep", "assessment", "enrolled_in_window",
+                        "participated", "performance_level", "accountable", "count")}
+
+
 def assessment_measures(
     assessments: pl.LazyFrame,
     params: AssessmentParams,

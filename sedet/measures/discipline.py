@@ -60,6 +60,10 @@ class DisciplineParams(Strict):
         return tuple(v) if isinstance(v, list) else v
 
 
+# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
+READS = {"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "age", "count")}
+
+
 def discipline_measures(
     enrollment: pl.LazyFrame,
     discipline: pl.LazyFrame,

@@ -139,6 +139,10 @@ class DisproportionalityParams(Strict):
         return list(range(year - self.consecutive_years + 1, year + 1))
 
 
+# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
+READS = {"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "disability", "environment", "age", "count")}
+
+
 def category_counts(
     enrollment: pl.LazyFrame, discipline: pl.LazyFrame | None, params: DisproportionalityParams, years: list[int]
 ) -> pl.LazyFrame:

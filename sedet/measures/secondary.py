@@ -54,6 +54,10 @@ class SecondaryParams(Strict):
         return tuple(v) if isinstance(v, list) else v
 
 
+# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
+READS = {"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "environment", "low_income", "age", "count")}
+
+
 def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: int) -> pl.LazyFrame:
     c = pl.col("count")
     enr = enrollment.filter(pl.col("school_year") == year)

@@ -106,6 +106,7 @@ def _manifest(result: RunResult, run_options: dict, written: list[Path], hashes:
                 "rows_read": t.rows_read,
                 "rows_rejected": 0,
                 "columns_ignored": t.columns_ignored,
+                "columns_not_read": t.columns_not_read,
             }
             for t in result.bundle.tables.values()
         ],

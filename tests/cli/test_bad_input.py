@@ -4,6 +4,7 @@ exits 1 (2 for usage errors), prints no traceback, and `determine` writes nothin
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import openpyxl
 import polars as pl
@@ -161,15 +162,26 @@ def test_unknown_subject(cli, rows):
     ]
 
 
-def test_unknown_race_ethnicity_in_enrollment(cli, rows):
+def test_unknown_race_ethnicity_in_enrollment(cli, rows, tmp_path):
     enrollment = csv_text("school_year,district_id,race_ethnicity,iep", "2012,00123,WH7,true", "2012,00123,ZZ,false")
     b = cli.assessments(GOOD_ROW, enrollment_csv=enrollment)
-    result = cli.determine_fails(b)
+    # nj-ffy2022 computes risk ratios by race/ethnicity: determine refuses and names the cell
+    # (beside the tables that bundle lacks).
+    result = cli("determine", b, "--profile", "nj-ffy2022", "--out", tmp_path / "nj", code=1)
+    assert not (tmp_path / "nj").exists()
     line = next(r for r in rows(result.stderr) if r[0] == "enrollment.csv")
     assert line[:3] == ["enrollment.csv", "3", "race_ethnicity"] and line[4] == "'ZZ'"
+    # validate checks every column, whatever the profile reads
     assert cli.problems(b)["problems"] == [
         problem("enrollment.csv", 3, "race_ethnicity", RACE_EXPECTED, "'ZZ'", table="enrollment")
     ]
+    # ny-ffy2011 reads no race/ethnicity: its determination does not depend on the column, which is
+    # neither read nor checked, and the manifest says so
+    cli("determine", b, "--profile", "ny-ffy2011", "--out", tmp_path / "ny", code=0)
+    inputs = {i["table"]: i for i in json.loads((tmp_path / "ny" / "manifest.json").read_text())["inputs"]}
+    assert inputs["enrollment"]["columns_not_read"] == ["race_ethnicity", "iep"]
+    assert inputs["enrollment"]["rows_read"] == 2
+    assert inputs["assessments"]["columns_not_read"] == []
 
 
 def test_performance_level_not_in_the_grade_scale(cli, rows):

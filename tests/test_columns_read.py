@@ -1,0 +1,104 @@
+"""A determination reads only the columns of the large tables that its profile's measures use
+(pipeline.columns_read). Two things must hold: every column a measure reads is declared (else the
+run would fail, or worse, a measure would silently lose an input), and reading fewer columns
+changes no figure."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.io.plugins import register_io_source
+
+from sedet.io import bundle as B
+from sedet.io import schema as S
+from sedet.pipeline import PRUNED_TABLES, columns_read, compute_measures, run
+from sedet.profile import available_profiles, load_profile
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+DTYPES = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean, S.DATE: pl.Date}
+
+
+class _Recorder:
+    """A stand-in bundle whose tables are empty scans that record the columns polars asks of them
+    after projection pushdown: the columns the measures' query really reads."""
+
+    def __init__(self, profile):
+        self.profile = profile
+        self.used: dict[str, set[str]] = {}
+
+    def lazy(self, name: str) -> pl.LazyFrame:
+        reader = B.TableReader(S.TABLES[name], self.profile, B.code_lists_for(self.profile))
+        schema = {c.name: DTYPES.get(c.kind, pl.String) for c in reader.columns_for([])}
+
+        def source(with_columns, predicate, n_rows, batch_size):
+            cols = list(with_columns) if with_columns is not None else list(schema)
+            self.used.setdefault(name, set()).update(cols)
+            yield pl.DataFrame(schema=schema).select(cols)
+
+        return register_io_source(source, schema=schema)
+
+    def years(self, name: str) -> list[int]:
+        return [2010, 2011, 2012]
+
+
+@pytest.mark.parametrize("profile", sorted(available_profiles()))
+def test_declared_columns_cover_what_the_measures_read(profile):
+    prof = load_profile(profile)
+    recorder = _Recorder(prof)
+    compute_measures(recorder, prof, 2012).collect()
+    declared = columns_read(prof)
+    for table in PRUNED_TABLES:
+        assert recorder.used.get(table, set()) <= declared[table], (
+            f"{profile}: the measures read {sorted(recorder.used[table] - declared[table])} of {table}, not declared in READS"
+        )
+
+
+def test_columns_read_by_profile():
+    # nj-ffy2022: disproportionality and discipline (enrollment), alternate assessment (assessments);
+    # no performance levels, no low-income status, no grade of enrolled students.
+    nj = columns_read(load_profile("nj-ffy2022"))
+    assert nj["assessments"] == {"school_year", "district_id", "subject", "grade", "assessment", "participated", "count"}
+    assert nj["enrollment"] == {"school_year", "district_id", "race_ethnicity", "iep", "disability", "environment", "age",
+                                "count"}
+    # ny-ffy2011 uses assessments only: of enrollment, the year and district (still checked)
+    ny = columns_read(load_profile("ny-ffy2011"))
+    assert ny["enrollment"] == {"school_year", "district_id"}
+    assert ny["assessments"] == {c.name for c in S.TABLES["assessments"].columns}
+
+
+@pytest.mark.parametrize("profile", sorted(available_profiles()))
+def test_reading_fewer_columns_changes_no_figure(profile, monkeypatch):
+    prof = load_profile(profile)
+    pruned = run(SAMPLE, prof)
+    monkeypatch.setattr("sedet.pipeline.columns_read", lambda p: {})
+    everything = run(SAMPLE, prof)
+    assert pruned.measures.equals(everything.measures)
+    if everything.determinations is not None:
+        assert pruned.determinations.table.equals(everything.determinations.table)
+    assert {t: x.rows_read for t, x in pruned.bundle.tables.items()} == {t: x.rows_read for t, x in everything.bundle.tables.items()}
+
+
+def test_a_column_not_read_is_neither_parsed_nor_checked(tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(SAMPLE, b)
+    lines = (b / "enrollment.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    fields = lines[3].split(",")
+    fields[header.index("low_income")] = "sometimes"  # not a flag; nj-ffy2022 does not read the column
+    lines[3] = ",".join(fields)
+    lines[0] = lines[0] + ",Local Notes"  # a column sedet does not know
+    lines[1:] = [line + ",x" for line in lines[1:]]
+    (b / "enrollment.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    prof = load_profile("nj-ffy2022")
+    result = run(b, prof)
+    enrollment = result.bundle.tables["enrollment"]
+    assert enrollment.columns_not_read == ["low_income", "grade"]
+    assert enrollment.columns_ignored == ["local_notes"]
+    assert "low_income" not in enrollment.frame.columns
+    # validate reads every column and names the cell
+    with pytest.raises(B.BundleError) as e:
+        B.load_bundle(b, prof)
+    assert [(p.file, p.row, p.column, p.found) for p in e.value.problems] == [("enrollment.csv", 4, "low_income", "'sometimes'")]
