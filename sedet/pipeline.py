@@ -13,8 +13,8 @@ import polars as pl
 
 from sedet.determine import Determinations, determine
 from sedet.errors import UsageError
-from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
 from sedet.io import schema as S
+from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
 from sedet.measures import alternate, assessment, discipline, disproportionality, secondary
 from sedet.measures.alternate import alternate_measures
 from sedet.measures.assessment import assessment_measures
