@@ -28,6 +28,10 @@ def test_streaming_gives_the_same_measures_and_determinations(profile, every_tab
     memory = run(SAMPLE, prof, streaming=False)
     streamed = run(SAMPLE, prof, streaming=True)
     assert streamed.bundle.streaming and not memory.bundle.streaming
+    # years known from reading the tables in memory, and from scanning them on disk (the sample's)
+    assert memory.years == streamed.years == [2010, 2011, 2012]
+    assert memory.bundle.tables["enrollment"].years == [2010, 2011, 2012]
+    assert streamed.bundle.tables["enrollment"].years is None
     assert streamed.measures.equals(memory.measures)
     if memory.determinations is not None:
         assert streamed.determinations.table.equals(memory.determinations.table)

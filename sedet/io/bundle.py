@@ -62,6 +62,7 @@ class LoadedTable:
     rows_read: int
     columns_ignored: list[str] = field(default_factory=list)  # columns sedet does not know
     columns_not_read: list[str] = field(default_factory=list)  # known columns the profile's measures do not use
+    years: list[int] | None = None  # the school years it holds, when known from reading it
 
 
 class Fingerprints(Mapping[str, str]):
@@ -100,7 +101,9 @@ class Bundle:
         """The school years a table holds (one scan, remembered)."""
         if table not in self._years:
             t = self.tables.get(table)
-            if t is None or "school_year" not in t.frame.lazy().collect_schema().names():
+            if t is not None and t.years is not None:
+                self._years[table] = list(t.years)
+            elif t is None or "school_year" not in t.frame.lazy().collect_schema().names():
                 self._years[table] = []
             else:
                 ys = t.frame.lazy().select(pl.col("school_year").unique()).collect(engine="streaming").get_column("school_year")
@@ -375,6 +378,7 @@ class TableReader:
         self.code_lists = code_lists
         self.districts = districts  # the district_ids of the districts table, when the bundle has one
         self.reads = reads  # the only columns read and checked (None: all); pipeline.columns_read
+        self.years: list[int] | None = None  # the school years of the table read last, when known
 
     def kinds(self) -> dict[str, str]:
         """The kind of every column this table may have (extra columns: those the profile declares)."""
@@ -425,7 +429,10 @@ class TableReader:
         )
         data_cols = [c.name for c in cols if c.name in headers]
         text_cols = [c for c in data_cols if df.schema[c] == pl.String]
-        self._values = _distinct(df, text_cols)
+        # the school years come with the distinct values when polars read them as whole numbers
+        year = "school_year" if "school_year" in data_cols and df.schema["school_year"].is_integer() else None
+        self._values = _distinct(df, text_cols + ([year] if year else []))
+        self.years = sorted(self._values.pop(year).to_list()) if year else None
         cleaned = {c: e for c in text_cols if (e := _cleaned(self._values[c], c)) is not None}
         if cleaned:
             df = df.with_columns(list(cleaned.values()))
@@ -921,7 +928,7 @@ def load_bundle(
         total += n
         if frame is not None:
             headers = [normalise_header(c) for c in (raw.columns if reader.reads is None else file_columns(src, raw))]
-            loaded = LoadedTable(src.table, src, _finish(src.table, frame), frame.height, *reader.unused(headers))
+            loaded = LoadedTable(src.table, src, _finish(src.table, frame), frame.height, *reader.unused(headers), reader.years)
             tables[src.table] = loaded
             if src.table == "districts":
                 districts = loaded.frame.get_column("district_id").unique()
