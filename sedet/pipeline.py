@@ -18,7 +18,7 @@ from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
 from sedet.measures import alternate, assessment, discipline, disproportionality, secondary
 from sedet.measures.alternate import alternate_measures
 from sedet.measures.assessment import assessment_measures
-from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY, to_measure_rows
+from sedet.measures.common import MEASURE_SCHEMA, sort_rows, to_measure_rows
 from sedet.measures.compliance import compliance_measures
 from sedet.measures.discipline import discipline_measures
 from sedet.measures.disproportionality import disproportionality_measures
@@ -166,7 +166,7 @@ def run(
                          limit=limit, on_table=on_table, streaming=streaming, reads=columns_read(profile))
     chosen, years = choose_year(bundle, profile, year)
     engine = "streaming" if bundle.streaming else "auto"
-    measures = compute_measures(bundle, profile, chosen).collect(engine=engine).sort(SORT_KEY, nulls_last=False)
+    measures = sort_rows(compute_measures(bundle, profile, chosen).collect(engine=engine))
     names: dict[str, str] = {}
     districts = bundle.tables.get("districts")
     if districts is not None:
