@@ -1,4 +1,4 @@
-"""Input fingerprints: hashed in a low-priority background thread, waited for when read."""
+"""Input fingerprints: hashed in low-priority background threads, waited for when read."""
 
 from __future__ import annotations
 

@@ -861,8 +861,10 @@ def load_bundle(
     `reads`: for some tables, the only columns to read and check (pipeline.columns_read); the others
     are listed in the table's `columns_not_read`."""
     sources = discover(path)
-    # Fingerprints are computed in a thread while the tables are read (hashlib releases the GIL).
-    hasher = ThreadPoolExecutor(max_workers=1, initializer=_lowest_priority)
+    # Fingerprints are computed in two lowest-priority threads while the tables are read (hashlib
+    # releases the GIL): they take the cycles the run leaves idle, and two files at a time, so that
+    # whatever is left when the manifest asks for them is not hashed on one core at the end.
+    hasher = ThreadPoolExecutor(max_workers=2, initializer=_lowest_priority)
     hashes = {p: hasher.submit(sha256_file, p) for p in dict.fromkeys(s.path for s in sources)}
     names = {s.table for s in sources}
     problems: list[Problem] = []
