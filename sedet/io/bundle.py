@@ -423,10 +423,9 @@ class TableReader:
                 problems.append(Problem(label, m, None, f"a column named {m!r} (required in table {tname!r})",
                                         "columns " + ", ".join(repr(h) for h in headers), sheet, tname))
             return None, problems, len(problems)
-        df = (
-            df.select([pl.col(c.name) for c in cols if c.name in headers])
-            .with_row_index(ROW, offset=offset)  # polars' index type: rows are numbered as they are counted
-        )
+        # Row numbers (polars' index type, counted from `offset`) are added only where needed: before
+        # blank rows are dropped, or to name the rows of a problem; a clean table goes without.
+        df = df.select([pl.col(c.name) for c in cols if c.name in headers])
         data_cols = [c.name for c in cols if c.name in headers]
         text_cols = [c for c in data_cols if df.schema[c] == pl.String]
         # the school years come with the distinct values when polars read them as whole numbers
@@ -440,7 +439,7 @@ class TableReader:
         # Blank lines (CSV) and blank rows (Excel) are read as rows of nulls, so that row numbers stay
         # true; drop them. The column with the fewest nulls tells cheaply whether there can be any.
         if data_cols and min(df.get_column(c).null_count() for c in data_cols):
-            df = df.filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
+            df = df.with_row_index(ROW, offset=offset).filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
         nulls = {c: df.get_column(c).null_count() for c in data_cols}
         typed, checks = self._type(df.schema, cols, headers, self._values, nulls)
         frame = df.with_columns(typed)
@@ -450,11 +449,14 @@ class TableReader:
         # One pass counts every rule; details are gathered only for rules that found something.
         counts = frame.select([c.bad.fill_null(False).sum().alias(f"c{i}") for i, c in enumerate(checks)]).row(0) if checks else ()
         total = 0
+        numbered = None
         for chk, n in zip(checks, counts, strict=True):
             if not n:
                 continue
             total += n
-            rows = _check_rows(frame, chk, limit - len(problems))
+            if numbered is None:
+                numbered = frame if ROW in frame.columns else frame.with_row_index(ROW, offset=offset)
+            rows = _check_rows(numbered, chk, limit - len(problems))
             problems += [Problem(label, chk.column, r, chk.expected, f, sheet, tname) for r, f in rows]
         if total:
             return None, problems, total

@@ -18,13 +18,19 @@ from sedet.pipeline import RunResult
 from sedet.report.statewide import write_statewide
 
 
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
 def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe (OWASP CSV injection)."""
-    exprs = []
-    for name, dtype in df.schema.items():
-        if dtype == pl.String:
-            c = pl.col(name)
-            exprs.append(pl.when(c.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + c).otherwise(c).alias(name))
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe (OWASP CSV injection).
+    One pass finds the columns that hold such text; only those are rewritten (usually none: the
+    table is written as it is, without a copy of every text column)."""
+    text = [name for name, dtype in df.schema.items() if dtype == pl.String]
+    if not text:
+        return df
+    risky = df.select([pl.col(c).str.contains(FORMULA_START).any() for c in text]).row(0)
+    exprs = [pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+             for c, r in zip(text, risky, strict=True) if r]
     return df.with_columns(exprs) if exprs else df
 
 
