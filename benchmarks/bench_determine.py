@@ -7,8 +7,9 @@ Not part of the test suite. Usage:
 
 Each timing is the median of --repeat runs (default 3); this machine varies by 10-20% from run
 to run. For each bundle it reports: rows and bytes of the input; the time polars alone takes to
-parse the same files, in a fresh process, three ways (every column as text; polars' own type
-inference; sedet's schema: identifiers and codes as text, numbers and flags typed, no checks); the
+parse the same files, each way in a fresh process (every column as text; polars' own type
+inference; sedet's schema: identifiers and codes as text, numbers and flags typed, no checks; the
+same, only the columns the profile's measures read, which is what `determine` parses); the
 wall time and peak resident memory of `sedet determine` as a child process (GNU time), with and
 without --per-district; and the ratios. Results are printed and appended as JSON lines to
 benchmarks/results.jsonl. --pyinstrument then profiles one run (where the time goes).
@@ -53,35 +54,47 @@ def run_child(cmd: list[str]) -> tuple[float, float]:
     return wall, peak_kb / 1024
 
 
-def parse_time(bundle: Path, tables: list[str]) -> dict[str, float]:
-    """Seconds polars needs to parse the bundle's files, measured in a fresh process, three ways:
-    every column as text; polars' own type inference (reads district 00123 as the number 123); and
-    sedet's schema (identifiers and codes as text, numbers and flags typed), with no checking."""
-    code = f"""
-import time, polars as pl, json, pathlib
+PARSE_CODE = """
+import json, pathlib, sys, time
+import polars as pl
 from sedet.io import bundle as B, schema as S
+from sedet.pipeline import columns_read
 from sedet.profile import load_profile
-b = pathlib.Path({str(bundle)!r})
-files = [p for p in sorted(b.iterdir()) if p.stem in {tables!r} and p.suffix in ('.csv', '.parquet')]
-out = {{}}
-t = time.perf_counter()
-for p in files:
-    (pl.read_csv(p, infer_schema=False) if p.suffix == '.csv' else pl.read_parquet(p))
-out['text'] = time.perf_counter() - t
-t = time.perf_counter()
-for p in files:
-    (pl.read_csv(p, infer_schema_length=10000) if p.suffix == '.csv' else pl.read_parquet(p))
-out['typed'] = time.perf_counter() - t
-prof = load_profile({PROFILE!r})
+way, b, tables, profile = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3].split(","), sys.argv[4]
+files = [p for p in sorted(b.iterdir()) if p.stem in tables and p.suffix in (".csv", ".parquet")]
+prof = load_profile(profile)
 lists = B.code_lists_for(prof)
+reads = columns_read(prof) if way == "read" else {}
 t = time.perf_counter()
-for src in B.discover(b):
-    B.read_raw(src, None, B.TableReader(S.TABLES[src.table], prof, lists).kinds())
-out['schema'] = time.perf_counter() - t
-print(json.dumps(out))
+if way in ("text", "typed"):
+    for p in files:
+        if p.suffix == ".parquet":
+            pl.read_parquet(p)
+        elif way == "text":
+            pl.read_csv(p, infer_schema=False)
+        else:
+            pl.read_csv(p, infer_schema_length=10000)
+else:
+    for src in B.discover(b):
+        reader = B.TableReader(S.TABLES[src.table], prof, lists, reads=reads.get(src.table))
+        B.read_raw(src, None, reader.kinds(), reads.get(src.table))
+print(json.dumps(time.perf_counter() - t))
 """
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
+
+
+def parse_time(bundle: Path, tables: list[str]) -> dict[str, float]:
+    """Seconds polars needs to parse the bundle's files, each way in a fresh process (as sedet runs;
+    in one process a later parse reuses the memory an earlier one freed, and looks faster):
+    - text: every column as text;
+    - typed: polars' own type inference (reads district 00123 as the number 123);
+    - schema: sedet's schema (identifiers and codes as text, numbers and flags typed), no checking;
+    - read: the same, only the columns a run with the profile reads (pipeline.columns_read)."""
+    out = {}
+    for way in ("text", "typed", "schema", "read"):
+        proc = subprocess.run([sys.executable, "-c", PARSE_CODE, way, str(bundle), ",".join(tables), PROFILE],
+                              capture_output=True, text=True, check=True)
+        out[way] = json.loads(proc.stdout)
+    return out
 
 
 def main() -> None:
@@ -122,7 +135,7 @@ def main() -> None:
     PROFILE = args.profile
     repeat = max(args.repeat, 1)
     if args.skip_parse:
-        parse = {"text": float("nan"), "typed": float("nan"), "schema": float("nan")}
+        parse = {"text": float("nan"), "typed": float("nan"), "schema": float("nan"), "read": float("nan")}
     else:
         runs = [parse_time(bundle, [p.stem for p in files]) for _ in range(repeat)]
         parse = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
@@ -146,7 +159,10 @@ def main() -> None:
     if args.pyinstrument:
         shutil.rmtree(out, ignore_errors=True)
         report = args.work / f"profile-{name}-{args.profile}.txt"
-        subprocess.run([sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report), "-m", "sedet.cli",
+        # the Typer app itself: `sedet.cli.main` ends the process with os._exit, before a profiler
+        # could write its report
+        program = "import sys; from sedet.cli import app; app(sys.argv[1:], prog_name='sedet', standalone_mode=False)"
+        subprocess.run([sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report), "-c", program,
                         *determine[3:]], check=True)
         print(f"where the time went: {report}")
     result = {
@@ -162,10 +178,13 @@ def main() -> None:
         "parse_text_s": None if args.skip_parse else round(parse["text"], 2),
         "parse_inferred_s": None if args.skip_parse else round(parse["typed"], 2),
         "parse_schema_s": None if args.skip_parse else round(parse["schema"], 2),
+        "parse_read_s": None if args.skip_parse else round(parse["read"], 2),
         "repeat": repeat,
         "sedet_s": round(wall, 2),
         "ratio_to_text_parse": None if args.skip_parse else round(wall / parse["text"], 2),
         "ratio_to_schema_parse": None if args.skip_parse else round(wall / parse["schema"], 2),
+        "ratio_to_inferred_parse": None if args.skip_parse else round(wall / parse["typed"], 2),
+        "ratio_to_read_parse": None if args.skip_parse else round(wall / parse["read"], 2),
         "peak_mb": round(peak),
         **(per_district or {}),
     }
