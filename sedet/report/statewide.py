@@ -9,6 +9,7 @@ with sources, input fingerprints, tool version, run type). Nothing here computes
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -40,17 +41,56 @@ def _used_qualifiers(df: pl.DataFrame) -> list[str]:
     return [q for q in QUALIFIER_COLS if df.get_column(q).null_count() < df.height]
 
 
+FLAG_VERDICTS = ["identified", "significant_discrepancy", "policies_contributed", "discrepancy_only", "above_cap", "exceeds",
+                 "not_identified_reasonable_progress"]
+FLAG_MEASURES = ["disproportionality", "discipline_rate", "indicator_4b", "alternate_rate", "low_income_identification",
+                 "low_income_separation", "race_separation"]
+
+
+@dataclass
+class Extracts:
+    """What the workbook shows of the measure table, taken in one query (`extracts`)."""
+
+    state: pl.DataFrame  # the statewide rows
+    n_districts: int
+    status_counts: pl.DataFrame  # measure, status, len
+    flags: pl.DataFrame
+    sheets: dict[str, pl.DataFrame]  # the rows of each measure with a sheet of its own
+
+
+def extracts(result: RunResult, m: pl.DataFrame) -> Extracts:
+    """Every selection the workbook makes from the measure table, in one collect_all: each reads only
+    the columns it needs, and none has to wait for polars' threads while the flat files are written
+    (the writer takes these first)."""
+    lazy = m.lazy()
+    districts = lazy.filter(pl.col("district_id").is_not_null())
+    present = set(m.get_column("measure").unique().to_list())
+    sheets = [x for x in SHEET_ORDER if x in present]
+    state, n_districts, counts, flags, *rows = pl.collect_all([
+        lazy.filter(pl.col("district_id").is_null()).select(
+            "measure", "subject", "grade_band", "assessment", "category", "numerator", "denominator", "value"),
+        districts.select(pl.col("district_id").n_unique()),
+        districts.group_by("measure", "status").len().sort("measure", "status"),
+        districts.filter((pl.col("school_year") == result.year) & pl.col("measure").is_in(FLAG_MEASURES)
+                         & pl.col("flag").is_in(FLAG_VERDICTS))
+        .sort("district_id", "measure", "category", "race_ethnicity", nulls_last=True),
+        *[districts.filter(pl.col("measure") == x) for x in sheets],
+    ])
+    return Extracts(state, n_districts.item(), counts, flags, dict(zip(sheets, rows, strict=True)))
+
+
 def write_statewide(result: RunResult, m: pl.DataFrame, path: Path, *, factors: pl.DataFrame | None = None,
-                    public: bool = False) -> None:
-    """`m` and `factors` are the tables to lay out (suppressed for a public release)."""
+                    public: bool = False, taken: Extracts | None = None) -> None:
+    """`m` and `factors` are the tables to lay out (suppressed for a public release); `taken`: the
+    extracts of `m`, if already taken."""
+    taken = taken or extracts(result, m)
     wb = new_workbook()
-    _summary_sheet(wb, result, m, public)
+    _summary_sheet(wb, result, taken, public)
     if result.determinations is not None:
         _determinations_sheet(wb, result)
         _factor_sheets(wb, result, factors if factors is not None else result.determinations.factors)
-    _flags_sheet(wb, result, m)
-    for measure in [x for x in SHEET_ORDER if x in set(m.get_column("measure").unique().to_list())]:
-        rows = m.filter((pl.col("measure") == measure) & pl.col("district_id").is_not_null())
+    _flags_sheet(wb, result, taken.flags)
+    for measure, rows in taken.sheets.items():
         _measure_sheet(wb, measure, rows)
     _method_sheet(wb, result)
     save_deterministic(wb, path)
@@ -124,7 +164,7 @@ def _measure_sheet(wb, measure: str, rows: pl.DataFrame) -> None:
     table_sheet(wb, measure, cols, rows, intro=[title])
 
 
-def _summary_sheet(wb, result: RunResult, m: pl.DataFrame, public: bool = False) -> None:
+def _summary_sheet(wb, result: RunResult, taken: Extracts, public: bool = False) -> None:
     ws = CountedSheet(wb.create_sheet("Summary"))
     ws.column_dimensions["A"].width = 70
     for col in "BCDEFGH":
@@ -140,16 +180,7 @@ def _summary_sheet(wb, result: RunResult, m: pl.DataFrame, public: bool = False)
                                  f"'{rp.token}', with complementary suppression" + ("; rates of groups of "
                                  f"{rp.coding_min_n}-{rp.coding_max_n} are top/bottom coded" if rp.top_bottom_coding else ""))])
     ws.append([])
-    # The three summaries of the measure rows in one query (each reads only the columns it needs;
-    # the flat files are being written meanwhile and polars' threads are busy: one wait, not three).
-    lazy = m.lazy()
-    districts = lazy.filter(pl.col("district_id").is_not_null())
-    state, n_districts, counts = pl.collect_all([
-        lazy.filter(pl.col("district_id").is_null()).select(
-            "measure", "subject", "grade_band", "assessment", "category", "numerator", "denominator", "value"),
-        districts.select(pl.col("district_id").n_unique()),
-        districts.group_by("measure", "status").len().sort("measure", "status"),
-    ])
+    state = taken.state
     if state.height:
         ws.append([text_cell(ws, "Statewide indicators", BOLD)])
         head = ["Indicator", "Subject", "Grade band", "Assessment", "Category", "Numerator", "Denominator", "Value"]
@@ -169,8 +200,8 @@ def _summary_sheet(wb, result: RunResult, m: pl.DataFrame, public: bool = False)
     if result.determinations is not None:
         _category_summary(ws, result)
     ws.append([text_cell(ws, "Measure rows by status", BOLD)])
-    ws.append([text_cell(ws, "Districts with measure rows"), cell(ws, n_districts.item(), INTEGER)])
-    for measure, status, n in counts.iter_rows():
+    ws.append([text_cell(ws, "Districts with measure rows"), cell(ws, taken.n_districts, INTEGER)])
+    for measure, status, n in taken.status_counts.iter_rows():
         ws.append([text_cell(ws, f"{MEASURE_TITLES.get(measure, measure)}: {status}"), cell(ws, n, INTEGER)])
     ws.append([])
     ws.append([text_cell(ws, "Rows read per table", BOLD)])
@@ -261,17 +292,10 @@ def _rows_so_far(ws: CountedSheet) -> int:
     return ws.rows
 
 
-def _flags_sheet(wb, result: RunResult, m: pl.DataFrame) -> None:
+def _flags_sheet(wb, result: RunResult, rows: pl.DataFrame) -> None:
     """Every LEA-level verdict a reader must not miss: identified disproportionality, significant
-    discrepancy, contributing policies, alternate assessment above the cap, secondary analysis."""
-    verdicts = ["identified", "significant_discrepancy", "policies_contributed", "discrepancy_only", "above_cap", "exceeds",
-                "not_identified_reasonable_progress"]
-    measures = ["disproportionality", "discipline_rate", "indicator_4b", "alternate_rate", "low_income_identification",
-                "low_income_separation", "race_separation"]
-    rows = m.filter(
-        pl.col("district_id").is_not_null() & (pl.col("school_year") == result.year)
-        & pl.col("measure").is_in(measures) & pl.col("flag").is_in(verdicts)
-    ).sort("district_id", "measure", "category", "race_ethnicity", nulls_last=True)
+    discrepancy, contributing policies, alternate assessment above the cap, secondary analysis.
+    `rows`: the measure rows with those verdicts (Extracts.flags)."""
     cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 30),

@@ -15,8 +15,7 @@ from sedet import __version__
 from sedet.io.bundle import sha256_file
 from sedet.measures.common import MEASURE_COLUMNS
 from sedet.pipeline import RunResult
-from sedet.report.statewide import write_statewide
-
+from sedet.report.statewide import extracts, write_statewide
 
 FORMULA_START = r"^[=+\-@\t\r]"
 
@@ -67,11 +66,12 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
     flat = [(out / "measures.parquet", with_names), (out / "measures.csv", with_names)]  # in manifest order
     if result.determinations is not None:
         flat += [(out / "determinations.csv", result.determinations.table), (out / "factors.parquet", factors)]
+    taken = extracts(result, with_names)  # before the flat files take polars' threads
     with ThreadPoolExecutor(max_workers=2) as pool:
         # the large CSV alone in one thread, the rest in the other
         jobs = [pool.submit(write, *flat[1]), pool.submit(lambda: [write(p, f) for p, f in flat[:1] + flat[2:]])]
         xlsx = out / "determinations.xlsx"
-        write_statewide(result, with_names, xlsx, factors=factors, public=public)
+        write_statewide(result, with_names, xlsx, factors=factors, public=public, taken=taken)
         for job in jobs:
             job.result()
     written += [p for p, _ in flat]
