@@ -66,8 +66,8 @@ class LoadedTable:
 
 
 class Fingerprints(Mapping[str, str]):
-    """File name -> SHA-256 of its bytes, computed in a background thread while the bundle is read
-    and the measures computed; reading a fingerprint waits for it."""
+    """File name -> SHA-256 of its bytes, computed in background threads while the measures are
+    computed and the outputs written; reading a fingerprint waits for it."""
 
     def __init__(self, pending: dict[str, Future[str]]):
         self._pending = pending
@@ -863,11 +863,7 @@ def load_bundle(
     `reads`: for some tables, the only columns to read and check (pipeline.columns_read); the others
     are listed in the table's `columns_not_read`."""
     sources = discover(path)
-    # Fingerprints are computed in two lowest-priority threads while the tables are read (hashlib
-    # releases the GIL): they take the cycles the run leaves idle, and two files at a time, so that
-    # whatever is left when the manifest asks for them is not hashed on one core at the end.
-    hasher = ThreadPoolExecutor(max_workers=2, initializer=_lowest_priority)
-    hashes = {p: hasher.submit(sha256_file, p) for p in dict.fromkeys(s.path for s in sources)}
+    paths = list(dict.fromkeys(s.path for s in sources))
     names = {s.table for s in sources}
     problems: list[Problem] = []
     total = 0
@@ -881,7 +877,7 @@ def load_bundle(
     tables: dict[str, LoadedTable] = {}
     districts: pl.Series | None = None
     if streaming is None:
-        streaming = sum(p.stat().st_size for p in hashes) >= STREAMING_FROM
+        streaming = sum(p.stat().st_size for p in paths) >= STREAMING_FROM
 
     def streamed(src: Source) -> bool:
         return bool(streaming and src.table in STREAMABLE and src.sheet is None
@@ -939,10 +935,16 @@ def load_bundle(
     reader_pool.shutdown(wait=False, cancel_futures=True)
     tables = {src.table: tables[src.table] for src in sources if src.table in tables}  # schema order
     if total:
-        hasher.shutdown(wait=False, cancel_futures=True)
         order = {t: i for i, t in enumerate(S.TABLES)}
         problems.sort(key=lambda p: (order.get(p.table or "", 99), p.file, p.row or 0))
         raise BundleError(problems[:limit], truncated=total > limit, total=total)
+    # Fingerprints are computed in two lowest-priority threads (hashlib releases the GIL) once the
+    # tables are read: parsing keeps both cores busy, computing and writing leave them idle at times,
+    # and it is those cycles the hashing takes (started with the reading, it lengthened it by more
+    # than it saved later); two files at a time, so that what is left when the manifest asks for
+    # them is not hashed on one core at the end. A bundle with problems is not hashed at all.
+    hasher = ThreadPoolExecutor(max_workers=2, initializer=_lowest_priority)
+    hashes = {p: hasher.submit(sha256_file, p) for p in paths}
     hasher.shutdown(wait=False)  # the hashes already asked for are still computed
     return Bundle(path, tables, Fingerprints({p.name: f for p, f in sorted(hashes.items(), key=lambda x: x[0].name)}))
 
