@@ -194,12 +194,16 @@ def read_raw(src: Source, encoding: str | None = None, kinds: dict[str, str] | N
     return _read_parquet(src, reads), 1
 
 
-def file_columns(src: Source, raw: pl.DataFrame) -> list[str]:
+def file_columns(src: Source, raw: pl.DataFrame, encoding: str | None = None) -> list[str]:
     """Every column of the file, also those `read_raw` was told not to read."""
     suffix = src.path.suffix.lower()
     if suffix == ".csv":
         with src.path.open("rb") as fh:
-            return _csv_header(fh.read(1 << 16))
+            head = fh.read(1 << 16)
+        enc = (encoding or "utf-8").lower().replace("_", "-")
+        if enc not in ("utf-8", "utf8", "utf-8-sig"):
+            head = head.decode(enc, errors="replace").encode("utf-8")  # read_raw checked the encoding
+        return _csv_header(head)
     if suffix == ".parquet":
         return pl.scan_parquet(src.path).collect_schema().names()
     return raw.columns
@@ -927,7 +931,7 @@ def load_bundle(
         problems += found
         total += n
         if frame is not None:
-            headers = [normalise_header(c) for c in (raw.columns if reader.reads is None else file_columns(src, raw))]
+            headers = [normalise_header(c) for c in (raw.columns if reader.reads is None else file_columns(src, raw, encoding))]
             loaded = LoadedTable(src.table, src, _finish(src.table, frame), frame.height, *reader.unused(headers), reader.years)
             tables[src.table] = loaded
             if src.table == "districts":
