@@ -157,15 +157,18 @@ def determine(
 
     started = time.perf_counter()
     # The workbook writer (openpyxl) takes a good share of a small run's time to import: import it
-    # in a thread while the bundle is read, which is mostly polars, outside the GIL.
+    # in a thread while the bundle is read, which is mostly polars, outside the GIL. The thread starts
+    # when the first table is taken up, the parsing already under way: started earlier, its imports
+    # held the GIL that loading the profile and starting the reads needed (0.1 s later to parse).
     warm = threading.Thread(target=importlib.import_module, args=("sedet.report.writer",), daemon=True)
-    warm.start()
     prof = load_profile(profile)
     progress = _progress(quiet)
     with progress or _Null() as pr:
         task = pr.add_task("reading the bundle", total=None) if progress else None
 
         def on_table(name: str) -> None:
+            if warm.ident is None:
+                warm.start()
             if progress and task is not None:
                 progress.update(task, description=f"reading {name}")
 
@@ -176,7 +179,8 @@ def determine(
                    "per_district": per_district, "public": public, "streaming": result.bundle.streaming}
         if per_district and result.determinations is None:
             raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
-        warm.join()
+        if warm.ident is not None:
+            warm.join()
         from sedet.report.writer import write_outputs
 
         with staged_output(out_dir) as tmp:
