@@ -32,6 +32,8 @@ def test_only_the_hashing_thread_is_lowered():
     def hashing_thread():
         _lowest_priority()
         seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        if sys.platform.startswith("linux"):
+            seen["policy"] = os.sched_getscheduler(threading.get_native_id())
 
     t = threading.Thread(target=hashing_thread)
     t.start()
@@ -39,5 +41,7 @@ def test_only_the_hashing_thread_is_lowered():
     assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the process (main thread) keeps its priority
     if sys.platform.startswith("linux"):
         assert seen["thread"] == 19
+        assert seen["policy"] == os.SCHED_IDLE  # runs only on a core nothing else wants
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the main thread keeps the normal policy
     else:
         assert seen["thread"] == before  # left alone where thread ids are not what setpriority takes

@@ -838,13 +838,18 @@ def sha256_file(path: Path) -> str:
 
 
 def _lowest_priority() -> None:
-    """Run this thread at the lowest CPU priority (Linux schedules threads one by one): hashing
-    the inputs then takes the cores parsing and checking leave idle instead of slowing them."""
+    """Run this thread at the lowest CPU priority (Linux schedules threads one by one): nice 19 and
+    the SCHED_IDLE policy (run only when no other thread wants the core), so hashing the inputs
+    takes the cycles computing and writing leave idle instead of slowing them."""
     if not sys.platform.startswith("linux"):  # elsewhere the id of a thread is not one setpriority takes
         return
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except OSError:  # not allowed: hash at normal priority
+        pass
+    try:
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+    except OSError:  # not allowed: nice 19 alone
         pass
 
 
