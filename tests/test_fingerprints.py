@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from sedet.io.bundle import _lowest_priority, load_bundle
+from sedet.io.bundle import FileHash, _lowest_priority, load_bundle
 from sedet.pipeline import required_tables
 from sedet.profile import load_profile
 
@@ -45,3 +45,20 @@ def test_only_the_hashing_thread_is_lowered():
         assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the main thread keeps the normal policy
     else:
         assert seen["thread"] == before  # left alone where thread ids are not what setpriority takes
+
+
+def test_the_asking_thread_finishes_a_hash_the_background_has_not(tmp_path):
+    # 2.5 chunks of bytes: the digest is the file's SHA-256 whether no background thread ever ran
+    # (a starved lowest-priority thread), or it hashed the first chunks and the asker the rest.
+    data = bytes((i * 7919) % 251 for i in range(FileHash.CHUNK * 5 // 2))
+    path = tmp_path / "table.csv"
+    path.write_bytes(data)
+    expected = hashlib.sha256(data).hexdigest()
+    assert FileHash(path).digest() == expected
+    partly = FileHash(path)
+    assert partly._step() and partly._step()  # two chunks hashed "in the background"
+    assert partly.digest() == expected
+    assert partly.digest() == expected  # asked again: the same
+    background = FileHash(path)
+    background.run_in_background()
+    assert background.digest() == expected

@@ -18,7 +18,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -65,15 +65,61 @@ class LoadedTable:
     years: list[int] | None = None  # the school years it holds, when known from reading it
 
 
+class FileHash:
+    """The SHA-256 of one file, computed a chunk at a time by whichever thread gets there first:
+    a background thread at the lowest priority, in cycles nothing else wants, or the thread that
+    asks for the digest, which finishes it at its own priority. So a machine kept busy by other
+    work cannot starve the wait (a lowest-priority thread alone might get 1% of a core there)."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._sha = hashlib.sha256()
+        self._file: io.FileIO | None = None
+        self._buffer = bytearray()
+        self._digest: str | None = None
+        self._wanted = False  # the digest is asked for: the background thread leaves the rest to the asker
+
+    def _step(self) -> bool:
+        """Hash the next chunk; False once the digest is known."""
+        with self._lock:
+            if self._digest is not None:
+                return False
+            if self._file is None:
+                self._file = self.path.open("rb", buffering=0)
+                self._buffer = bytearray(self.CHUNK)
+            n = self._file.readinto(self._buffer)
+            if n:
+                self._sha.update(memoryview(self._buffer)[:n])  # releases the GIL
+                return True
+            self._file.close()
+            self._buffer = bytearray()
+            self._digest = self._sha.hexdigest()
+            return False
+
+    def run_in_background(self) -> None:
+        while not self._wanted and self._step():
+            pass
+
+    def digest(self) -> str:
+        self._wanted = True
+        while self._step():
+            pass
+        assert self._digest is not None
+        return self._digest
+
+
 class Fingerprints(Mapping[str, str]):
     """File name -> SHA-256 of its bytes, computed in background threads while the measures are
-    computed and the outputs written; reading a fingerprint waits for it."""
+    computed and the outputs written; reading a fingerprint finishes it if need be."""
 
-    def __init__(self, pending: dict[str, Future[str]]):
+    def __init__(self, pending: dict[str, FileHash]):
         self._pending = pending
 
     def __getitem__(self, name: str) -> str:
-        return self._pending[name].result()
+        return self._pending[name].digest()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._pending)
@@ -951,11 +997,14 @@ def load_bundle(
     # tables are read: parsing keeps both cores busy, computing and writing leave them idle at times,
     # and it is those cycles the hashing takes (started with the reading, it lengthened it by more
     # than it saved later); two files at a time, so that what is left when the manifest asks for
-    # them is not hashed on one core at the end. A bundle with problems is not hashed at all.
+    # them is not hashed on one core at the end; and what is left then, the asking thread finishes
+    # (FileHash). A bundle with problems is not hashed at all.
+    hashes = {p: FileHash(p) for p in paths}
     hasher = ThreadPoolExecutor(max_workers=2, initializer=_lowest_priority)
-    hashes = {p: hasher.submit(sha256_file, p) for p in paths}
-    hasher.shutdown(wait=False)  # the hashes already asked for are still computed
-    return Bundle(path, tables, Fingerprints({p.name: f for p, f in sorted(hashes.items(), key=lambda x: x[0].name)}))
+    for h in hashes.values():
+        hasher.submit(h.run_in_background)
+    hasher.shutdown(wait=False)  # the threads go on with the files asked for
+    return Bundle(path, tables, Fingerprints({p.name: h for p, h in sorted(hashes.items(), key=lambda x: x[0].name)}))
 
 
 def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
