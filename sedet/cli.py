@@ -158,8 +158,8 @@ def determine(
     started = time.perf_counter()
     # The workbook writer (openpyxl) takes a good share of a small run's time to import: import it
     # in a thread while the bundle is read, which is mostly polars, outside the GIL. The thread starts
-    # when the first table is taken up, the parsing already under way: started earlier, its imports
-    # held the GIL that loading the profile and starting the reads needed (0.1 s later to parse).
+    # when the first table is taken up, so that its imports, which hold the GIL, begin after the
+    # profile is loaded and the reads are started.
     warm = threading.Thread(target=importlib.import_module, args=("sedet.report.writer",), daemon=True)
     prof = load_profile(profile)
     progress = _progress(quiet)

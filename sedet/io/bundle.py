@@ -88,7 +88,7 @@ class FileHash:
             if self._digest is not None:
                 return False
             if self._file is None:
-                self._file = self.path.open("rb", buffering=0)
+                self._file = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in _step at the end
                 self._buffer = bytearray(self.CHUNK)
             n = self._file.readinto(self._buffer)
             if n:
@@ -877,10 +877,9 @@ def code_lists_for(profile: LoadedProfile | None) -> dict[str, tuple[str, ...] |
 
 
 def sha256_file(path: Path) -> str:
-    # file_digest reads into one reused buffer: a third less CPU than hashing chunks read as new
-    # bytes objects (905 MB: 0.57 s against 0.85 s), which matters on a run's two busy cores.
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    """The SHA-256 of a file, hashed here and now (FileHash reads into one reused buffer: a third
+    less CPU than hashing chunks read as new bytes objects, 905 MB in 0.57 s against 0.85 s)."""
+    return FileHash(path).digest()
 
 
 def _lowest_priority() -> None:
