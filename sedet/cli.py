@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -26,9 +25,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sedet import __version__
-from sedet.errors import EXIT_INTERNAL, BundleError, SedetError
-from sedet.io.bundle import DEFAULT_LIMIT, load_bundle
-from sedet.profile import available_profiles, load_profile
+from sedet.errors import DEFAULT_LIMIT, EXIT_INTERNAL, BundleError, SedetError
+from sedet.io import fingerprint
+
+# polars and the rest of sedet are imported by the commands that use them: `determine` first starts
+# fingerprinting the bundle (sedet.io.fingerprint), so that those imports, a quarter of a second on
+# one core, leave the other core to the hashing.
 
 app = typer.Typer(
     name="sedet",
@@ -151,9 +153,11 @@ def determine(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
+    fingerprint.begin(bundle)
     from sedet.errors import OutputError, UsageError
     from sedet.io.output import staged_output
     from sedet.pipeline import run
+    from sedet.profile import load_profile
 
     started = time.perf_counter()
     # The workbook writer (openpyxl) takes a good share of a small run's time to import: import it
@@ -233,7 +237,9 @@ def validate(
     limit: LimitOpt = DEFAULT_LIMIT,
 ) -> None:
     """Check every table of a bundle and list all problems (file, row, column, expected, found)."""
+    from sedet.io.bundle import load_bundle
     from sedet.pipeline import required_tables
+    from sedet.profile import load_profile
 
     prof = load_profile(profile)
     try:
@@ -276,6 +282,7 @@ def explain(
     from sedet.errors import UsageError
     from sedet.explain import render
     from sedet.pipeline import run
+    from sedet.profile import load_profile
 
     prof = load_profile(profile)
     result = run(bundle, prof, year=year, encoding=encoding)
@@ -330,6 +337,8 @@ def profiles_list(ctx: typer.Context) -> None:
     """List the profiles."""
     if ctx.invoked_subcommand is not None:
         return
+    from sedet.profile import available_profiles, load_profile
+
     t = Table(title="profiles", title_justify="left")
     t.add_column("name")
     t.add_column("title")
@@ -350,6 +359,8 @@ def profiles_show(
     as_json: Annotated[bool, typer.Option("--json", help="print the parameters as JSON")] = False,
 ) -> None:
     """Print a profile with every parameter, its value and its source."""
+    from sedet.profile import load_profile
+
     prof = load_profile(name)
     params = prof.parameters()
     if as_json:
@@ -410,7 +421,11 @@ def sample(
 
 
 def main() -> None:
-    pl.Config.set_tbl_hide_dataframe_shape(True)
+    os.environ.setdefault("POLARS_FMT_TABLE_HIDE_DATAFRAME_SHAPE_INFORMATION", "1")  # before polars is imported
+    # openpyxl imports numpy when it is installed (it is, for `sedet sample`), and numpy's OpenBLAS
+    # starts a thread per core that spins for a while after each use: 0.07 CPU-seconds of a 3M-student
+    # run went there. sedet does no linear algebra.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app(prog_name="sedet")
         code: int | str | None = 0

@@ -15,6 +15,8 @@ EXIT_USAGE = 2  # bad command line, unknown or invalid profile
 EXIT_OUTPUT = 3  # the output folder could not be written
 EXIT_INTERNAL = 70  # a bug in sedet (EX_SOFTWARE)
 
+DEFAULT_LIMIT = 100  # problems listed before stopping (--limit)
+
 
 class SedetError(Exception):
     """Base class: an error caused by input, profile or command line."""

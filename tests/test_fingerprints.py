@@ -8,7 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
-from sedet.io.bundle import FileHash, _lowest_priority, load_bundle
+from sedet.io import fingerprint
+from sedet.io.bundle import load_bundle
+from sedet.io.fingerprint import FileHash, lowest_priority
 from sedet.pipeline import required_tables
 from sedet.profile import load_profile
 
@@ -30,7 +32,7 @@ def test_only_the_hashing_thread_is_lowered():
     seen = {}
 
     def hashing_thread():
-        _lowest_priority()
+        lowest_priority()
         seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         if sys.platform.startswith("linux"):
             seen["policy"] = os.sched_getscheduler(threading.get_native_id())
@@ -50,15 +52,47 @@ def test_only_the_hashing_thread_is_lowered():
 def test_the_asking_thread_finishes_a_hash_the_background_has_not(tmp_path):
     # 2.5 chunks of bytes: the digest is the file's SHA-256 whether no background thread ever ran
     # (a starved lowest-priority thread), or it hashed the first chunks and the asker the rest.
-    data = bytes((i * 7919) % 251 for i in range(FileHash.CHUNK * 5 // 2))
+    chunk = 1 << 20
+    data = bytes((i * 7919) % 251 for i in range(chunk * 5 // 2))
     path = tmp_path / "table.csv"
     path.write_bytes(data)
     expected = hashlib.sha256(data).hexdigest()
     assert FileHash(path).digest() == expected
-    partly = FileHash(path)
+    partly = FileHash(path, chunk)
     assert partly._step() and partly._step()  # two chunks hashed "in the background"
     assert partly.digest() == expected
     assert partly.digest() == expected  # asked again: the same
-    background = FileHash(path)
+    background = FileHash(path, chunk)
     background.run_in_background()
     assert background.digest() == expected
+
+
+def test_an_empty_file_and_a_file_smaller_than_a_chunk(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert FileHash(empty).digest() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # SHA-256 of nothing
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"abc")
+    # FIPS 180-2, appendix B.1: SHA-256("abc")
+    assert FileHash(small).digest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_hashes_begun_before_reading_are_taken_over_once_and_only_for_unchanged_files(tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    table = bundle / "districts.csv"
+    table.write_bytes(b"district_id,district_name\n00001,One\n")
+    other = bundle / "notes.csv"
+    other.write_bytes(b"not a table of the bundle\n")
+    fingerprint.begin(bundle)
+    fingerprint.keep([table])  # the bundle turned out to hold only districts.csv
+    begun = fingerprint.file_hash(table)
+    assert begun.digest() == hashlib.sha256(table.read_bytes()).hexdigest()
+    assert fingerprint.file_hash(table) is not begun  # taken once: a second run hashes afresh
+    assert fingerprint.file_hash(other) is not None  # dropped by keep: a new hash, never the guess
+
+    fingerprint.begin(bundle)
+    table.write_bytes(b"district_id,district_name\n00002,Two, changed after the hashing began\n")
+    os.utime(table, ns=(0, 0))  # and its modification time, whatever the clock's resolution
+    fresh = fingerprint.file_hash(table)
+    assert fresh.digest() == hashlib.sha256(table.read_bytes()).hexdigest()

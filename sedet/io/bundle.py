@@ -10,23 +10,21 @@ identifiers stay text (`00123` stays `00123`).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import math
-import os
 import re
-import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
-from sedet.errors import BundleError, Problem, UsageError
+from sedet.errors import DEFAULT_LIMIT, BundleError, Problem, UsageError
+from sedet.io import fingerprint
 from sedet.io import schema as S
 from sedet.io.checks import ROW, Check, T, _found
+from sedet.io.fingerprint import Fingerprints
 from sedet.io.schema import Column, Table
 from sedet.measures.timeline import row_checks as timeline_row_checks
 from sedet.profile import LoadedProfile
@@ -35,7 +33,6 @@ SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
 EXCEL_EPOCH = pl.date(1899, 12, 30)  # Excel serial day 1 = 1900-01-01 (with the 1900 leap-year bug)
-DEFAULT_LIMIT = 100
 STREAMING_FROM = 2 << 30  # a bundle of this many bytes or more is checked and computed streaming
 STREAM_TABLE_FROM = 64 << 20  # in a streaming run, tables of this size or more stay on disk
 STREAMABLE = ("enrollment", "assessments", "evaluations", "discipline", "transition")  # student-level tables
@@ -63,69 +60,6 @@ class LoadedTable:
     columns_ignored: list[str] = field(default_factory=list)  # columns sedet does not know
     columns_not_read: list[str] = field(default_factory=list)  # known columns the profile's measures do not use
     years: list[int] | None = None  # the school years it holds, when known from reading it
-
-
-class FileHash:
-    """The SHA-256 of one file, computed a chunk at a time by whichever thread gets there first:
-    a background thread at the lowest priority, in cycles nothing else wants, or the thread that
-    asks for the digest, which finishes it at its own priority. So a machine kept busy by other
-    work cannot starve the wait (a lowest-priority thread alone might get 1% of a core there)."""
-
-    CHUNK = 1 << 20
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.Lock()
-        self._sha = hashlib.sha256()
-        self._file: io.FileIO | None = None
-        self._buffer = bytearray()
-        self._digest: str | None = None
-        self._wanted = False  # the digest is asked for: the background thread leaves the rest to the asker
-
-    def _step(self) -> bool:
-        """Hash the next chunk; False once the digest is known."""
-        with self._lock:
-            if self._digest is not None:
-                return False
-            if self._file is None:
-                self._file = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in _step at the end
-                self._buffer = bytearray(self.CHUNK)
-            n = self._file.readinto(self._buffer)
-            if n:
-                self._sha.update(memoryview(self._buffer)[:n])  # releases the GIL
-                return True
-            self._file.close()
-            self._buffer = bytearray()
-            self._digest = self._sha.hexdigest()
-            return False
-
-    def run_in_background(self) -> None:
-        while not self._wanted and self._step():
-            pass
-
-    def digest(self) -> str:
-        self._wanted = True
-        while self._step():
-            pass
-        assert self._digest is not None
-        return self._digest
-
-
-class Fingerprints(Mapping[str, str]):
-    """File name -> SHA-256 of its bytes, computed in background threads while the measures are
-    computed and the outputs written; reading a fingerprint finishes it if need be."""
-
-    def __init__(self, pending: dict[str, FileHash]):
-        self._pending = pending
-
-    def __getitem__(self, name: str) -> str:
-        return self._pending[name].digest()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._pending)
-
-    def __len__(self) -> int:
-        return len(self._pending)
 
 
 @dataclass
@@ -876,28 +810,6 @@ def code_lists_for(profile: LoadedProfile | None) -> dict[str, tuple[str, ...] |
 # The whole bundle
 
 
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file, hashed here and now (FileHash reads into one reused buffer: a third
-    less CPU than hashing chunks read as new bytes objects, 905 MB in 0.57 s against 0.85 s)."""
-    return FileHash(path).digest()
-
-
-def _lowest_priority() -> None:
-    """Run this thread at the lowest CPU priority (Linux schedules threads one by one): nice 19 and
-    the SCHED_IDLE policy (run only when no other thread wants the core), so hashing the inputs
-    takes the cycles computing and writing leave idle instead of slowing them."""
-    if not sys.platform.startswith("linux"):  # elsewhere the id of a thread is not one setpriority takes
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except OSError:  # not allowed: hash at normal priority
-        pass
-    try:
-        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
-    except OSError:  # not allowed: nice 19 alone
-        pass
-
-
 def load_bundle(
     path: Path,
     profile: LoadedProfile | None,
@@ -991,15 +903,17 @@ def load_bundle(
     if total:
         order = {t: i for i, t in enumerate(S.TABLES)}
         problems.sort(key=lambda p: (order.get(p.table or "", 99), p.file, p.row or 0))
+        fingerprint.keep(())  # nothing to fingerprint: stop what the command began
         raise BundleError(problems[:limit], truncated=total > limit, total=total)
-    # Fingerprints are computed in two lowest-priority threads (hashlib releases the GIL) once the
-    # tables are read: parsing keeps both cores busy, computing and writing leave them idle at times,
-    # and it is those cycles the hashing takes (started with the reading, it lengthened it by more
-    # than it saved later); two files at a time, so that what is left when the manifest asks for
-    # them is not hashed on one core at the end; and what is left then, the asking thread finishes
-    # (FileHash). A bundle with problems is not hashed at all.
-    hashes = {p: FileHash(p) for p in paths}
-    hasher = ThreadPoolExecutor(max_workers=2, initializer=_lowest_priority)
+    # Fingerprints (sedet.io.fingerprint): the command began hashing the files in a lowest-priority
+    # thread before its imports; two more such threads go on once the tables are read. Parsing keeps
+    # both cores busy, computing and writing leave them idle at times, and it is those cycles the
+    # hashing takes (hashing at normal priority during the reading lengthened it by more than it
+    # saved later); what is left when the manifest asks for a digest, the asking thread finishes.
+    # A bundle with problems is not hashed further.
+    fingerprint.keep(paths)
+    hashes = {p: fingerprint.file_hash(p) for p in paths}
+    hasher = ThreadPoolExecutor(max_workers=2, initializer=fingerprint.lowest_priority)
     for h in hashes.values():
         hasher.submit(h.run_in_background)
     hasher.shutdown(wait=False)  # the threads go on with the files asked for

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from sedet import __version__
-from sedet.io.bundle import sha256_file
+from sedet.io.fingerprint import sha256_file
 from sedet.measures.common import MEASURE_COLUMNS
 from sedet.pipeline import RunResult
 from sedet.report.statewide import extracts, write_statewide
