@@ -26,11 +26,9 @@ from rich.table import Table
 
 from sedet import __version__
 from sedet.errors import DEFAULT_LIMIT, EXIT_INTERNAL, BundleError, SedetError
-from sedet.io import fingerprint
 
-# polars and the rest of sedet are imported by the commands that use them: `determine` first starts
-# fingerprinting the bundle (sedet.io.fingerprint), so that those imports, a quarter of a second on
-# one core, leave the other core to the hashing.
+# polars and the rest of sedet are imported by the commands that use them (`sedet --help` and
+# `sedet profiles` start without them).
 
 app = typer.Typer(
     name="sedet",
@@ -153,7 +151,6 @@ def determine(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
-    fingerprint.begin(bundle)
     from sedet.errors import OutputError, UsageError
     from sedet.io.output import staged_output
     from sedet.pipeline import run

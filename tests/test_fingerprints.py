@@ -8,7 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-from sedet.io import fingerprint
 from sedet.io.bundle import load_bundle
 from sedet.io.fingerprint import FileHash, lowest_priority
 from sedet.pipeline import required_tables
@@ -52,17 +51,17 @@ def test_only_the_hashing_thread_is_lowered():
 def test_the_asking_thread_finishes_a_hash_the_background_has_not(tmp_path):
     # 2.5 chunks of bytes: the digest is the file's SHA-256 whether no background thread ever ran
     # (a starved lowest-priority thread), or it hashed the first chunks and the asker the rest.
-    chunk = 1 << 20
+    chunk = FileHash.CHUNK
     data = bytes((i * 7919) % 251 for i in range(chunk * 5 // 2))
     path = tmp_path / "table.csv"
     path.write_bytes(data)
     expected = hashlib.sha256(data).hexdigest()
     assert FileHash(path).digest() == expected
-    partly = FileHash(path, chunk)
+    partly = FileHash(path)
     assert partly._step() and partly._step()  # two chunks hashed "in the background"
     assert partly.digest() == expected
     assert partly.digest() == expected  # asked again: the same
-    background = FileHash(path, chunk)
+    background = FileHash(path)
     background.run_in_background()
     assert background.digest() == expected
 
@@ -75,24 +74,3 @@ def test_an_empty_file_and_a_file_smaller_than_a_chunk(tmp_path):
     small.write_bytes(b"abc")
     # FIPS 180-2, appendix B.1: SHA-256("abc")
     assert FileHash(small).digest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-
-
-def test_hashes_begun_before_reading_are_taken_over_once_and_only_for_unchanged_files(tmp_path):
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    table = bundle / "districts.csv"
-    table.write_bytes(b"district_id,district_name\n00001,One\n")
-    other = bundle / "notes.csv"
-    other.write_bytes(b"not a table of the bundle\n")
-    fingerprint.begin(bundle)
-    fingerprint.keep([table])  # the bundle turned out to hold only districts.csv
-    begun = fingerprint.file_hash(table)
-    assert begun.digest() == hashlib.sha256(table.read_bytes()).hexdigest()
-    assert fingerprint.file_hash(table) is not begun  # taken once: a second run hashes afresh
-    assert fingerprint.file_hash(other) is not None  # dropped by keep: a new hash, never the guess
-
-    fingerprint.begin(bundle)
-    table.write_bytes(b"district_id,district_name\n00002,Two, changed after the hashing began\n")
-    os.utime(table, ns=(0, 0))  # and its modification time, whatever the clock's resolution
-    fresh = fingerprint.file_hash(table)
-    assert fresh.digest() == hashlib.sha256(table.read_bytes()).hexdigest()

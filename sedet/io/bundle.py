@@ -24,7 +24,7 @@ from sedet.errors import DEFAULT_LIMIT, BundleError, Problem, UsageError
 from sedet.io import fingerprint
 from sedet.io import schema as S
 from sedet.io.checks import ROW, Check, T, _found
-from sedet.io.fingerprint import Fingerprints
+from sedet.io.fingerprint import FileHash, Fingerprints
 from sedet.io.schema import Column, Table
 from sedet.measures.timeline import row_checks as timeline_row_checks
 from sedet.profile import LoadedProfile
@@ -903,16 +903,14 @@ def load_bundle(
     if total:
         order = {t: i for i, t in enumerate(S.TABLES)}
         problems.sort(key=lambda p: (order.get(p.table or "", 99), p.file, p.row or 0))
-        fingerprint.keep(())  # nothing to fingerprint: stop what the command began
         raise BundleError(problems[:limit], truncated=total > limit, total=total)
-    # Fingerprints (sedet.io.fingerprint): the command began hashing the files in a lowest-priority
-    # thread before its imports; two more such threads go on once the tables are read. Parsing keeps
-    # both cores busy, computing and writing leave them idle at times, and it is those cycles the
-    # hashing takes (hashing at normal priority during the reading lengthened it by more than it
-    # saved later); what is left when the manifest asks for a digest, the asking thread finishes.
-    # A bundle with problems is not hashed further.
-    fingerprint.keep(paths)
-    hashes = {p: fingerprint.file_hash(p) for p in paths}
+    # Fingerprints are computed in two lowest-priority threads (hashlib releases the GIL) once the
+    # tables are read: parsing keeps both cores busy, computing and writing leave them idle at times,
+    # and it is those cycles the hashing takes (started with the reading, it lengthened it by more
+    # than it saved later); two files at a time, so that what is left when the manifest asks for
+    # them is not hashed on one core at the end; and what is left then, the asking thread finishes
+    # (FileHash). A bundle with problems is not hashed at all.
+    hashes = {p: FileHash(p) for p in paths}
     hasher = ThreadPoolExecutor(max_workers=2, initializer=fingerprint.lowest_priority)
     for h in hashes.values():
         hasher.submit(h.run_in_background)
