@@ -21,10 +21,9 @@ from pathlib import Path
 import polars as pl
 
 from sedet.errors import DEFAULT_LIMIT, BundleError, Problem, UsageError
-from sedet.io import fingerprint
 from sedet.io import schema as S
 from sedet.io.checks import ROW, Check, T, _found
-from sedet.io.fingerprint import FileHash, Fingerprints
+from sedet.io.fingerprint import FileHash, Fingerprints, lowest_priority
 from sedet.io.schema import Column, Table
 from sedet.measures.timeline import row_checks as timeline_row_checks
 from sedet.profile import LoadedProfile
@@ -911,7 +910,7 @@ def load_bundle(
     # them is not hashed on one core at the end; and what is left then, the asking thread finishes
     # (FileHash). A bundle with problems is not hashed at all.
     hashes = {p: FileHash(p) for p in paths}
-    hasher = ThreadPoolExecutor(max_workers=2, initializer=fingerprint.lowest_priority)
+    hasher = ThreadPoolExecutor(max_workers=2, initializer=lowest_priority)
     for h in hashes.values():
         hasher.submit(h.run_in_background)
     hasher.shutdown(wait=False)  # the threads go on with the files asked for
