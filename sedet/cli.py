@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -26,6 +26,9 @@ from rich.table import Table
 
 from sedet import __version__
 from sedet.errors import DEFAULT_LIMIT, EXIT_INTERNAL, BundleError, SedetError
+
+if TYPE_CHECKING:
+    from sedet.io.fingerprint import HashProcess
 
 # polars and the rest of sedet are imported by the commands that use them (`sedet --help` starts
 # without them, in under a tenth of a second).
@@ -151,6 +154,20 @@ def determine(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
+    from sedet.io.fingerprint import HashProcess
+    from sedet.io.schema import SUFFIXES, TABLES
+
+    # The inputs' SHA-256 (for the manifest) begin in a child process at the lowest priority, on the
+    # core the imports below leave idle (fingerprint.py); stopped whatever happens next.
+    early = HashProcess.for_bundle(bundle, TABLES, SUFFIXES)
+    try:
+        _determine(bundle, profile, out_dir, year, encoding, limit, per_district, public, streaming, quiet, early)
+    finally:
+        early.stop()
+
+
+def _determine(bundle: Path, profile: str, out_dir: Path, year: int | None, encoding: str | None, limit: int,
+               per_district: bool, public: bool, streaming: bool | None, quiet: bool, early: HashProcess) -> None:
     from sedet.errors import OutputError, UsageError
     from sedet.io.output import staged_output
     from sedet.pipeline import run
@@ -173,7 +190,8 @@ def determine(
             if progress and task is not None:
                 progress.update(task, description=f"reading {name}")
 
-        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming)
+        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming,
+                     early=early)
         if progress and task is not None:
             progress.update(task, description="writing the results")
         options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,
@@ -419,9 +437,9 @@ def sample(
 
 def main() -> None:
     os.environ.setdefault("POLARS_FMT_TABLE_HIDE_DATAFRAME_SHAPE_INFORMATION", "1")  # before polars is imported
-    # openpyxl imports numpy when it is installed (it is, for `sedet sample`), and numpy's OpenBLAS
-    # starts a thread per core that spins for a while after each use: 0.07 CPU-seconds of a 3M-student
-    # run went there. sedet does no linear algebra.
+    # numpy (installed for `sedet sample`; sedet.report keeps openpyxl from importing it) starts an
+    # OpenBLAS thread per core that spins for a while after each use: 0.07 CPU-seconds of a
+    # 3M-student run went there when it was imported. sedet does no linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app(prog_name="sedet")

@@ -15,6 +15,7 @@ from sedet.determine import Determinations, determine
 from sedet.errors import UsageError
 from sedet.io import schema as S
 from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
+from sedet.io.fingerprint import HashProcess
 from sedet.measures import alternate, assessment, discipline, disproportionality, secondary
 from sedet.measures.alternate import alternate_measures
 from sedet.measures.assessment import assessment_measures
@@ -161,9 +162,10 @@ def run(
     limit: int = DEFAULT_LIMIT,
     on_table: Callable[[str], None] | None = None,
     streaming: bool | None = None,
+    early: HashProcess | None = None,
 ) -> RunResult:
     bundle = load_bundle(bundle_path, profile, required=required_tables(profile), encoding=encoding,
-                         limit=limit, on_table=on_table, streaming=streaming, reads=columns_read(profile))
+                         limit=limit, on_table=on_table, streaming=streaming, reads=columns_read(profile), early=early)
     chosen, years = choose_year(bundle, profile, year)
     engine = "streaming" if bundle.streaming else "auto"
     measures = sort_rows(compute_measures(bundle, profile, chosen).collect(engine=engine))

@@ -23,12 +23,12 @@ import polars as pl
 from sedet.errors import DEFAULT_LIMIT, BundleError, Problem, UsageError
 from sedet.io import schema as S
 from sedet.io.checks import ROW, Check, T, _found
-from sedet.io.fingerprint import FileHash, Fingerprints, lowest_priority
+from sedet.io.fingerprint import FileHash, Fingerprints, HashProcess, lowest_priority
 from sedet.io.schema import Column, Table
 from sedet.measures.timeline import row_checks as timeline_row_checks
 from sedet.profile import LoadedProfile
 
-SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")
+SUFFIXES = S.SUFFIXES
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
 EXCEL_EPOCH = pl.date(1899, 12, 30)  # Excel serial day 1 = 1900-01-01 (with the 1900 leap-year bug)
@@ -821,6 +821,7 @@ def load_bundle(
     on_table: Callable[[str], None] | None = None,
     streaming: bool | None = None,
     reads: Mapping[str, frozenset[str]] | None = None,
+    early: HashProcess | None = None,
 ) -> Bundle:
     """Read, type and check every table of the bundle; raise BundleError listing all problems.
 
@@ -828,7 +829,8 @@ def load_bundle(
     instead of being held in memory (for bundles larger than memory allows). None: decided by the
     bundle's size (STREAMING_FROM bytes of table files).
     `reads`: for some tables, the only columns to read and check (pipeline.columns_read); the others
-    are listed in the table's `columns_not_read`."""
+    are listed in the table's `columns_not_read`.
+    `early`: a child process already hashing the bundle's files (fingerprint.HashProcess)."""
     sources = discover(path)
     paths = list(dict.fromkeys(s.path for s in sources))
     names = {s.table for s in sources}
@@ -910,13 +912,16 @@ def load_bundle(
     # and it is those cycles the hashing takes (started with the reading, it lengthened it by more
     # than it saved later); two files at a time, so that what is left when the manifest asks for
     # them is not hashed on one core at the end; and what is left then, the asking thread finishes
-    # (FileHash). A bundle with problems is not hashed at all.
+    # (FileHash). A bundle with problems is not hashed at all. With a child process already at it
+    # (`early`), these threads are not started: the child goes on in the idle cycles, and the asker
+    # finishes what it has not.
     hashes = {p: FileHash(p) for p in paths}
-    hasher = ThreadPoolExecutor(max_workers=2, initializer=lowest_priority)
-    for h in hashes.values():
-        hasher.submit(h.run_in_background)
-    hasher.shutdown(wait=False)  # the threads go on with the files asked for
-    return Bundle(path, tables, Fingerprints({p.name: h for p, h in sorted(hashes.items(), key=lambda x: x[0].name)}))
+    if early is None:
+        hasher = ThreadPoolExecutor(max_workers=2, initializer=lowest_priority)
+        for h in hashes.values():
+            hasher.submit(h.run_in_background)
+        hasher.shutdown(wait=False)  # the threads go on with the files asked for
+    return Bundle(path, tables, Fingerprints({p.name: h for p, h in sorted(hashes.items(), key=lambda x: x[0].name)}, early))
 
 
 def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,14 +1,24 @@
 """SHA-256 fingerprints of the input files, for the manifest and the method sheet.
 
-Hashing a large state's bundle takes more than half a CPU-second (905 MB in 0.57 s), on a machine
-whose two cores the run otherwise keeps busy. So it is done in lowest-priority threads, in the
-cycles nothing else wants, once the tables are read (load_bundle); whoever asks for a digest
-finishes what is left at its own priority (`FileHash.digest`).
+Hashing a large state's bundle takes more than half a CPU-second (905 MB in 0.52 s), on a machine
+whose two cores the run otherwise keeps busy. So it is done in the cycles nothing else wants:
+- `determine` starts a separate process at the lowest priority (`HashProcess`) before it imports
+  anything heavy: while the main thread imports polars, typer and the profile (about 0.3 s of one
+  core), the other core is idle, and the child hashes there; then it takes what idle moments the
+  run leaves. Being another process, it never waits on this one's GIL.
+- without such a child (load_bundle called from elsewhere), the files are hashed in
+  lowest-priority threads here once the tables are read (load_bundle).
+Either way, whoever asks for a digest the background has not delivered hashes that file at its
+own priority (`FileHash.digest`), after stopping the child (on a busy machine it may be starved).
 
-Tried and left (2026-11-23): starting the hashing before the imports, in 16 MB chunks, with the
-state handed over to the asker without holding a lock while hashing. Alone, no faster beyond the
-noise (0.03-0.06 s); beside two CPU-bound processes a 1M-student run took 6-47 s instead of
-about 5 (threads at the lowest priority that need the GIL back stall the main thread).
+Measured (3M students, nj-ffy2022, 11 interleaved runs): 4.13 s against 4.27 s with the threads
+alone; beside two CPU-bound processes (1M students) 5.0-5.7 s against 4.9-6.7 s.
+
+Tried and left (2026-11-23): starting the hashing before the imports in threads of this process,
+in 16 MB chunks, with the state handed over to the asker without holding a lock while hashing.
+Alone, no faster beyond the noise (0.03-0.06 s); beside two CPU-bound processes a 1M-student run
+took 6-47 s instead of about 5 (threads at the lowest priority that need the GIL back stall the
+main thread).
 """
 
 from __future__ import annotations
@@ -16,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 
@@ -68,15 +79,101 @@ class FileHash:
         return self._digest
 
 
-class Fingerprints(Mapping[str, str]):
-    """File name -> SHA-256 of its bytes, computed in background threads while the measures are
-    computed and the outputs written; reading a fingerprint finishes it if need be."""
+# The child: lowest priority, then each file's digest as soon as it is known (digest, path, NUL).
+CHILD = """
+import hashlib, os, sys
+try:
+    os.nice(19)
+except (AttributeError, OSError):
+    pass
+out = sys.stdout.buffer
+for p in sys.argv[1:]:
+    try:
+        with open(p, "rb") as fh:
+            d = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        continue
+    out.write(d.encode() + os.fsencode(p) + b"\\0")
+    out.flush()
+"""
 
-    def __init__(self, pending: dict[str, FileHash]):
+
+class HashProcess:
+    """SHA-256 of files, computed in a child process at the lowest priority (nice 19), largest file
+    first. `get` answers without waiting: a digest the child has not reported is None, and the
+    asker hashes that file itself (after `stop`, so the two do not compete for the cores)."""
+
+    def __init__(self, paths: Iterable[Path]):
+        self._done: dict[Path, str] = {}
+        self._lock = threading.Lock()
+        files = sorted({Path(p) for p in paths}, key=lambda p: (-p.stat().st_size, p.name))
+        self._proc: subprocess.Popen[bytes] | None = None
+        if not files:
+            return
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-c", CHILD, *map(str, files)], stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except OSError:  # no process to be had: the files are hashed here, as without it
+            return
+        threading.Thread(target=self._collect, args=(self._proc,), daemon=True).start()
+
+    @classmethod
+    def for_bundle(cls, path: Path, tables: Iterable[str], suffixes: Iterable[str]) -> HashProcess:
+        """For the files of a bundle folder that can hold its tables (by name), or one workbook."""
+        sfx = {s.lower() for s in suffixes}
+        names = {t.lower() for t in tables}
+        try:
+            if path.is_file():
+                files = [path]
+            elif path.is_dir():
+                files = [p for p in path.iterdir() if p.suffix.lower() in sfx and p.stem.lower() in names and p.is_file()]
+            else:
+                files = []
+        except OSError:  # unreadable: load_bundle says so
+            files = []
+        return cls(files)
+
+    def _collect(self, proc: subprocess.Popen[bytes]) -> None:
+        """Take each record as it comes: 64 hex digits, the path, NUL."""
+        assert proc.stdout is not None
+        pending = b""
+        while chunk := proc.stdout.read1(1 << 16):
+            *records, pending = (pending + chunk).split(b"\0")
+            with self._lock:
+                for r in records:
+                    self._done[Path(os.fsdecode(r[64:]))] = r[:64].decode()
+
+    def get(self, path: Path) -> str | None:
+        with self._lock:
+            return self._done.get(Path(path))
+
+    def stop(self) -> None:
+        """End the child if it is still hashing (its finished digests are kept)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+            proc.wait()
+
+
+class Fingerprints(Mapping[str, str]):
+    """File name -> SHA-256 of its bytes, computed in background while the measures are computed
+    and the outputs written; reading a fingerprint finishes it if need be."""
+
+    def __init__(self, pending: dict[str, FileHash], early: HashProcess | None = None):
         self._pending = pending
+        self._early = early
 
     def __getitem__(self, name: str) -> str:
-        return self._pending[name].digest()
+        h = self._pending[name]
+        if self._early is not None:
+            d = self._early.get(h.path)
+            if d is not None:
+                return d
+            self._early.stop()
+        return h.digest()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._pending)

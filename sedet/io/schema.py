@@ -76,6 +76,8 @@ class Table:
         return [c.name for c in self.columns if c.required]
 
 
+SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")  # the files a bundle's tables can come in
+
 COUNT = Column("count", INT, default=1, min=0)
 YEAR = Column("school_year", INT, required=True, min=1990, max=2100)
 DISTRICT = Column("district_id", ID, required=True)
