@@ -27,6 +27,7 @@ from sedet.measures.common import (
     BELOW_MIN_N,
     NO_DATA,
     OK,
+    as_text,
     at_least,
     fmt_num,
     guarded,
@@ -63,7 +64,10 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
     in_prof = pl.col("performance_level").is_not_null()
     if params.proficiency_population == "accountable":
         in_prof = in_prof & pl.col("accountable")
-    return (
+    # the scale's codes in the table's own type (Categorical in memory, text when streamed)
+    schema = assessments.collect_schema()
+    scales = scale_table(params).lazy().with_columns(pl.col(c).cast(schema[c]) for c in ("assessment", "performance_level"))
+    return as_text(
         assessments.filter(
             pl.col("iep")
             & pl.col("school_year").is_in(years)
@@ -71,7 +75,7 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
             & pl.col("grade").is_in(list(band_of))
         )
         .with_columns(_band(pl.col("grade"), params).alias("grade_band"))
-        .join(scale_table(params).lazy(), on=["grade_band", "assessment", "performance_level"], how="left")
+        .join(scales, on=["grade_band", "assessment", "performance_level"], how="left")
         .group_by([*GROUP, "assessment"])
         .agg(
             enrolled=sum_where(c, pl.col("enrolled_in_window")),

@@ -109,6 +109,13 @@ def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(key)
 
 
+def as_text(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Categorical columns as text. The student-level tables hold their codes and district ids as
+    Categorical (io.bundle.categorical_columns): a measure aggregates them first, then makes the
+    small result text before joining it with frames built here, which are text."""
+    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
+
+
 def fmt_num(e: pl.Expr, decimals: int = 1) -> pl.Expr:
     """A number as text for notes, rounded half-up for display only."""
     return e.round(decimals, mode="half_away_from_zero").cast(pl.String)

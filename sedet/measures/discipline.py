@@ -31,7 +31,16 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import BELOW_MIN_CELL, BELOW_MIN_N, NO_DATA, OK, age_within, sum_where, to_measure_rows
+from sedet.measures.common import (
+    BELOW_MIN_CELL,
+    BELOW_MIN_N,
+    NO_DATA,
+    OK,
+    age_within,
+    as_text,
+    sum_where,
+    to_measure_rows,
+)
 from sedet.measures.ratios import exceeds, pct
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -81,10 +90,10 @@ def discipline_measures(
     # A student's days over the counted removal types (one row per student and type).
     over = removed.filter(pl.col("days_removed") > params.more_than_days)
     keys = ["district_id", "race_ethnicity"]
-    den = enr.group_by([*keys, "iep"]).agg(c.sum().alias("den"))
-    num = over.group_by([*keys, "iep"]).agg(c.sum().alias("num"))
+    den = as_text(enr.group_by([*keys, "iep"]).agg(c.sum().alias("den")))
+    num = as_text(over.group_by([*keys, "iep"]).agg(c.sum().alias("num")))
     cells = (
-        enr.select("district_id").unique()
+        as_text(enr.select("district_id").unique())
         .join(pl.LazyFrame({"race_ethnicity": list(RACE_ETHNICITY)}), how="cross")
         .join(pl.LazyFrame({"iep": [True, False]}), how="cross")
         .join(den, on=[*keys, "iep"], how="left")
