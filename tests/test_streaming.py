@@ -77,10 +77,15 @@ def test_a_streaming_run_types_the_columns_like_an_in_memory_one(every_table_str
         assert isinstance(lazy, pl.LazyFrame) == (name in B.STREAMABLE), name
         streamed_frame = lazy.lazy().collect()
         # the same values; in memory, a student-level table's codes and district ids are Categorical
-        # (4 bytes a cell instead of 16), streamed they stay text, and every other column is alike
-        cats = B.categorical_columns(name)
+        # (4 bytes a cell instead of 16) and its small whole numbers Int16 (2 bytes instead of 8);
+        # streamed they stay text and Int64, and every other column is alike
+        cats, small = B.categorical_columns(name), B.small_int_columns(name)
         assert {c for c, d in t.frame.schema.items() if d == pl.Categorical} == cats & set(t.frame.columns), name
-        assert streamed_frame.schema == {c: (pl.String if c in cats else d) for c, d in t.frame.schema.items()}, name
-        assert streamed_frame.equals(t.frame.with_columns(pl.col(pl.Categorical).cast(pl.String))), name
+        assert {c for c, d in t.frame.schema.items() if d == pl.Int16} == small & set(t.frame.columns), name
+        plain = {c: pl.String if c in cats else pl.Int64 if c in small else d for c, d in t.frame.schema.items()}
+        assert streamed_frame.schema == plain, name
+        assert streamed_frame.equals(t.frame.cast(plain)), name
     assert B.categorical_columns("enrollment") == {"district_id", "race_ethnicity", "disability", "environment"}
-    assert B.categorical_columns("districts") == frozenset()  # small tables keep text
+    assert B.small_int_columns("enrollment") == {"school_year", "age"}
+    assert B.small_int_columns("assessments") == {"school_year", "grade"}
+    assert B.categorical_columns("districts") == B.small_int_columns("compliance") == frozenset()  # small tables: as read

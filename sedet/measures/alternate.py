@@ -36,7 +36,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import EPS, NO_DATA, OK, as_text, fmt_num, sum_where, to_measure_rows
+from sedet.measures.common import EPS, NO_DATA, OK, fmt_num, plain, sum_where, to_measure_rows
 from sedet.params import Fraction, Strict, as_float
 
 KEY = ["school_year", "district_id"]
@@ -91,12 +91,12 @@ def alternate_measures(assessments: pl.LazyFrame, params: AlternateParams, year:
     rows = assessments.filter(pl.col("school_year") == year)
     c = pl.col("count")
     counted = rows.filter(_in_grades(params) & pl.col("participated"))
-    sums = as_text(counted.group_by([*KEY, "subject"]).agg(
+    sums = plain(counted.group_by([*KEY, "subject"]).agg(
         alt=sum_where(c, pl.col("assessment") == "ALT"),
         tested=c.sum(),
     ))
     grid = (
-        as_text(rows.select(KEY).unique())
+        plain(rows.select(KEY).unique())
         .join(pl.LazyFrame({"subject": subjects}, schema={"subject": pl.String}), how="cross")
         .join(sums, on=[*KEY, "subject"], how="left")
         .with_columns(pl.col("alt", "tested").fill_null(0))

@@ -27,10 +27,10 @@ from sedet.measures.common import (
     BELOW_MIN_N,
     NO_DATA,
     OK,
-    as_text,
     at_least,
     fmt_num,
     guarded,
+    plain,
     status_expr,
     sum_where,
     target_flag,
@@ -67,7 +67,7 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
     # the scale's codes in the table's own type (Categorical in memory, text when streamed)
     schema = assessments.collect_schema()
     scales = scale_table(params).lazy().with_columns(pl.col(c).cast(schema[c]) for c in ("assessment", "performance_level"))
-    return as_text(
+    return plain(
         assessments.filter(
             pl.col("iep")
             & pl.col("school_year").is_in(years)

@@ -109,11 +109,13 @@ def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(key)
 
 
-def as_text(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Categorical columns as text. The student-level tables hold their codes and district ids as
-    Categorical (io.bundle.categorical_columns): a measure aggregates them first, then makes the
-    small result text before joining it with frames built here, which are text."""
-    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
+def plain(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Categorical columns as text and Int16 columns as Int64. In memory, the student-level tables
+    hold their codes and district ids as Categorical and their small whole numbers (school_year,
+    age, grade) as Int16, to take less memory (io.bundle.categorical_columns, small_int_columns):
+    a measure aggregates them first, then gives the small result the plain types of the frames
+    built here before joining them."""
+    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String), pl.col(pl.Int16).cast(pl.Int64))
 
 
 def fmt_num(e: pl.Expr, decimals: int = 1) -> pl.Expr:

@@ -37,7 +37,7 @@ from sedet.measures.common import (
     NO_DATA,
     OK,
     age_within,
-    as_text,
+    plain,
     sum_where,
     to_measure_rows,
 )
@@ -90,10 +90,10 @@ def discipline_measures(
     # A student's days over the counted removal types (one row per student and type).
     over = removed.filter(pl.col("days_removed") > params.more_than_days)
     keys = ["district_id", "race_ethnicity"]
-    den = as_text(enr.group_by([*keys, "iep"]).agg(c.sum().alias("den")))
-    num = as_text(over.group_by([*keys, "iep"]).agg(c.sum().alias("num")))
+    den = plain(enr.group_by([*keys, "iep"]).agg(c.sum().alias("den")))
+    num = plain(over.group_by([*keys, "iep"]).agg(c.sum().alias("num")))
     cells = (
-        as_text(enr.select("district_id").unique())
+        plain(enr.select("district_id").unique())
         .join(pl.LazyFrame({"race_ethnicity": list(RACE_ETHNICITY)}), how="cross")
         .join(pl.LazyFrame({"iep": [True, False]}), how="cross")
         .join(den, on=[*keys, "iep"], how="left")

@@ -48,7 +48,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import EPS, NO_DATA, OK, age_within, as_text, only_where, sum_where, to_measure_rows
+from sedet.measures.common import EPS, NO_DATA, OK, age_within, only_where, plain, sum_where, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -157,11 +157,11 @@ def category_counts(
     place = [x for x in cats if x.startswith("placement")]
     disc = [x for x in cats if x.startswith("discipline")]
     fams = [f for f, on in (("identification", ident), ("placement", place), ("discipline", disc)) if on]
-    everyone = as_text(enr.group_by(keys).agg(
+    everyone = plain(enr.group_by(keys).agg(
         (sum_where(c, age_within(params.ages["identification"])) if ident else pl.len()).alias("den.identification")
     ))
     # children with IEPs, by disability and environment, counted within each family's ages
-    iep = as_text(
+    iep = plain(
         enr.filter(pl.col("iep"))
         .group_by(*keys, "disability", "environment")
         .agg(*[sum_where(c, age_within(params.ages[f])).alias(f) for f in fams])
@@ -195,7 +195,7 @@ def category_counts(
                 discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & age_within(ages))
                 .group_by(keys)
                 .agg(disc_aggs)
-                .pipe(as_text)
+                .pipe(plain)
             )
             wide = wide.join(num, on=keys, how="left").with_columns(pl.col(disc).fill_null(0))
         else:

@@ -27,7 +27,7 @@ import polars as pl
 from pydantic import field_validator
 
 from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import age_within, as_text, sum_where, to_measure_rows
+from sedet.measures.common import age_within, plain, sum_where, to_measure_rows
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.params import NonNegInt, Strict, as_float
 
@@ -61,7 +61,7 @@ READS = {"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "
 def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: int) -> pl.LazyFrame:
     c = pl.col("count")
     enr = enrollment.filter(pl.col("school_year") == year)
-    leas = as_text(enr.select("school_year", "district_id").unique())
+    leas = plain(enr.select("school_year", "district_id").unique())
     income = pl.when(pl.col("low_income").fill_null(False)).then(pl.lit(LOW)).otherwise(pl.lit(NOT_LOW))
     separate = pl.col("environment").is_in(params.separate_environments)
     rules = rules_frame(["low_income_identification", "low_income_separation", "race_separation"],
@@ -72,14 +72,14 @@ def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: 
         keys = ["school_year", "district_id", "race_ethnicity", "category"]
         return frame.join(counts, on=keys, how="left").with_columns(pl.col("num", "den").fill_null(0))
 
-    ident = as_text(enr.filter(age_within(params.ages_identification)).group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
+    ident = plain(enr.filter(age_within(params.ages_identification)).group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
         sum_where(c, pl.col("iep")).alias("num"), c.sum().alias("den")
     )).with_columns(pl.lit("low_income_identification").alias("category"))
     iep = enr.filter(pl.col("iep") & age_within(params.ages_placement))
-    sep_income = as_text(iep.group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
+    sep_income = plain(iep.group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
         sum_where(c, separate).alias("num"), c.sum().alias("den")
     )).with_columns(pl.lit("low_income_separation").alias("category"))
-    sep_race = as_text(iep.group_by("school_year", "district_id", "race_ethnicity").agg(
+    sep_race = plain(iep.group_by("school_year", "district_id", "race_ethnicity").agg(
         sum_where(c, separate).alias("num"), c.sum().alias("den")
     )).with_columns(pl.lit("race_separation").alias("category"))
     counts = pl.concat([

@@ -63,7 +63,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sedet.io.checks import Check, T, found
 from sedet.io.schema import FEDERAL_EVALUATION_EXCEPTIONS
-from sedet.measures.common import NO_DATA, OK, as_text, sum_where, target_flag, to_measure_rows
+from sedet.measures.common import NO_DATA, OK, plain, sum_where, target_flag, to_measure_rows
 from sedet.params import Fraction, Strict, as_float
 
 FederalException = Literal["301D1", "301D2", "309C"]
@@ -229,7 +229,7 @@ def timeline_measures(evaluations: pl.LazyFrame, params: TimelineParams, year: i
     """The Indicator 11 measure rows for `year`, per district and statewide (module docstring)."""
     n = params.timeline_days
     start, end = params.period(year)
-    rows = evaluation_outcomes(as_text(evaluations), params, year).cache()  # a row per evaluation: small
+    rows = evaluation_outcomes(plain(evaluations), params, year).cache()  # a row per evaluation: small
     c = pl.col("count")
     outcome = pl.col("outcome")
     totals = _with_state(

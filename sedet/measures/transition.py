@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import NO_DATA, OK, as_text, sum_where, target_flag, to_measure_rows
+from sedet.measures.common import NO_DATA, OK, plain, sum_where, target_flag, to_measure_rows
 from sedet.params import Fraction, NonNegInt, Strict, as_float
 
 KEY = ["school_year", "district_id"]
@@ -76,7 +76,7 @@ def transition_measures(transition: pl.LazyFrame, params: TransitionParams, year
     of_age = pl.col("age") >= params.min_age
     has = {name: pl.col(name).fill_null(False) for name in params.components}
     all_present = pl.all_horizontal(list(has.values()))
-    per_district = as_text(transition.filter(pl.col("school_year") == year)).group_by(KEY).agg(
+    per_district = plain(transition.filter(pl.col("school_year") == year)).group_by(KEY).agg(
         reviewed=sum_where(c, of_age),
         compliant=sum_where(c, of_age & all_present),
         **{f"has__{name}": sum_where(c, of_age & e) for name, e in has.items()},
