@@ -5,13 +5,15 @@ Not part of the test suite. Usage:
     python benchmarks/bench_determine.py --students 1000000 --districts 1000 --years 3 \
         --profile ny-ffy2011 [--work /tmp/sedet-bench] [--keep]
 
-Each timing is the median of --repeat runs (default 3); this machine varies by 10-20% from run
-to run. For each bundle it reports: rows and bytes of the input; the time polars alone takes to
-parse the same files, each way in a fresh process (every column as text; polars' own type
-inference; sedet's schema: identifiers and codes as text, numbers and flags typed, no checks; the
-same, only the columns the profile's measures read, which is what `determine` parses); the
-wall time and peak resident memory of `sedet determine` as a child process (GNU time), with and
-without --per-district; and the ratios. Results are printed and appended as JSON lines to
+The measurements are taken in --repeat rounds (default 3): in each, polars alone parses the same
+files, each way in a fresh process (every column as text; polars' own type inference; sedet's
+schema: codes and district ids of the student-level tables as categories, their small whole
+numbers as Int16, other numbers and flags typed, no checks; the same, only the columns the
+profile's measures read, which is what `determine` parses), then `sedet determine` runs as a
+child process (wall time; peak resident memory from GNU time). This machine's speed drifts by
+10-50% within minutes, so each time reported is the median over the rounds, and each ratio the
+median of the rounds' own ratios (parse and run seen in the same state). --per-district runs
+are timed after the rounds. Also reported: rows and bytes of the input. Results are printed and appended as JSON lines to
 benchmarks/results.jsonl. --pyinstrument then profiles one run (where the time goes).
 """
 
@@ -87,7 +89,9 @@ def parse_time(bundle: Path, tables: list[str]) -> dict[str, float]:
     in one process a later parse reuses the memory an earlier one freed, and looks faster):
     - text: every column as text;
     - typed: polars' own type inference (reads district 00123 as the number 123);
-    - schema: sedet's schema (identifiers and codes as text, numbers and flags typed), no checking;
+    - schema: sedet's schema (as read_raw reads: codes and district ids of student-level tables as
+      categories, their small whole numbers as Int16, other text as text, numbers and flags
+      typed), no checking;
     - read: the same, only the columns a run with the profile reads (pipeline.columns_read)."""
     out = {}
     for way in ("text", "typed", "schema", "read"):
@@ -137,31 +141,37 @@ def main() -> None:
     global PROFILE
     PROFILE = args.profile
     repeat = max(args.repeat, 1)
-    if args.skip_parse:
-        parse = {"text": float("nan"), "typed": float("nan"), "schema": float("nan"), "read": float("nan")}
-    else:
-        runs = [parse_time(bundle, [p.stem for p in files]) for _ in range(repeat)]
-        parse = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     out = args.work / f"out-{name}"
     determine = [*sedet, "determine", str(bundle), "--profile", args.profile, "--out", str(out), "--quiet"]
 
     def timed(extra: list[str]) -> tuple[float, float]:
-        """Median wall time and the largest peak memory of `repeat` runs."""
-        results = []
-        for _ in range(repeat):
-            shutil.rmtree(out, ignore_errors=True)
-            results.append(run_child(determine + extra))
-        return statistics.median(w for w, _ in results), max(m for _, m in results)
+        """Wall time and peak memory of one run (beside --busy CPU-bound processes)."""
+        shutil.rmtree(out, ignore_errors=True)
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+        try:
+            return run_child(determine + extra)
+        finally:
+            for hog in hogs:
+                hog.kill()
 
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
-    try:
-        wall, peak = timed([])
-    finally:
-        for hog in hogs:
-            hog.kill()
+    # Rounds: polars' parse (each way), then sedet, so that both see the machine in the same state
+    # (this VM's speed drifts by 10-50% within minutes, most of all the cost of touching new
+    # memory); each ratio is the median of the rounds' own ratios.
+    ways = ("text", "typed", "schema", "read")
+    rounds = []
+    for _ in range(repeat):
+        parsed = None if args.skip_parse else parse_time(bundle, [p.stem for p in files])
+        rounds.append((parsed, *timed([])))
+    wall, peak = statistics.median(r[1] for r in rounds), max(r[2] for r in rounds)
+    if args.skip_parse:
+        parse = ratio = {w: float("nan") for w in ways}
+    else:
+        parse = {w: statistics.median(r[0][w] for r in rounds) for w in ways}
+        ratio = {w: statistics.median(r[1] / r[0][w] for r in rounds) for w in ways}
     per_district = None
     if args.per_district:
-        wall_pd, peak_pd = timed(["--per-district"])
+        with_pd = [timed(["--per-district"]) for _ in range(repeat)]
+        wall_pd, peak_pd = statistics.median(w for w, _ in with_pd), max(m for _, m in with_pd)
         per_district = {"with_per_district_s": round(wall_pd, 2), "per_district_s": round(wall_pd - wall, 2),
                         "peak_with_per_district_mb": round(peak_pd)}
     if args.pyinstrument:
@@ -189,10 +199,11 @@ def main() -> None:
         "parse_read_s": None if args.skip_parse else round(parse["read"], 2),
         "repeat": repeat,
         "sedet_s": round(wall, 2),
-        "ratio_to_text_parse": None if args.skip_parse else round(wall / parse["text"], 2),
-        "ratio_to_schema_parse": None if args.skip_parse else round(wall / parse["schema"], 2),
-        "ratio_to_inferred_parse": None if args.skip_parse else round(wall / parse["typed"], 2),
-        "ratio_to_read_parse": None if args.skip_parse else round(wall / parse["read"], 2),
+        "ratio_to_text_parse": None if args.skip_parse else round(ratio["text"], 2),
+        "ratio_to_schema_parse": None if args.skip_parse else round(ratio["schema"], 2),
+        "ratio_to_inferred_parse": None if args.skip_parse else round(ratio["typed"], 2),
+        "ratio_to_read_parse": None if args.skip_parse else round(ratio["read"], 2),
+        "ratios_per_round_inferred": None if args.skip_parse else [round(r[1] / r[0]["typed"], 2) for r in rounds],
         "peak_mb": round(peak),
         **({"busy_processes": args.busy} if args.busy else {}),
         **(per_district or {}),
