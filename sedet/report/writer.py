@@ -60,7 +60,8 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
         if path.suffix == ".csv":
             csv_safe(frame).write_csv(path)
         else:
-            frame.write_parquet(path, statistics=False, compression="zstd")
+            # zstd level 1: a fifth less CPU than polars' default level for a file 3% larger
+            frame.write_parquet(path, statistics=False, compression="zstd", compression_level=1)
         hashes[path] = sha256_file(path)
 
     flat = [(out / "measures.parquet", with_names), (out / "measures.csv", with_names)]  # in manifest order
