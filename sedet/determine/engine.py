@@ -175,7 +175,9 @@ def _percentile(definition: str) -> pl.Expr:
         share = at_or_below
     else:
         share = lower + 0.5 * equal
-    return pl.when(p.is_not_null()).then(100.0 * share / n)
+    # rounded like the percentages: polars may compute 100 x share / n as 100 x (share / n), and a
+    # 1,000-LEA run once wrote 37.800000000000004 where the run before wrote 37.8
+    return pl.when(p.is_not_null()).then((100.0 * share / n).round(9))
 
 
 def base_category(per_lea: pl.LazyFrame, det: Determination) -> pl.LazyFrame:

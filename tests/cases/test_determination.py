@@ -824,3 +824,14 @@ def test_case_21_a_condition_forces_a_category_then_an_override_has_the_last_wor
     assert (t["OK100"]["category"], t["OK100"]["reasons"]) == ("MR", "")
     assert (t["FOV"]["category"], t["FOV"]["category_label"]) == ("NA", "Needs Assistance")
     assert t["FOV"]["reasons"] == "uncorrected: noncompliance uncorrected after one year; override: corrected since"
+
+
+def test_percentiles_are_written_as_the_exact_share():
+    # 1,000 LEAs with distinct percentages: the LEA with 378 below it is at 100 x 378 / 1000 = 37.8,
+    # not 37.800000000000004 (100 x (378 / 1000) in floating point, which a run once wrote).
+    from sedet.determine.engine import _percentile
+
+    frame = pl.DataFrame({"percentage": [i / 1000 for i in range(1000)]})
+    got = frame.select(_percentile("strictly_lower").alias("p")).get_column("p")
+    assert got[378] == 37.8 and got[1] == 0.1 and got[999] == 99.9
+    assert repr(got[378]) == "37.8"
