@@ -34,6 +34,7 @@ FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
 EXCEL_EPOCH = pl.date(1899, 12, 30)  # Excel serial day 1 = 1900-01-01 (with the 1900 leap-year bug)
 STREAMING_FROM = 2 << 30  # a bundle of this many bytes or more is checked and computed streaming
 STREAM_TABLE_FROM = 64 << 20  # in a streaming run, tables of this size or more stay on disk
+Categories = dict[str, pl.Categories]  # a run's category set of each Categorical column, by column name
 STREAMABLE = ("enrollment", "assessments", "evaluations", "discipline", "transition")  # student-level tables
 
 
@@ -156,18 +157,19 @@ def normalise_header(name: str) -> str:
 
 
 def read_raw(src: Source, encoding: str | None = None, kinds: dict[str, str] | None = None,
-             reads: frozenset[str] | None = None) -> tuple[pl.DataFrame, int]:
+             reads: frozenset[str] | None = None, categories: Categories | None = None) -> tuple[pl.DataFrame, int]:
     """The table as read, plus the offset that turns a 0-based index into the row a person sees.
     `reads`: the only columns to read (by normalised name) from a CSV or Parquet file; None: all.
 
     CSV columns that should hold whole numbers, numbers or booleans are first parsed by polars'
     own reader (fast, in parallel); if any value does not parse, the whole file is read again as
     text and typed by sedet, which accepts more spellings and names every bad cell. Dates are
-    always parsed by sedet: polars reads 1/3/2012 day first.
+    always parsed by sedet: polars reads 1/3/2012 day first. `categories`: the category sets of
+    the run's Categorical columns (see categorical_columns).
     """
     suffix = src.path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(src, encoding, kinds or {}, reads), 2
+        return _read_csv(src, encoding, kinds or {}, reads, categories), 2
     if suffix in (".xlsx", ".xlsm"):
         return _read_sheet(src), 2
     return _read_parquet(src, reads), 1
@@ -191,7 +193,8 @@ def file_columns(src: Source, raw: pl.DataFrame, encoding: str | None = None) ->
 FAST_DTYPES = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean}
 
 
-def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str], reads: frozenset[str] | None = None) -> pl.DataFrame:
+def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str], reads: frozenset[str] | None = None,
+              categories: Categories | None = None) -> pl.DataFrame:
     """Read a CSV file: polars reads UTF-8 files straight from disk; other encodings are decoded first.
 
     The whole file is loaded into Python only to explain a failure (bad encoding, ragged row)."""
@@ -222,7 +225,8 @@ def _read_csv(src: Source, encoding: str | None, kinds: dict[str, str], reads: f
             # codes and district ids straight into Categorical (see categorical_columns)
             cats, small = categorical_columns(src.table), small_int_columns(src.table)
             overrides = {h: (pl.Int16 if normalise_header(h) in small else fast[h]) if h in fast
-                         else pl.Categorical if normalise_header(h) in cats else pl.String for h in header}
+                         else category_dtype(normalise_header(h), categories) if normalise_header(h) in cats
+                         else pl.String for h in header}
             return pl.read_csv(_rewind(source), schema_overrides=overrides, infer_schema=False, columns=columns)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
             pass  # some value is not in polars' own spelling: read as text below and name it
@@ -413,7 +417,7 @@ class TableReader:
         # blank rows are dropped, or to name the rows of a problem; a clean table goes without.
         df = df.select([pl.col(c.name) for c in cols if c.name in headers])
         data_cols = [c.name for c in cols if c.name in headers]
-        text_cols = [c for c in data_cols if df.schema[c] in (pl.String, pl.Categorical)]
+        text_cols = [c for c in data_cols if df.schema[c] == pl.String or isinstance(df.schema[c], pl.Categorical)]
         # the school years come with the distinct values when polars read them as whole numbers
         year = "school_year" if "school_year" in data_cols and df.schema["school_year"].is_integer() else None
         self._values = _distinct(df, text_cols + ([year] if year else []))
@@ -486,7 +490,7 @@ class TableReader:
         A column already read with a fitting type (by polars' CSV reader, or from Parquet) is
         kept; anything else is taken as text and parsed.
         """
-        if dtype == pl.Categorical and c.kind == S.ID:
+        if isinstance(dtype, pl.Categorical) and c.kind == S.ID:
             return raw, None
         if dtype != pl.String:
             if c.kind == S.INT and dtype.is_integer():
@@ -699,13 +703,27 @@ def _distinct(df: pl.DataFrame, cols: list[str]) -> dict[str, pl.Series]:
     """The distinct non-null values of each column, computed in one query (columns in parallel)."""
     if not cols:
         return {}
+    # A Categorical column of the run's own category set (categorical_columns) is not scanned: its
+    # set holds every value met in that column of any table of the bundle so far, a superset of
+    # the column's, which is all the uses of these values need (each value is typed, and a rule
+    # that holds for none of them holds for no row: one that holds for some is tried on the rows).
+    out: dict[str, pl.Series] = {}
+    for c in cols:
+        dtype = df.schema[c]
+        if isinstance(dtype, pl.Categorical) and not dtype.categories.is_global():
+            out[c] = dtype.categories.to_series().cast(pl.String).rename(c)
+    scan = [c for c in cols if c not in out]
+    if not scan:
+        return out
     # Whole numbers (the school year) and categories by hashing, in the order met: polars' plain
     # unique() of an integer column sorts a copy of it (72 MB for 9M rows: 0.02 s and 18,000 page
     # faults). Categories come back as text.
-    ordered = {c for c in cols if df.schema[c].is_integer() or df.schema[c] == pl.Categorical}
-    out = df.select([pl.col(c).unique(maintain_order=c in ordered).drop_nulls().implode() for c in cols])
-    values = {c: out.get_column(c)[0].rename(c) for c in cols}
-    return {c: v.cast(pl.String) if v.dtype == pl.Categorical else v for c, v in values.items()}
+    ordered = {c for c in scan if df.schema[c].is_integer() or isinstance(df.schema[c], pl.Categorical)}
+    found = df.select([pl.col(c).unique(maintain_order=c in ordered).drop_nulls().implode() for c in scan])
+    for c in scan:
+        v = found.get_column(c)[0].rename(c)
+        out[c] = v.cast(pl.String) if isinstance(v.dtype, pl.Categorical) else v
+    return out
 
 
 def _cleaned(values: pl.Series, col: str) -> pl.Expr | None:
@@ -755,7 +773,7 @@ def _prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Ser
         if chk.on is None:
             keep.append(chk)
             continue
-        if all(frame.schema[c] not in (pl.String, pl.Categorical) for c in chk.on):
+        if all(frame.schema[c] != pl.String and not isinstance(frame.schema[c], pl.Categorical) for c in chk.on):
             keep.append(chk)  # numbers and flags: the rule is as cheap on the rows as on their values
             continue
         if all(c in known for c in chk.on) and math.prod(known[c].len() + 1 for c in chk.on) <= UNIQUE_LIMIT:
@@ -871,12 +889,13 @@ def load_bundle(
     work = sorted(sources, key=lambda src: (src.table != "districts", -src.path.stat().st_size))
     reader_pool = ThreadPoolExecutor(max_workers=1)
     reads = reads or {}
+    categories: Categories = {}  # this run's category set of each Categorical column (categorical_columns)
 
     def reader_for(src: Source, districts: pl.Series | None = None) -> TableReader:
         return TableReader(S.TABLES[src.table], profile, code_lists, districts, reads.get(src.table))
 
     parsed = {
-        id(src): reader_pool.submit(read_raw, src, encoding, reader_for(src).kinds(), reads.get(src.table))
+        id(src): reader_pool.submit(read_raw, src, encoding, reader_for(src).kinds(), reads.get(src.table), categories)
         for src in work if not streamed(src)
     }
     for src in work:
@@ -907,7 +926,7 @@ def load_bundle(
         total += n
         if frame is not None:
             headers = [normalise_header(c) for c in (raw.columns if reader.reads is None else file_columns(src, raw, encoding))]
-            loaded = LoadedTable(src.table, src, _finish(src.table, frame), frame.height, *reader.unused(headers), reader.years)
+            loaded = LoadedTable(src.table, src, _finish(src.table, frame, categories), frame.height, *reader.unused(headers), reader.years)
             tables[src.table] = loaded
             if src.table == "districts":
                 districts = loaded.frame.get_column("district_id").unique()
@@ -956,7 +975,17 @@ def small_int_columns(table: str) -> frozenset[str]:
                      if c.kind == S.INT and c.min is not None and c.max is not None and -(2**15) <= c.min and c.max < 2**15)
 
 
-def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+def category_dtype(column: str, categories: Categories | None) -> pl.DataType:
+    """The Categorical type of a column: its own category set in the run's `categories` (created on
+    first use, shared by the tables that have the column), or polars' global one without them."""
+    if categories is None:
+        return pl.Categorical
+    if column not in categories:
+        categories[column] = pl.Categories.random()
+    return pl.Categorical(categories[column])
+
+
+def _finish(table: str, frame: pl.DataFrame, categories: Categories | None = None) -> pl.DataFrame:
     """Typed columns under their own names, in declaration order, with defaults that depend on others."""
     names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
     typed = [c for c in names if c.startswith("__typed_")]
@@ -966,7 +995,8 @@ def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 
     def kept(c: str) -> pl.Expr:
         name = c[len("__typed_"):]
-        e = pl.col(c).cast(pl.Categorical) if name in cats else pl.col(c).cast(pl.Int16) if name in small else pl.col(c)
+        e = (pl.col(c).cast(category_dtype(name, categories)) if name in cats
+             else pl.col(c).cast(pl.Int16) if name in small else pl.col(c))
         return e.alias(name)
 
     out = frame.select([kept(c) for c in typed])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import polars.selectors as cs
 
 MEASURE_SCHEMA: dict[str, pl.DataType] = {
     "school_year": pl.Int64(),
@@ -115,7 +116,7 @@ def plain(frame: pl.LazyFrame) -> pl.LazyFrame:
     age, grade) as Int16, to take less memory (io.bundle.categorical_columns, small_int_columns):
     a measure aggregates them first, then gives the small result the plain types of the frames
     built here before joining them."""
-    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String), pl.col(pl.Int16).cast(pl.Int64))
+    return frame.with_columns(cs.categorical().cast(pl.String), pl.col(pl.Int16).cast(pl.Int64))
 
 
 def fmt_num(e: pl.Expr, decimals: int = 1) -> pl.Expr:
