@@ -980,8 +980,8 @@ def category_dtype(column: str, categories: Categories | None) -> pl.DataType:
     first use, shared by the tables that have the column), or polars' global one without them."""
     if categories is None:
         return pl.Categorical
-    if column not in categories:
-        categories[column] = pl.Categories.random()
+    if column not in categories:  # setdefault: the reading thread and this one may both get here first
+        categories.setdefault(column, pl.Categories.random())
     return pl.Categorical(categories[column])
 
 
