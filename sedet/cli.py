@@ -155,11 +155,11 @@ def determine(
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
     from sedet.io.fingerprint import HashProcess
-    from sedet.io.schema import SUFFIXES, TABLES
+    from sedet.io.schema import is_table_file
 
     # The inputs' SHA-256 (for the manifest) begin in a child process at the lowest priority, on the
     # core the imports below leave idle (fingerprint.py); stopped whatever happens next.
-    early = HashProcess.for_bundle(bundle, TABLES, SUFFIXES)
+    early = HashProcess.for_bundle(bundle, is_table_file)
     try:
         _determine(bundle, profile, out_dir, year, encoding, limit, per_district, public, streaming, quiet, early)
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sedet.io.bundle import load_bundle
 from sedet.io.fingerprint import FileHash, Fingerprints, HashProcess, lowest_priority
+from sedet.io.schema import is_table_file
 from sedet.pipeline import required_tables
 from sedet.profile import load_profile
 
@@ -141,16 +142,17 @@ def test_a_digest_the_child_has_not_reported_is_hashed_by_the_asker(tmp_path):
     assert stalled.stopped  # stopped first, so that the two do not hash side by side
 
 
-def test_for_bundle_hashes_the_files_that_can_be_tables(tmp_path):
-    for name in ("enrollment.csv", "Districts.CSV", "notes.txt", "backup.csv", "targets.parquet"):
+def test_for_bundle_hashes_the_files_that_hold_tables(tmp_path):
+    names = ("enrollment.csv", "Districts.CSV", "targets.parquet", "notes.txt", "backup.csv", "~$enrollment.xlsx", ".transition.csv")
+    for name in names:
         (tmp_path / name).write_bytes(name.encode())
-    hp = HashProcess.for_bundle(tmp_path, ["districts", "enrollment", "targets"], [".csv", ".parquet"])
+    hp = HashProcess.for_bundle(tmp_path, is_table_file)
     try:
-        wanted = [tmp_path / "enrollment.csv", tmp_path / "Districts.CSV", tmp_path / "targets.parquet"]
+        wanted = [tmp_path / n for n in names[:3]]
         _wait_for(hp, wanted)
         assert all(hp.get(p) == hashlib.sha256(p.name.encode()).hexdigest() for p in wanted)
         time.sleep(0.2)
-        assert hp.get(tmp_path / "backup.csv") is None and hp.get(tmp_path / "notes.txt") is None
+        assert all(hp.get(tmp_path / n) is None for n in names[3:])  # not tables, a lock file, a hidden file
     finally:
         hp.stop()
-    assert HashProcess.for_bundle(tmp_path / "missing", ["districts"], [".csv"])._proc is None  # load_bundle says so
+    assert HashProcess.for_bundle(tmp_path / "missing", is_table_file)._proc is None  # load_bundle says so

@@ -28,7 +28,6 @@ from sedet.io.schema import Column, Table
 from sedet.measures.timeline import row_checks as timeline_row_checks
 from sedet.profile import LoadedProfile
 
-SUFFIXES = S.SUFFIXES
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
 EXCEL_EPOCH = pl.date(1899, 12, 30)  # Excel serial day 1 = 1900-01-01 (with the 1900 leap-year bug)
@@ -108,10 +107,8 @@ def discover(path: Path) -> list[Source]:
         return _workbook_sources(path)
     found: dict[str, Source] = {}
     for p in sorted(path.iterdir()):
-        if not p.is_file() or p.suffix.lower() not in SUFFIXES or p.name.startswith(("~$", ".")):
-            continue
-        name = p.stem.lower()
-        if name in S.TABLES:
+        if S.is_table_file(p):
+            name = p.stem.lower()
             if name in found:
                 raise UsageError(
                     f"bundle {str(path)!r} holds two files for table {name!r}: {found[name].path.name} and {p.name}",

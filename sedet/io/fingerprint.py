@@ -29,7 +29,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 
@@ -118,17 +118,10 @@ class HashProcess:
         threading.Thread(target=self._collect, args=(self._proc,), daemon=True).start()
 
     @classmethod
-    def for_bundle(cls, path: Path, tables: Iterable[str], suffixes: Iterable[str]) -> HashProcess:
-        """For the files of a bundle folder that can hold its tables (by name), or one workbook."""
-        sfx = {s.lower() for s in suffixes}
-        names = {t.lower() for t in tables}
+    def for_bundle(cls, path: Path, is_table_file: Callable[[Path], bool]) -> HashProcess:
+        """For the table files of a bundle folder (schema.is_table_file), or for one workbook."""
         try:
-            if path.is_file():
-                files = [path]
-            elif path.is_dir():
-                files = [p for p in path.iterdir() if p.suffix.lower() in sfx and p.stem.lower() in names and p.is_file()]
-            else:
-                files = []
+            files = [path] if path.is_file() else [p for p in path.iterdir() if is_table_file(p)] if path.is_dir() else []
         except OSError:  # unreadable: load_bundle says so
             files = []
         return cls(files)

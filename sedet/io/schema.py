@@ -8,6 +8,7 @@ The loader, the validator and the sample generator all read it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Column kinds. Identifiers and free text stay text: "00123" is never a number.
 ID = "id"  # identifier, kept as text exactly as written (trimmed)
@@ -239,3 +240,10 @@ FEDERAL_EVALUATION_EXCEPTIONS = {
     "301D2": "34 CFR 300.301(d)(2): child enrolled in another LEA after the timeline began",
     "309C": "34 CFR 300.309(c): SLD timeline extended by mutual written agreement",
 }
+
+
+def is_table_file(path: Path) -> bool:
+    """A file of a bundle folder that holds a table: named after it, in one of the SUFFIXES (not an
+    Office lock file or a hidden one)."""
+    return (path.suffix.lower() in SUFFIXES and not path.name.startswith(("~$", "."))
+            and path.stem.lower() in TABLES and path.is_file())
