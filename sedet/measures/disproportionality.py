@@ -191,11 +191,10 @@ def category_counts(
                 within = days > params.more_than_days if over else (days > 0) & (days <= params.more_than_days)
                 disc_aggs.append(sum_where(c, (pl.col("removal_type") == kind) & within).alias(x))
         if discipline is not None:
-            num = (
+            num = plain(
                 discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & age_within(ages))
                 .group_by(keys)
                 .agg(disc_aggs)
-                .pipe(plain)
             )
             wide = wide.join(num, on=keys, how="left").with_columns(pl.col(disc).fill_null(0))
         else:
