@@ -437,10 +437,10 @@ def sample(
 
 # polars' allocator (jemalloc) is told by polars to hand freed memory back to the system after
 # half a second (`dirty_decay_ms:500`); in a run of a few seconds polars then faults much of it back
-# in, page by page. Measured (3M students, nj-ffy2022, 8 interleaved runs): 0.33 CPU-s less (user
-# 5.59 against 5.83 s, system 1.09 against 1.19 s) and mean wall 3.84 against 3.98 s, for a peak
-# 0.34 GB higher (1.49 against 1.15 GB). Freed memory is still returned after a minute, for the long
-# streaming runs.
+# in, page by page. Measured (3M students, nj-ffy2022, 10 interleaved runs): median 3.98 against
+# 4.13 s, 0.31 CPU-s less, for a peak 0.3 GB higher (1.46 against 1.16 GB); the whole country
+# (50M students, streaming) 89.5 s and 4.33 GB against 91.1 s and 3.62 GB. Freed memory is still
+# returned after a minute, in the long runs.
 MALLOC_CONF = "dirty_decay_ms:60000,muzzy_decay_ms:60000"
 # What `import polars` writes into the environment (polars/__init__.py), so what a child of a Python
 # process that imported polars inherits: not a choice of the user's.
