@@ -18,3 +18,22 @@ def test_the_users_options_come_last_and_so_win():
     # jemalloc applies options left to right: a later one overrides an earlier one
     assert malloc_conf("dirty_decay_ms:0") == MALLOC_CONF + ",dirty_decay_ms:0"
     assert malloc_conf("dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:2") == MALLOC_CONF + ",narenas:2"
+
+
+def test_main_sets_the_options_before_polars_is_loaded():
+    # polars reads _RJEM_MALLOC_CONF when it is first imported: importing the command line must not
+    # import polars, and main() must have set the options by the time a command runs
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "import sedet.cli as c\n"
+        "assert 'polars' not in sys.modules, 'sedet.cli imports polars'\n"
+        "c.app = lambda **kw: print(os.environ['_RJEM_MALLOC_CONF'])\n"
+        "c.main()\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "_RJEM_MALLOC_CONF": "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:2"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == MALLOC_CONF + ",narenas:2"
