@@ -1,5 +1,8 @@
 """The allocator options `sedet` runs polars with (cli.malloc_conf)."""
 
+import subprocess
+import sys
+
 from sedet.cli import MALLOC_CONF, malloc_conf
 
 
@@ -23,9 +26,6 @@ def test_the_users_options_come_last_and_so_win():
 def test_main_sets_the_options_before_polars_is_loaded():
     # polars reads _RJEM_MALLOC_CONF when it is first imported: importing the command line must not
     # import polars, and main() must have set the options by the time a command runs
-    import subprocess
-    import sys
-
     code = (
         "import os, sys\n"
         "import sedet.cli as c\n"
