@@ -8,15 +8,14 @@ traceback ever prints local variables (they may hold student data).
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,14 +23,14 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sedet import __version__
+from sedet import __version__, runtime
 from sedet.errors import DEFAULT_LIMIT, EXIT_INTERNAL, BundleError, SedetError
 
 if TYPE_CHECKING:
-    from sedet.io.fingerprint import HashProcess
+    from sedet.model import RunResult
 
 # polars and the rest of sedet are imported by the commands that use them (`sedet --help` starts
-# without them, in under a tenth of a second).
+# without them, in under a tenth of a second, and polars' allocator options are set before it loads).
 
 app = typer.Typer(
     name="sedet",
@@ -148,58 +147,38 @@ def determine(
     year: YearOpt = None,
     encoding: EncodingOpt = None,
     limit: LimitOpt = DEFAULT_LIMIT,
-    per_district: Annotated[bool, typer.Option("--per-district", help="also write districts/<district_id>.xlsx, one workbook per LEA")] = False,
-    public: Annotated[bool, typer.Option("--public", help="public release: suppress small cells in every file written (METHODS.md section 9)")] = False,
-    streaming: Annotated[bool | None, typer.Option("--streaming/--in-memory", help="check and compute large tables streaming from disk (default: streaming when the bundle's files total 2 GiB or more)")] = None,
+    per_district: Annotated[bool, typer.Option(
+        "--per-district", help="also write districts/<district_id>.xlsx, one workbook per LEA")] = False,
+    public: Annotated[bool, typer.Option(
+        "--public", help="public release: suppress small cells in every file written (METHODS.md section 9)")] = False,
+    streaming: Annotated[bool | None, typer.Option(
+        "--streaming/--in-memory", help="check and compute large tables streaming from disk (default: streaming when "
+        "the bundle's files total 2 GiB or more)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and a one-line summary (for cron)")] = False,
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
-    from sedet.io.fingerprint import HashProcess
-    from sedet.io.schema import is_table_file
-
-    # The inputs' SHA-256 (for the manifest) begin in a child process at the lowest priority, on the
-    # core the imports below leave idle (fingerprint.py); stopped whatever happens next.
-    early = HashProcess.for_bundle(bundle, is_table_file)
-    try:
-        _determine(bundle, profile, out_dir, year, encoding, limit, per_district, public, streaming, quiet, early)
-    finally:
-        early.stop()
-
-
-def _determine(bundle: Path, profile: str, out_dir: Path, year: int | None, encoding: str | None, limit: int,
-               per_district: bool, public: bool, streaming: bool | None, quiet: bool, early: HashProcess) -> None:
     from sedet.errors import OutputError, UsageError
     from sedet.io.output import staged_output
     from sedet.pipeline import run
     from sedet.profile import load_profile
 
     started = time.perf_counter()
-    # The workbook writer (openpyxl) takes a good share of a small run's time to import: import it
-    # in a thread while the bundle is read, which is mostly polars, outside the GIL. The thread starts
-    # when the first table is taken up, so that its imports, which hold the GIL, begin after the
-    # profile is loaded and the reads are started.
-    warm = threading.Thread(target=importlib.import_module, args=("sedet.report.writer",), daemon=True)
     prof = load_profile(profile)
     progress = _progress(quiet)
-    with progress or _Null() as pr:
-        task = pr.add_task("reading the bundle", total=None) if progress else None
+    with progress or nullcontext():
+        task = progress.add_task("reading the bundle", total=None) if progress else None
 
-        def on_table(name: str) -> None:
-            if warm.ident is None:
-                warm.start()
+        def say(what: str) -> None:
             if progress and task is not None:
-                progress.update(task, description=f"reading {name}")
+                progress.update(task, description=what)
 
-        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming,
-                     early=early)
-        if progress and task is not None:
-            progress.update(task, description="writing the results")
-        options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,
-                   "per_district": per_district, "public": public, "streaming": result.bundle.streaming}
+        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, streaming=streaming,
+                     on_table=lambda name: say(f"reading {name}"))
+        say("writing the results")
         if per_district and result.determinations is None:
             raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
-        if warm.ident is not None:
-            warm.join()
+        options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,
+                   "per_district": per_district, "public": public, "streaming": result.streaming}
         from sedet.report.writer import write_outputs
 
         with staged_output(out_dir) as tmp:
@@ -207,22 +186,24 @@ def _determine(bundle: Path, profile: str, out_dir: Path, year: int | None, enco
                 written = write_outputs(result, tmp, options, per_district=per_district, public=public)
             except OSError as e:  # a full disk, a folder taken away: nothing is moved into --out
                 raise OutputError(f"cannot write the results beside {str(out_dir)!r}: {e.strerror or e}") from None
-    elapsed = time.perf_counter() - started
+    _summary(result, prof.meta.title, written, out_dir, time.perf_counter() - started, quiet)
+
+
+def _summary(result: RunResult, title: str, written: list[Path], out_dir: Path, elapsed: float, quiet: bool) -> None:
+    """The last words of a run: one line for cron, else the tables read, the determinations, the files."""
     if quiet:
         out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "
                   f"{len(written)} files written to {out_dir} in {elapsed:.1f} s", markup=False)
         return
-    t = Table(title=escape(f"{prof.meta.title}\nschool year {result.year}"), title_justify="left")
+    t = Table(title=escape(f"{title}\nschool year {result.year}"), title_justify="left")
     t.add_column("table")
     t.add_column("file")
     t.add_column("rows read", justify="right")
     t.add_column("rows rejected", justify="right")
-    for name, lt in result.bundle.tables.items():
-        t.add_row(escape(name), escape(lt.source.label + (f" [{lt.source.sheet}]" if lt.source.sheet else "")),
-                  f"{lt.rows_read:,}", "0")
+    for lt in result.inputs:
+        t.add_row(escape(lt.table), escape(lt.file + (f" [{lt.sheet}]" if lt.sheet else "")), f"{lt.rows_read:,}", "0")
     out.print(t)
-    out.print(f"{result.measures.height:,} measure rows for "
-              f"{result.measures.get_column('district_id').drop_nulls().n_unique():,} districts", markup=False)
+    out.print(f"{result.measures.height:,} measure rows for {result.n_districts:,} districts", markup=False)
     if result.determinations is not None:
         counts = result.determinations.table.group_by("category_label").len().sort("len", descending=True)
         shown = ", ".join(f"{label or 'not determined'} {n}" for label, n in counts.iter_rows())
@@ -232,14 +213,6 @@ def _determine(bundle: Path, profile: str, out_dir: Path, year: int | None, enco
     extra = f", and {n_districts} district workbooks in districts/" if n_districts else ""
     out.print(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in top) + extra, markup=False)
     out.print(f"done in {elapsed:.1f} s", markup=False)
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 @app.command()
@@ -252,13 +225,12 @@ def validate(
     limit: LimitOpt = DEFAULT_LIMIT,
 ) -> None:
     """Check every table of a bundle and list all problems (file, row, column, expected, found)."""
-    from sedet.io.bundle import load_bundle
-    from sedet.pipeline import required_tables
+    from sedet.pipeline import load
     from sedet.profile import load_profile
 
     prof = load_profile(profile)
     try:
-        b = load_bundle(bundle, prof, required=required_tables(prof), encoding=encoding, limit=limit)
+        b = load(bundle, prof, encoding=encoding, limit=limit, pruned=False)
     except BundleError as e:
         if as_json:
             out.print_json(json.dumps(problems_json(e)))
@@ -294,26 +266,17 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
 ) -> None:
     """Print one district's measure rows with the counts behind each value."""
-    from sedet.errors import UsageError
-    from sedet.explain import render
-    from sedet.pipeline import run
+    from sedet.explain import render, render_determination
+    from sedet.pipeline import district_rows, run, with_risks
     from sedet.profile import load_profile
 
     prof = load_profile(profile)
     result = run(bundle, prof, year=year, encoding=encoding)
-    rows = result.for_district(district)
-    if rows.height == 0:
-        known = result.measures.get_column("district_id").drop_nulls().unique().sort()
-        near = [d for d in known.to_list() if d.lstrip("0") == district.lstrip("0")]
-        hint = f"did you mean {near[0]!r}? identifiers are compared as text" if near else \
-            f"{known.len()} districts have rows, e.g. {', '.join(known.head(5).to_list())}"
-        raise UsageError(f"district {district!r} has no measure rows for school year {result.year}", hint=hint)
+    rows = district_rows(result, district)
     if as_json:
         out.print_json(json.dumps(rows.to_dicts(), default=str))
         return
-    render(out, result, district, rows)
-    from sedet.explain import render_determination
-
+    render(out, result, district, with_risks(rows, result))
     render_determination(out, result, district)
 
 
@@ -326,20 +289,17 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON on stdout")] = False,
 ) -> None:
     """List the LEAs whose determination changed between two runs, and the factors that moved."""
-    from sedet.errors import OutputError, UsageError
+    from sedet.errors import UsageError
+    from sedet.io.output import atomic_file
+    from sedet.profile import category_order
     from sedet.report.diff import diff_runs, print_diff, write_diff_workbook
 
-    result = diff_runs(old, new)
+    result = diff_runs(old, new, category_order)
     if xlsx is not None:
         if xlsx.suffix.lower() != ".xlsx":
             raise UsageError(f"{xlsx}: --out must be a .xlsx file")
-        tmp = xlsx.with_name(f".{xlsx.name}.sedet-tmp")
-        try:
+        with atomic_file(xlsx) as tmp:
             write_diff_workbook(result, tmp)
-            tmp.replace(xlsx)
-        except OSError as e:
-            tmp.unlink(missing_ok=True)
-            raise OutputError(f"{xlsx}: cannot be written ({e.strerror})") from None
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
         return
@@ -412,8 +372,8 @@ def sample(
 
     started = time.perf_counter()
     progress = _progress(quiet)
-    with progress or _Null() as pr:
-        task = pr.add_task("generating", total=None) if progress else None
+    with progress or nullcontext():
+        task = progress.add_task("generating", total=None) if progress else None
 
         def report(msg: str) -> None:
             if progress and task is not None:
@@ -435,50 +395,22 @@ def sample(
         out.print(f"done in {time.perf_counter() - started:.1f} s", markup=False)
 
 
-# polars' allocator (jemalloc) is told by polars to hand freed memory back to the system after
-# half a second (`dirty_decay_ms:500`); in a run of a few seconds polars then faults much of it back
-# in, page by page. Measured (3M students, nj-ffy2022, 10 interleaved runs): median 3.98 against
-# 4.13 s, 0.31 CPU-s less, for a peak 0.3 GB higher (1.46 against 1.16 GB); the whole country
-# (50M students, streaming) 89.5 s and 4.33 GB against 91.1 s and 3.62 GB. Freed memory is still
-# returned after a minute, in the long runs.
-MALLOC_CONF = "dirty_decay_ms:60000,muzzy_decay_ms:60000"
-# What `import polars` writes into the environment (polars/__init__.py), so what a child of a Python
-# process that imported polars inherits: not a choice of the user's.
-POLARS_MALLOC_DEFAULT = ("dirty_decay_ms:500", "muzzy_decay_ms:1000")
-
-
-def malloc_conf(current: str | None) -> str:
-    """The `_RJEM_MALLOC_CONF` to run with: MALLOC_CONF, then what the user set (jemalloc applies
-    options in order, so the user's win); polars' own defaults inherited from a parent are dropped.
-    polars puts its defaults before this value when it is imported."""
-    user = [o for o in (current or "").split(",") if o.strip() and o.strip() not in POLARS_MALLOC_DEFAULT]
-    return ",".join([MALLOC_CONF, *user])
-
-
 def main() -> None:
-    os.environ.setdefault("POLARS_FMT_TABLE_HIDE_DATAFRAME_SHAPE_INFORMATION", "1")  # before polars is imported
-    # numpy (installed for `sedet sample`; sedet.report keeps openpyxl from importing it) starts an
-    # OpenBLAS thread per core that spins for a while after each use: 0.07 CPU-seconds of a
-    # 3M-student run went there when it was imported. sedet does no linear algebra.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    os.environ["_RJEM_MALLOC_CONF"] = malloc_conf(os.environ.get("_RJEM_MALLOC_CONF"))  # read when polars loads
+    runtime.configure()  # before polars is imported
     try:
         app(prog_name="sedet")
-        code: int | str | None = 0
-    except SystemExit as e:
-        code = e.code
-    if isinstance(code, str):  # SystemExit("message"): what Python itself would print
-        print(code, file=sys.stderr)
-        code = 1
-    # Every file is written and closed, and the output is flushed: leave without freeing the tables
-    # one by one (a large state's run holds gigabytes; tearing them down took a third of a second).
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`sedet ... | head`) or stream: nothing more to say
-            pass
-    os._exit(code or 0)
+    finally:
+        _flush()
+
+
+def _flush() -> None:
+    """Flush what is left to say; a reader that went away (`sedet ... | head`) gets nothing more, and
+    Python's own flush at exit must not complain about it either."""
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

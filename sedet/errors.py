@@ -6,7 +6,10 @@ and prints its message. Anything else is a bug in sedet (exit code 70).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # not at run time: `sedet --help` starts without polars, which sedet.model imports
+    from sedet.model import Problem
 
 # Exit codes (documented in the README; cron jobs and tests rely on them).
 EXIT_OK = 0
@@ -41,41 +44,6 @@ class ProfileError(SedetError):
 
 class OutputError(SedetError):
     exit_code = EXIT_OUTPUT
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem in the input: where it is and what is wrong.
-
-    `row` is the row as a person sees it in that file: the spreadsheet row
-    number for XLSX (header = row 1), the line number for CSV (header = line 1),
-    the 1-based record number for Parquet. None when the problem is about the
-    whole file or a column.
-    """
-
-    file: str
-    column: str | None
-    row: int | None
-    expected: str
-    found: str
-    sheet: str | None = None
-    table: str | None = None
-
-    def where(self) -> str:
-        parts = [self.file]
-        if self.sheet:
-            parts.append(f"sheet {self.sheet!r}")
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column:
-            parts.append(f"column {self.column!r}")
-        return ", ".join(parts)
-
-    def __str__(self) -> str:
-        return f"{self.where()}: expected {self.expected}, found {self.found}"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class BundleError(SedetError):

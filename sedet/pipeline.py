@@ -1,113 +1,83 @@
-"""One determination run: load, measures, (factors, determinations), as library calls.
+"""One determination run as library calls: load, measures, determinations (docs/design.md section 1).
 
-The CLI only turns options into these calls, so everything it does can be done from Python.
+The CLI only turns options into these calls, so everything it does can be done from Python. This
+is the one module that joins the stages: it reads the measure families of the registry and the
+profile, tells the loader what the profile adds to its checks, and hands the reports a finished
+run (model.RunResult) made of plain data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from sedet.determine import Determinations, determine
-from sedet.errors import UsageError
+from sedet.determine import determine, override_check, tables_needed
+from sedet.errors import DEFAULT_LIMIT, UsageError
 from sedet.io import schema as S
-from sedet.io.bundle import DEFAULT_LIMIT, Bundle, load_bundle
-from sedet.io.fingerprint import HashProcess
-from sedet.measures import alternate, assessment, discipline, disproportionality, secondary
-from sedet.measures.alternate import alternate_measures
-from sedet.measures.assessment import assessment_measures
-from sedet.measures.common import MEASURE_SCHEMA, sort_rows, to_measure_rows
-from sedet.measures.compliance import compliance_measures
-from sedet.measures.discipline import discipline_measures
-from sedet.measures.disproportionality import disproportionality_measures
-from sedet.measures.secondary import secondary_measures
-from sedet.measures.timeline import timeline_measures
-from sedet.measures.transition import transition_measures
+from sedet.io.bundle import Bundle, LoadSpec, load_bundle
+from sedet.measures.common import sort_rows, to_measure_rows
+from sedet.measures.registry import measure_infos
+from sedet.model import MEASURE_SCHEMA, Check, InputTable, Inputs, RunResult
 from sedet.profile import LoadedProfile
+
+# The tables whose years tell which school years a bundle holds, in order of preference.
+YEAR_TABLES = (("assessments", "enrollment"), ("evaluations", "transition", "discipline", "compliance"))
 
 
 def required_tables(profile: LoadedProfile) -> tuple[str, ...]:
     """The tables a profile cannot run without."""
-    m = profile.measures
-    need: list[str] = []
-    if m.assessment is not None:
-        need.append("assessments")
-    if m.disproportionality is not None:
-        need.append("enrollment")
-        if any(c.startswith("discipline") for c in m.disproportionality.categories):
-            need.append("discipline")
-    if m.discipline is not None:
-        need += ["enrollment", "discipline"]
-    if m.timeline is not None:
-        need.append("evaluations")
-    if m.transition is not None:
-        need.append("transition")
-    if m.alternate is not None:
-        need.append("assessments")
-    if m.compliance is not None:
-        need.append("compliance")
-    if m.secondary is not None:
-        need.append("enrollment")
-    det = profile.model.determination
-    if det is not None and det.method == "level_alignment":
-        need.append("districts")
+    need = [t for family, params in profile.families() for t in family.tables(params)]
+    need += tables_needed(profile.model.determination)
     return tuple(dict.fromkeys(need))
 
 
-# The large student-level tables, of which a run reads only the columns its measures use: a column
-# no measure of the profile reads is neither parsed nor checked (`sedet validate` checks them all).
-PRUNED_TABLES = ("assessments", "enrollment")
-FAMILY_READS = {
-    "assessment": assessment.READS,
-    "alternate": alternate.READS,
-    "disproportionality": disproportionality.READS,
-    "discipline": discipline.READS,
-    "secondary": secondary.READS,
-}
-
-
 def columns_read(profile: LoadedProfile) -> dict[str, frozenset[str]]:
-    """For each of PRUNED_TABLES, the columns a determination with this profile reads: those its
-    measure families declare (each module's READS), the table's key, school year and district."""
-    reads = {t: {"school_year", "district_id", *S.TABLES[t].key} for t in PRUNED_TABLES}
-    for family, tables in FAMILY_READS.items():
-        if getattr(profile.measures, family) is not None:
-            for t, cols in tables.items():
-                reads[t].update(cols)
+    """For each table read only in part (schema: Table.prune), the columns a determination with this
+    profile reads: those its measure families declare, the table's key, school year and district.
+    A column no measure of the profile reads is neither parsed nor checked (`sedet validate` checks
+    them all)."""
+    reads = {t.name: {"school_year", "district_id", *t.key} for t in S.TABLES.values() if t.prune}
+    for family, _ in profile.families():
+        for table, cols in family.reads.items():
+            reads[table].update(cols)
     return {t: frozenset(cols) for t, cols in reads.items()}
 
 
-def main_tables(profile: LoadedProfile) -> tuple[str, ...]:
-    """The tables whose years define which years a bundle holds, for `--year`."""
-    need = required_tables(profile)
-    main = [t for t in need if t in ("assessments", "enrollment")]
-    if main:
-        return tuple(main)
-    with_years = [t for t in need if t in ("evaluations", "transition", "discipline", "compliance")]
-    return tuple(with_years) or ("enrollment",)
+def load_spec(profile: LoadedProfile, *, pruned: bool = True) -> LoadSpec:
+    """What the profile adds to the loader's checks: the tables it needs, its code lists and local
+    codes, the columns its parameters name, its rules; with `pruned`, the only columns read of the
+    large tables (columns_read)."""
+    code_lists = dict(S.DEFAULT_CODE_LISTS)
+    columns: dict[str, list[str]] = {}
+    checks: dict[str, list[Check]] = {}
+    for family, params in profile.families():
+        code_lists.update(family.code_lists(params))
+        columns.update(family.columns(params))
+        for table, rules in family.row_checks(params).items():
+            checks.setdefault(table, []).extend(rules)
+    det = profile.model.determination
+    if det is not None:
+        checks.setdefault("overrides", []).append(override_check(det))
+    return LoadSpec(required_tables(profile), code_lists, profile.model.codes, columns, checks,
+                    columns_read(profile) if pruned else {})
 
 
-@dataclass
-class RunResult:
-    profile: LoadedProfile
-    bundle: Bundle
-    year: int
-    years: list[int]
-    measures: pl.DataFrame
-    district_names: dict[str, str] = field(default_factory=dict)
-    determinations: Determinations | None = None
-
-    def for_district(self, district_id: str) -> pl.DataFrame:
-        return self.measures.filter(pl.col("district_id") == district_id)
+def load(bundle_path: Path, profile: LoadedProfile, *, encoding: str | None = None, limit: int = DEFAULT_LIMIT,
+         on_table: Callable[[str], None] | None = None, streaming: bool | None = None, pruned: bool = True) -> Bundle:
+    """Read and check the bundle for this profile (BundleError lists every problem)."""
+    return load_bundle(bundle_path, load_spec(profile, pruned=pruned), encoding=encoding, limit=limit,
+                       on_table=on_table, streaming=streaming)
 
 
 def choose_year(bundle: Bundle, profile: LoadedProfile, year: int | None) -> tuple[int, list[int]]:
-    years = sorted({y for t in main_tables(profile) for y in bundle.years(t)})
+    """The school year to determine (`year`, else the latest) and every year the bundle holds."""
+    need = required_tables(profile)
+    main = next((tables for group in YEAR_TABLES if (tables := [t for t in need if t in group])), ["enrollment"])
+    years = sorted({y for t in main for y in bundle.years(t)})
     if not years:
-        raise UsageError(f"the bundle holds no rows in {', '.join(main_tables(profile))}: there is no school year to determine")
+        raise UsageError(f"the bundle holds no rows in {', '.join(main)}: there is no school year to determine")
     if year is None:
         return years[-1], years
     if year not in years:
@@ -118,64 +88,77 @@ def choose_year(bundle: Bundle, profile: LoadedProfile, year: int | None) -> tup
     return year, years
 
 
-def compute_measures(bundle: Bundle, profile: LoadedProfile, year: int) -> pl.LazyFrame:
+def compute_measures(inputs: Inputs, profile: LoadedProfile) -> pl.LazyFrame:
     """Every measure row the profile asks for, for one school year, as one lazy frame."""
-    parts: list[pl.LazyFrame] = []
-    m = profile.measures
-    if m.assessment is not None:
-        assessments = bundle.lazy("assessments")
-        assert assessments is not None  # required_tables() made sure
-        parts.append(assessment_measures(assessments, m.assessment, year, bundle.lazy("targets")))
-    if m.disproportionality is not None:
-        enrollment = bundle.lazy("enrollment")
-        assert enrollment is not None
-        parts.append(disproportionality_measures(
-            enrollment, bundle.lazy("discipline"), m.disproportionality, year, bundle.years("enrollment"),
-            bundle.lazy("compliance"),
-        ))
-    if m.discipline is not None:
-        enrollment, discipline = bundle.lazy("enrollment"), bundle.lazy("discipline")
-        assert enrollment is not None and discipline is not None
-        parts.append(discipline_measures(enrollment, discipline, m.discipline, year, bundle.lazy("compliance")))
-    for params, table, fn in (
-        (m.timeline, "evaluations", timeline_measures),
-        (m.transition, "transition", transition_measures),
-        (m.alternate, "assessments", alternate_measures),
-        (m.compliance, "compliance", compliance_measures),
-        (m.secondary, "enrollment", secondary_measures),
-    ):
-        if params is not None:
-            frame = bundle.lazy(table)
-            assert frame is not None  # required_tables() made sure
-            parts.append(fn(frame, params, year))
-    if not parts:
-        return pl.LazyFrame(schema=MEASURE_SCHEMA)
-    return pl.concat([to_measure_rows(p) for p in parts])
+    parts = [to_measure_rows(family.compute(inputs, params)) for family, params in profile.families()]
+    return pl.concat(parts) if parts else pl.LazyFrame(schema=MEASURE_SCHEMA)
 
 
-def run(
-    bundle_path: Path,
-    profile: LoadedProfile,
-    *,
-    year: int | None = None,
-    encoding: str | None = None,
-    limit: int = DEFAULT_LIMIT,
-    on_table: Callable[[str], None] | None = None,
-    streaming: bool | None = None,
-    early: HashProcess | None = None,
-) -> RunResult:
-    bundle = load_bundle(bundle_path, profile, required=required_tables(profile), encoding=encoding,
-                         limit=limit, on_table=on_table, streaming=streaming, reads=columns_read(profile), early=early)
+def inputs_of(bundle: Bundle, year: int) -> Inputs:
+    tables = {name: t.frame.lazy() for name, t in bundle.tables.items()}
+    return Inputs(year, tables, bundle.years)
+
+
+def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, encoding: str | None = None,
+        limit: int = DEFAULT_LIMIT, on_table: Callable[[str], None] | None = None,
+        streaming: bool | None = None) -> RunResult:
+    """Load, compute and determine: the finished run, ready for the reports."""
+    bundle = load(bundle_path, profile, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming)
+    return run_loaded(bundle, profile, year)
+
+
+def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) -> RunResult:
     chosen, years = choose_year(bundle, profile, year)
     engine = "streaming" if bundle.streaming else "auto"
-    measures = sort_rows(compute_measures(bundle, profile, chosen).collect(engine=engine))
-    names: dict[str, str] = {}
-    districts = bundle.tables.get("districts")
-    if districts is not None:
-        names = {
-            d: n for d, n in districts.frame.select("district_id", "district_name").iter_rows() if n is not None
-        }
-    districts_frame = districts.frame if districts is not None else None
+    measures = sort_rows(compute_measures(inputs_of(bundle, chosen), profile).collect(engine=engine))
+    districts = bundle.tables.get(S.DISTRICTS)
     overrides = bundle.tables.get("overrides")
-    dets = determine(profile, measures, districts_frame, overrides.frame if overrides is not None else None, chosen)
-    return RunResult(profile, bundle, chosen, years, measures, names, dets)
+    names: dict[str, str] = {}
+    if districts is not None:
+        pairs = districts.frame.lazy().select("district_id", "district_name").collect().iter_rows()
+        names = {d: n for d, n in pairs if n is not None}
+    dets = determine(profile.model, measures, _frame(districts), _frame(overrides), chosen)
+    rows = measures.lazy().filter(pl.col("district_id").is_not_null())
+    n_districts, status_counts = pl.collect_all([
+        rows.select(pl.col("district_id").n_unique()),
+        rows.group_by("measure", "status").len().sort("measure", "status"),
+    ])
+    inputs = tuple(InputTable(t.name, t.source.label, t.source.sheet, t.rows_read, tuple(t.columns_ignored),
+                              tuple(t.columns_not_read)) for t in bundle.tables.values())
+    return RunResult(profile.info(), chosen, years, inputs, bundle.files, bundle.streaming, measures,
+                     measure_infos(), names, n_districts.item(), status_counts, dets)
+
+
+def _frame(table) -> pl.DataFrame | None:
+    return table.frame.lazy().collect() if table is not None else None
+
+
+def district_rows(result: RunResult, district: str) -> pl.DataFrame:
+    """One district's measure rows; a UsageError naming the nearest district when it has none."""
+    rows = result.measures.filter(pl.col("district_id") == district)
+    if rows.height:
+        return rows
+    known = result.measures.get_column("district_id").drop_nulls().unique().sort()
+    near = [d for d in known.to_list() if d.lstrip("0") == district.lstrip("0")]
+    hint = (f"did you mean {near[0]!r}? identifiers are compared as text" if near
+            else f"{known.len()} districts have rows, e.g. {', '.join(known.head(5).to_list())}")
+    raise UsageError(f"district {district!r} has no measure rows for school year {result.year}", hint=hint)
+
+
+def with_risks(rows: pl.DataFrame, result: RunResult) -> pl.DataFrame:
+    """Measure rows with comparison counts, with the risk of the group (`risk`) and of its
+    comparison (`comparison_risk`) as `explain` shows them: percent, or per child for the
+    categories whose risk is a count per child (`risk_unit`)."""
+    per_child = [(m.name, c) for m in result.measure_info.values() for c in m.per_child_categories]
+    child = pl.any_horizontal([(pl.col("measure") == m) & (pl.col("category") == c) for m, c in per_child]) \
+        if per_child else pl.lit(False)
+    scale = pl.when(child).then(pl.lit(1.0)).otherwise(pl.lit(100.0))
+
+    def risk(num: str, den: str) -> pl.Expr:
+        return pl.when(pl.col(den).is_not_null() & (pl.col(den) != 0)).then(scale * pl.col(num) / pl.col(den))
+
+    return rows.with_columns(
+        risk("numerator", "denominator").alias("risk"),
+        risk("comparison_numerator", "comparison_denominator").alias("comparison_risk"),
+        pl.when(child).then(pl.lit("per_child")).otherwise(pl.lit("percent")).alias("risk_unit"),
+    )

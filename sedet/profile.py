@@ -20,21 +20,15 @@ import hashlib
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
 from sedet.determine.params import Determination, Factor, Group
 from sedet.errors import ProfileError
-from sedet.io.schema import CODE_LISTS
-from sedet.measures.alternate import AlternateParams
-from sedet.measures.compliance import ComplianceParams
-from sedet.measures.discipline import DisciplineParams
-from sedet.measures.disproportionality import DisproportionalityParams
-from sedet.measures.secondary import SecondaryParams
-from sedet.measures.timeline import TimelineParams
-from sedet.measures.transition import TransitionParams
-from sedet.params import Fraction, NonNegInt, ReportingParams, Strict, _as_float
+from sedet.measures.family import Family
+from sedet.measures.registry import FAMILIES
+from sedet.model import CODE_LISTS, NonNegInt, ProfileInfo, ReportingParams, Strict
 
 
 class Meta(Strict):
@@ -48,109 +42,16 @@ class Meta(Strict):
     status_note: str | None = None
 
 
-class Scale(Strict):
-    """Performance levels of one assessment in one grade band: PI weights and proficient levels."""
-
-    grade_band: str
-    assessments: list[Literal["REG", "ALT"]]
-    weights: dict[str, float]
-    proficient: list[str]
-
-    @field_validator("weights", mode="before")
-    @classmethod
-    def _weights(cls, v: Any) -> Any:
-        return {k: _as_float(w) for k, w in v.items()} if isinstance(v, dict) else v
-
-    @model_validator(mode="after")
-    def _proficient_levels_exist(self) -> Scale:
-        unknown = [p for p in self.proficient if p not in self.weights]
-        if unknown:
-            raise ValueError(f"proficient levels {unknown} are not among the weighted levels {list(self.weights)}")
-        return self
+def _measures_model() -> type[Strict]:
+    """The [measures] section: one optional sub-section per family of the registry, in its order."""
+    fields: dict[str, Any] = {f.name: (f.params | None, None) for f in FAMILIES}
+    return create_model("Measures", __base__=Strict, **fields)
 
 
-class AssessmentParams(Strict):
-    """METHODS.md section 1: participation, proficiency, performance index, AYP (NY)."""
-
-    subjects: list[Literal["ELA", "MATH", "SCI"]]
-    grade_bands: dict[str, list[Annotated[int, Field(ge=3, le=12)]]]
-    participation_min_n: NonNegInt
-    participation_target: Fraction
-    performance_min_n: NonNegInt
-    proficiency_min_n: NonNegInt
-    proficiency_population: Literal["all_tested", "accountable"] = Field(
-        description="who counts in a proficiency rate: every student with a valid score (APR 3C), "
-        "or only accountable (continuously enrolled) students"
-    )
-    scales: list[Scale]
-    performance_index_multiplier: float
-    amo: dict[str, dict[str, float]] = Field(description="annual measurable objective per subject and grade band")
-    eamo_offsets: list[tuple[NonNegInt, float]] = Field(
-        description="[smallest group size, points below the AMO]: the effective AMO for a group of n"
-    )
-    safe_harbor: bool
-    safe_harbor_fraction: Fraction
-    use_targets_table: bool
-
-    @field_validator("participation_target", "safe_harbor_fraction", "performance_index_multiplier", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return _as_float(v)
-
-    @field_validator("amo", mode="before")
-    @classmethod
-    def _amo(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {s: ({b: _as_float(x) for b, x in d.items()} if isinstance(d, dict) else d) for s, d in v.items()}
-        return v
-
-    @field_validator("eamo_offsets", mode="before")
-    @classmethod
-    def _offsets(cls, v: Any) -> Any:
-        if isinstance(v, list):
-            return [tuple(x) if isinstance(x, list) else x for x in v]
-        return v
-
-    @model_validator(mode="after")
-    def _consistent(self) -> AssessmentParams:
-        for s in self.scales:
-            if s.grade_band not in self.grade_bands:
-                raise ValueError(f"scale for grade band {s.grade_band!r}: not one of grade_bands {list(self.grade_bands)}")
-        for band in self.grade_bands:
-            for a in ("REG", "ALT"):
-                if sum(1 for s in self.scales if s.grade_band == band and a in s.assessments) != 1:
-                    raise ValueError(f"grade band {band!r} needs exactly one scale for the {a} assessment")
-        seen: dict[int, str] = {}
-        for band, grades in self.grade_bands.items():
-            for g in grades:
-                if g in seen:
-                    raise ValueError(f"grade {g} is in two grade bands ({seen[g]!r} and {band!r})")
-                seen[g] = band
-        for subject in self.subjects:
-            for band in self.grade_bands:
-                if band not in self.amo.get(subject, {}):
-                    raise ValueError(f"amo: no value for subject {subject!r}, grade band {band!r}")
-        sizes = [n for n, _ in self.eamo_offsets]
-        if sizes != sorted(sizes) or len(set(sizes)) != len(sizes):
-            raise ValueError("eamo_offsets: group sizes must increase")
-        return self
-
-    def scale_for(self, band: str, assessment: str) -> Scale:
-        return next(s for s in self.scales if s.grade_band == band and assessment in s.assessments)
-
-    def band_of_grade(self) -> dict[int, str]:
-        return {g: band for band, grades in self.grade_bands.items() for g in grades}
-
-
-class Measures(Strict):
-    assessment: AssessmentParams | None = None
-    disproportionality: DisproportionalityParams | None = None
-    discipline: DisciplineParams | None = None
-    timeline: TimelineParams | None = None
-    transition: TransitionParams | None = None
-    alternate: AlternateParams | None = None
-    compliance: ComplianceParams | None = None
-    secondary: SecondaryParams | None = None
+if TYPE_CHECKING:  # built from the registry at run time; a family's parameters are read by name
+    Measures = Strict
+else:
+    Measures = _measures_model()
 
 
 class Profile(Strict):
@@ -218,6 +119,17 @@ class LoadedProfile:
     def measures(self) -> Measures:
         return self.model.measures
 
+    def families(self) -> list[tuple[Family[Any], Strict]]:
+        """The measure families the profile runs, with their parameters, in registry order."""
+        active = [(f, getattr(self.model.measures, f.name)) for f in FAMILIES]
+        return [(f, params) for f, params in active if params is not None]
+
+    def info(self) -> ProfileInfo:
+        """What the reports show of the profile."""
+        meta = self.meta
+        return ProfileInfo(meta.id, meta.title, meta.run_type, meta.display_decimals, self.path.name, self.sha256,
+                           tuple(self.parameters()), self.model.reporting)
+
     def parameters(self) -> list[tuple[str, Any, str]]:
         """(path, value, source) for every parameter, in file order."""
         flat = _flatten(self.model.model_dump(mode="json", exclude_none=True))
@@ -261,6 +173,14 @@ def resolve_profile(name_or_path: str) -> Path:
         names = ", ".join(sorted(known)) or "none"
         raise ProfileError(f"unknown profile {name_or_path!r}", hint=f"known profiles: {names}; or give a path to a .toml file")
     return known[name_or_path]
+
+
+def category_order(name_or_path: str) -> tuple[list[str] | None, str]:
+    """A profile's category short names, best first (None when it makes no determinations), and its
+    SHA-256 (for `sedet diff`, which tells worse from better by this order)."""
+    prof = load_profile(name_or_path)
+    det = prof.model.determination
+    return ([c.short for c in det.categories] if det is not None else None), prof.sha256
 
 
 def load_profile(name_or_path: str) -> LoadedProfile:

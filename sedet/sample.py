@@ -1,10 +1,10 @@
 """Synthetic input bundles: realistic, deterministic and fast to make at any size.
 
-`make_bundle` writes a bundle folder (DESIGN.md, "The input bundle") whose
+`make_bundle` writes a bundle folder (docs/design.md section 4) whose
 tables and columns are exactly those `sedet.io.schema` declares, plus the
 profile-declared extras sedet knows about (the NJ transition components and
 the compliance facts). Nothing in it is real; the shares it draws from are
-chosen so that every measure in METHODS.md has something to find:
+chosen so that every measure in docs/methods.md has something to find:
 
 - district sizes are heavy-tailed (a few dozen to tens of thousands of
   students), so minimum-n rules bite in small districts;
@@ -30,8 +30,8 @@ only groups the rows afterwards, so its counts add up to the student-level
 bundle of the same seed.
 
 Sources of the shares: educational environments by disability are the
-national IDEA Part B child count, ages 6-21, fall 2016 (OSEP 618 file in
-/work/shared/data/idea618); the other shares are round figures of the same
+national IDEA Part B child count, ages 6-21, fall 2016 (OSEP's public IDEA
+Section 618 Part B child count and educational environments file); the other shares are round figures of the same
 order as published national statistics (NCES enrollment by race/ethnicity,
 OSEP child count by disability, CRDC discipline), not estimates.
 """
@@ -47,20 +47,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sedet.io.schema import (
-    BOOL,
-    COMPLIANCE_FACTS,
-    DATE,
-    DISABILITY,
-    ENVIRONMENT,
-    FLOAT,
-    INT,
-    NJ_TRANSITION_COMPONENTS,
-    RACE_ETHNICITY,
-    REMOVAL_TYPE,
-    SUBJECT,
-    TABLES,
-)
+from sedet.io.schema import COMPLIANCE_FACTS, TABLES
+from sedet.measures.transition import NJ_TRANSITION_COMPONENTS
+from sedet.model import BOOL, DATE, DISABILITY, ENVIRONMENT, FLOAT, INT, RACE_ETHNICITY, REMOVAL_TYPE, SUBJECT
 
 __all__ = ["FORMATS", "make_bundle"]
 
@@ -892,7 +881,7 @@ def _columns(name: str) -> list[tuple[str, str]]:
     if name == "transition":  # the NJ components, before count
         cols[-1:-1] = [(c, BOOL) for c in NJ_TRANSITION_COMPONENTS]
     if name == "compliance":
-        cols += [(c.name, c.kind) for c in COMPLIANCE_FACTS.values()]
+        cols += [(c.name, c.kind) for c in COMPLIANCE_FACTS]
     return cols
 
 

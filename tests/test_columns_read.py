@@ -12,13 +12,17 @@ import polars as pl
 import pytest
 from polars.io.plugins import register_io_source
 
-from sedet.io import bundle as B
+from sedet.errors import BundleError
 from sedet.io import schema as S
-from sedet.pipeline import PRUNED_TABLES, columns_read, compute_measures, run
+from sedet.io.table import TableSpec
+from sedet.io.typed import Codes
+from sedet.model import BOOL, DATE, FLOAT, INT, Inputs
+from sedet.pipeline import columns_read, compute_measures, load, load_spec, run
 from sedet.profile import available_profiles, load_profile
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
-DTYPES = {S.INT: pl.Int64, S.FLOAT: pl.Float64, S.BOOL: pl.Boolean, S.DATE: pl.Date}
+DTYPES = {INT: pl.Int64, FLOAT: pl.Float64, BOOL: pl.Boolean, DATE: pl.Date}
+PRUNED_TABLES = [t.name for t in S.TABLES.values() if t.prune]
 
 
 class _Recorder:
@@ -30,8 +34,9 @@ class _Recorder:
         self.used: dict[str, set[str]] = {}
 
     def lazy(self, name: str) -> pl.LazyFrame:
-        reader = B.TableReader(S.TABLES[name], self.profile, B.code_lists_for(self.profile))
-        schema = {c.name: DTYPES.get(c.kind, pl.String) for c in reader.columns_for([])}
+        spec = load_spec(self.profile)
+        table = TableSpec(S.TABLES[name], Codes(spec.code_lists, spec.code_maps), spec.columns.get(name))
+        schema = {c.name: DTYPES.get(c.kind, pl.String) for c in table.columns_for([])}
 
         def source(with_columns, predicate, n_rows, batch_size):
             cols = list(with_columns) if with_columns is not None else list(schema)
@@ -48,7 +53,8 @@ class _Recorder:
 def test_declared_columns_cover_what_the_measures_read(profile):
     prof = load_profile(profile)
     recorder = _Recorder(prof)
-    compute_measures(recorder, prof, 2012).collect()
+    inputs = Inputs(2012, {name: recorder.lazy(name) for name in S.TABLES}, recorder.years)
+    compute_measures(inputs, prof).collect()
     declared = columns_read(prof)
     for table in PRUNED_TABLES:
         assert recorder.used.get(table, set()) <= declared[table], (
@@ -78,7 +84,7 @@ def test_reading_fewer_columns_changes_no_figure(profile, monkeypatch):
     assert pruned.measures.equals(everything.measures)
     if everything.determinations is not None:
         assert pruned.determinations.table.equals(everything.determinations.table)
-    assert {t: x.rows_read for t, x in pruned.bundle.tables.items()} == {t: x.rows_read for t, x in everything.bundle.tables.items()}
+    assert [t.rows_read for t in pruned.inputs] == [t.rows_read for t in everything.inputs]
 
 
 def test_a_column_not_read_is_neither_parsed_nor_checked(tmp_path):
@@ -93,12 +99,11 @@ def test_a_column_not_read_is_neither_parsed_nor_checked(tmp_path):
     lines[1:] = [line + ",x" for line in lines[1:]]
     (b / "enrollment.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     prof = load_profile("nj-ffy2022")
-    result = run(b, prof)
-    enrollment = result.bundle.tables["enrollment"]
+    enrollment = load(b, prof).tables["enrollment"]
     assert enrollment.columns_not_read == ["low_income", "grade"]
     assert enrollment.columns_ignored == ["local_notes"]
     assert "low_income" not in enrollment.frame.columns
     # validate reads every column and names the cell
-    with pytest.raises(B.BundleError) as e:
-        B.load_bundle(b, prof)
+    with pytest.raises(BundleError) as e:
+        load(b, prof, pruned=False)
     assert [(p.file, p.row, p.column, p.found) for p in e.value.problems] == [("enrollment.csv", 4, "low_income", "'sometimes'")]

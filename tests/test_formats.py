@@ -1,6 +1,6 @@
 """The same tables as CSV or as Parquet give the same measure rows and determinations. The two
 reach the measures by different roads: CSV codes and district ids are parsed straight into
-Categorical, Parquet text is typed and then made Categorical (io.bundle.categorical_columns)."""
+Categorical, Parquet text is typed and then made Categorical (io.read.categorical_columns)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sedet.pipeline import run
+from sedet.pipeline import load, run_loaded
 from sedet.profile import load_profile
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -26,11 +26,11 @@ def parquet_bundle(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("profile", ["nj-ffy2022", "ny-ffy2011", "ma-2012", "osep-rda"])
 def test_csv_and_parquet_give_the_same_results(profile, parquet_bundle):
     prof = load_profile(profile)
-    csv = run(SAMPLE, prof)
-    parquet = run(parquet_bundle, prof)
-    enrollment = parquet.bundle.tables["enrollment"].frame
+    csv_tables, parquet_tables = load(SAMPLE, prof), load(parquet_bundle, prof)
+    csv, parquet = run_loaded(csv_tables, prof), run_loaded(parquet_tables, prof)
+    enrollment = parquet_tables.tables["enrollment"].frame
     assert isinstance(enrollment.schema["district_id"], pl.Categorical)
-    assert isinstance(csv.bundle.tables["enrollment"].frame.schema["district_id"], pl.Categorical)
+    assert isinstance(csv_tables.tables["enrollment"].frame.schema["district_id"], pl.Categorical)
     assert csv.measures.height > 0
     assert csv.measures.schema == parquet.measures.schema
     assert not any(isinstance(d, pl.Categorical) for d in csv.measures.schema.values())  # the measure rows are text

@@ -16,16 +16,9 @@ import polars as pl
 import pytest
 
 from sedet import sample
-from sedet.io.schema import (
-    BOOL,
-    CODE_LISTS,
-    COMPLIANCE_FACTS,
-    DATE,
-    FLOAT,
-    INT,
-    NJ_TRANSITION_COMPONENTS,
-    TABLES,
-)
+from sedet.io.schema import COMPLIANCE_FACTS, TABLES
+from sedet.measures.transition import NJ_TRANSITION_COMPONENTS
+from sedet.model import BOOL, CODE_LISTS, DATE, FLOAT, INT
 from sedet.sample import make_bundle
 
 STUDENT_TABLES = ("enrollment", "assessments", "evaluations", "discipline", "transition")
@@ -45,7 +38,7 @@ def kinds(table: str) -> dict[str, str]:
         count = cols.pop("count")
         cols |= {c: BOOL for c in NJ_TRANSITION_COMPONENTS} | {"count": count}
     if table == "compliance":
-        cols |= {c.name: c.kind for c in COMPLIANCE_FACTS.values()}
+        cols |= {c.name: c.kind for c in COMPLIANCE_FACTS}
     return cols
 
 

@@ -11,7 +11,9 @@ import pytest
 
 from sedet.errors import BundleError
 from sedet.io import bundle as B
-from sedet.pipeline import run
+from sedet.io import schema as S
+from sedet.io.read import categorical_columns, small_int_columns
+from sedet.pipeline import load, run_loaded
 from sedet.profile import load_profile
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -25,18 +27,18 @@ def every_table_streams(monkeypatch):
 @pytest.mark.parametrize("profile", ["nj-ffy2022", "ny-ffy2011", "ma-2012", "osep-rda"])
 def test_streaming_gives_the_same_measures_and_determinations(profile, every_table_streams):
     prof = load_profile(profile)
-    memory = run(SAMPLE, prof, streaming=False)
-    streamed = run(SAMPLE, prof, streaming=True)
-    assert streamed.bundle.streaming and not memory.bundle.streaming
+    in_memory, on_disk = load(SAMPLE, prof, streaming=False), load(SAMPLE, prof, streaming=True)
+    memory, streamed = run_loaded(in_memory, prof), run_loaded(on_disk, prof)
+    assert streamed.streaming and not memory.streaming
     # years known from reading the tables in memory, and from scanning them on disk (the sample's)
     assert memory.years == streamed.years == [2010, 2011, 2012]
-    assert memory.bundle.tables["enrollment"].years == [2010, 2011, 2012]
-    assert streamed.bundle.tables["enrollment"].years is None
+    assert in_memory.tables["enrollment"].years == [2010, 2011, 2012]
+    assert on_disk.tables["enrollment"].years is None
     assert streamed.measures.equals(memory.measures)
     if memory.determinations is not None:
         assert streamed.determinations.table.equals(memory.determinations.table)
         assert streamed.determinations.factors.equals(memory.determinations.factors)
-    assert {t: x.rows_read for t, x in streamed.bundle.tables.items()} == {t: x.rows_read for t, x in memory.bundle.tables.items()}
+    assert streamed.inputs == memory.inputs  # the same rows read, columns ignored and not read
 
 
 def _bad_bundle(tmp_path: Path) -> Path:
@@ -60,7 +62,7 @@ def test_streaming_names_the_same_problems(tmp_path, every_table_streams):
     found = {}
     for streaming in (False, True):
         with pytest.raises(BundleError) as e:
-            B.load_bundle(b, prof, required=("assessments",), streaming=streaming)
+            load(b, prof, streaming=streaming, pruned=False)
         found[streaming] = [(p.file, p.row, p.column, p.expected, p.found) for p in e.value.problems]
     assert found[True] == found[False]
     # the one bad cell: line 5, grade 'three' ('yes' in iep is a valid boolean)
@@ -69,23 +71,23 @@ def test_streaming_names_the_same_problems(tmp_path, every_table_streams):
 
 def test_a_streaming_run_types_the_columns_like_an_in_memory_one(every_table_streams):
     prof = load_profile("nj-ffy2022")
-    memory = B.load_bundle(SAMPLE, prof, streaming=False)
-    streamed = B.load_bundle(SAMPLE, prof, streaming=True)
+    memory = load(SAMPLE, prof, streaming=False, pruned=False)
+    streamed = load(SAMPLE, prof, streaming=True, pruned=False)
     for name, t in memory.tables.items():
         lazy = streamed.tables[name].frame
         # student-level tables stream; LEA-level ones (districts, compliance, ...) are small and stay in memory
-        assert isinstance(lazy, pl.LazyFrame) == (name in B.STREAMABLE), name
+        assert isinstance(lazy, pl.LazyFrame) == S.TABLES[name].student_level, name
         streamed_frame = lazy.lazy().collect()
         # the same values; in memory, a student-level table's codes and district ids are Categorical
         # (4 bytes a cell instead of 16) and its small whole numbers Int16 (2 bytes instead of 8);
         # streamed they stay text and Int64, and every other column is alike
-        cats, small = B.categorical_columns(name), B.small_int_columns(name)
+        cats, small = categorical_columns(name), small_int_columns(name)
         assert {c for c, d in t.frame.schema.items() if isinstance(d, pl.Categorical)} == cats & set(t.frame.columns), name
         assert {c for c, d in t.frame.schema.items() if d == pl.Int16} == small & set(t.frame.columns), name
         plain = {c: pl.String if c in cats else pl.Int64 if c in small else d for c, d in t.frame.schema.items()}
         assert streamed_frame.schema == plain, name
         assert streamed_frame.equals(t.frame.cast(plain)), name
-    assert B.categorical_columns("enrollment") == {"district_id", "race_ethnicity", "disability", "environment"}
-    assert B.small_int_columns("enrollment") == {"school_year", "age"}
-    assert B.small_int_columns("assessments") == {"school_year", "grade"}
-    assert B.categorical_columns("districts") == B.small_int_columns("compliance") == frozenset()  # small tables: as read
+    assert categorical_columns("enrollment") == {"district_id", "race_ethnicity", "disability", "environment"}
+    assert small_int_columns("enrollment") == {"school_year", "age"}
+    assert small_int_columns("assessments") == {"school_year", "grade"}
+    assert categorical_columns("districts") == small_int_columns("compliance") == frozenset()  # small tables: as read

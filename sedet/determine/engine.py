@@ -22,7 +22,7 @@ from __future__ import annotations
 import polars as pl
 
 from sedet.determine.params import Condition, Determination, Factor, Group
-from sedet.measures.common import EPS
+from sedet.model import EPS
 
 NA = "n/a"
 
@@ -220,67 +220,90 @@ def categorize(
     overrides: pl.LazyFrame | None,
 ) -> pl.LazyFrame:
     """Category, display label, tier and the reasons for every LEA."""
-    severity = {c.short: i for i, c in enumerate(det.categories)}
-    labels = {c.short: c.label for c in det.categories}
     out = base_category(per_lea, det).with_columns(
         pl.col("base").alias("category"), pl.lit(None, pl.String).alias("category_label"),
         pl.lit([], pl.List(pl.String)).alias("reasons"),
     )
-    sev = lambda e: e.replace_strict(severity, default=None, return_dtype=pl.Int64)  # noqa: E731
     for cond in det.conditions:
-        holds = _condition_holds(measures, cond, year)
-        out = out.join(holds, on="district_id", how="left").with_columns(pl.col("holds").fill_null(False))
-        applies = pl.col("holds") & pl.col("category").is_not_null()
-        if cond.levels is not None:
-            applies = applies & pl.col("level").is_in(cond.levels).fill_null(False)
-        if cond.action == "force":
-            new = pl.lit(cond.to)
-            changed = applies & (pl.col("category") != cond.to)
-        elif cond.action == "escalate":
-            changed = applies & (sev(pl.col("category")) < severity[cond.to])
-            new = pl.lit(cond.to)
-        else:
-            changed = pl.lit(False)
-            new = pl.col("category")
-        label = pl.lit(None, pl.String)
-        if cond.label and cond.to:
-            template = cond.label.replace("{to}", cond.to)
-            parts = template.split("{level}")
-            label = pl.lit(parts[0])
-            for rest in parts[1:]:
-                label = label + pl.col("level").cast(pl.String).fill_null("?") + pl.lit(rest)
-        out = out.with_columns(
-            pl.when(changed).then(new).otherwise(pl.col("category")).alias("category"),
-            pl.when(changed).then(label).otherwise(pl.col("category_label")).alias("category_label"),
-            pl.when(applies).then(pl.col("reasons").list.concat(pl.lit([f"{cond.id}: {cond.reason}"])))
-            .otherwise(pl.col("reasons")).alias("reasons"),
-        ).drop("holds")
+        out = _apply_condition(out, cond, det, measures, year)
     if overrides is not None and det.overrides:
-        by_label = {c.label.lower(): c.short for c in det.categories} | {c.short.lower(): c.short for c in det.categories}
-        ov = overrides.select(
-            "district_id",
-            pl.col("category").str.to_lowercase().replace_strict(by_label, default=None, return_dtype=pl.String).alias("ov_cat"),
-            pl.col("reason").alias("ov_reason"),
-        )
-        out = out.join(ov, on="district_id", how="left").with_columns(
-            pl.coalesce(pl.col("ov_cat"), pl.col("category")).alias("category"),
-            pl.when(pl.col("ov_cat").is_not_null()).then(pl.lit(None, pl.String)).otherwise(pl.col("category_label")).alias("category_label"),
-            pl.when(pl.col("ov_cat").is_not_null())
-            .then(pl.col("reasons").list.concat(pl.concat_list(pl.lit("override: ") + pl.col("ov_reason"))))
-            .otherwise(pl.col("reasons")).alias("reasons"),
-        )
+        out = _apply_overrides(out, det, overrides)
     else:
         out = out.with_columns(pl.lit(None, pl.String).alias("ov_cat"), pl.lit(None, pl.String).alias("ov_reason"))
+    return _labelled(out, det)
+
+
+def _apply_condition(out: pl.LazyFrame, cond: Condition, det: Determination, measures: pl.LazyFrame,
+                     year: int) -> pl.LazyFrame:
+    """One condition: force or escalate the category of the LEAs for which it holds, or only give
+    the reason (flag)."""
+    severity = {c.short: i for i, c in enumerate(det.categories)}
+    holds = _condition_holds(measures, cond, year)
+    out = out.join(holds, on="district_id", how="left").with_columns(pl.col("holds").fill_null(False))
+    applies = pl.col("holds") & pl.col("category").is_not_null()
+    if cond.levels is not None:
+        applies = applies & pl.col("level").is_in(cond.levels).fill_null(False)
+    new: pl.Expr = pl.lit(cond.to)
+    if cond.action == "force":
+        changed = applies & (pl.col("category") != cond.to)
+    elif cond.action == "escalate":
+        current = pl.col("category").replace_strict(severity, default=None, return_dtype=pl.Int64)
+        changed = applies & (current < severity[cond.to or ""])
+    else:
+        changed = pl.lit(False)
+        new = pl.col("category")
+    return out.with_columns(
+        pl.when(changed).then(new).otherwise(pl.col("category")).alias("category"),
+        pl.when(changed).then(_condition_label(cond)).otherwise(pl.col("category_label")).alias("category_label"),
+        pl.when(applies).then(pl.col("reasons").list.concat(pl.lit([f"{cond.id}: {cond.reason}"])))
+        .otherwise(pl.col("reasons")).alias("reasons"),
+    ).drop("holds")
+
+
+def _condition_label(cond: Condition) -> pl.Expr:
+    """How a category a condition gave is shown: its `label` template ("Level {level}-{to}") filled in,
+    or null (the category's own label)."""
+    if not (cond.label and cond.to):
+        return pl.lit(None, pl.String)
+    parts = cond.label.replace("{to}", cond.to).split("{level}")
+    label = pl.lit(parts[0])
+    for rest in parts[1:]:
+        label = label + pl.col("level").cast(pl.String).fill_null("?") + pl.lit(rest)
+    return label
+
+
+def _apply_overrides(out: pl.LazyFrame, det: Determination, overrides: pl.LazyFrame) -> pl.LazyFrame:
+    """Case-by-case decisions from the overrides table replace the category; the reason is kept."""
+    by_label = {c.label.lower(): c.short for c in det.categories} | {c.short.lower(): c.short for c in det.categories}
+    ov = overrides.select(
+        "district_id",
+        pl.col("category").str.to_lowercase().replace_strict(by_label, default=None, return_dtype=pl.String)
+        .alias("ov_cat"),
+        pl.col("reason").alias("ov_reason"),
+    )
+    overridden = pl.col("ov_cat").is_not_null()
+    return out.join(ov, on="district_id", how="left").with_columns(
+        pl.coalesce(pl.col("ov_cat"), pl.col("category")).alias("category"),
+        pl.when(overridden).then(pl.lit(None, pl.String)).otherwise(pl.col("category_label")).alias("category_label"),
+        pl.when(overridden)
+        .then(pl.col("reasons").list.concat(pl.concat_list(pl.lit("override: ") + pl.col("ov_reason"))))
+        .otherwise(pl.col("reasons")).alias("reasons"),
+    )
+
+
+def _labelled(out: pl.LazyFrame, det: Determination) -> pl.LazyFrame:
+    """The label shown, the support tier and its text, the reasons as text, and the status."""
+    labels = {c.short: c.label for c in det.categories}
     tiers = {c.short: c.tier for c in det.categories if c.tier}
     tier_text = {c.short: c.tier_text for c in det.categories if c.tier_text}
+    category = pl.col("category")
+    why_not = "no accountability level" if det.method == "level_alignment" else "no applicable factor"
     return out.with_columns(
-        pl.coalesce(pl.col("category_label"), pl.col("category").replace_strict(labels, default=None, return_dtype=pl.String))
+        pl.coalesce(pl.col("category_label"), category.replace_strict(labels, default=None, return_dtype=pl.String))
         .alias("category_label"),
-        pl.col("category").replace_strict(tiers, default=None, return_dtype=pl.String).alias("tier"),
-        pl.col("category").replace_strict(tier_text, default=None, return_dtype=pl.String).alias("tier_text"),
+        category.replace_strict(tiers, default=None, return_dtype=pl.String).alias("tier"),
+        category.replace_strict(tier_text, default=None, return_dtype=pl.String).alias("tier_text"),
         pl.col("reasons").list.join("; ").alias("reasons"),
-        pl.when(pl.col("category").is_null())
-        .then(pl.lit("not determined: ") + pl.when(pl.lit(det.method == "level_alignment")).then(pl.lit("no accountability level"))
-              .otherwise(pl.lit("no applicable factor")))
-        .otherwise(pl.lit("determined")).alias("status"),
+        pl.when(category.is_null()).then(pl.lit(f"not determined: {why_not}")).otherwise(pl.lit("determined"))
+        .alias("status"),
     )

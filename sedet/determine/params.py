@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sedet.params import Strict, as_float
+from sedet.model import Strict, as_float
 
 NOT_APPLICABLE = ["below_min_n", "below_min_cell", "no_data", "comparison_below_min"]
 

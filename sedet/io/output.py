@@ -1,11 +1,14 @@
-"""All-or-nothing output: files are written to a temporary folder beside the target, then moved in.
+"""Writing files: all or nothing, and their fingerprints.
 
-After a failure the target folder is as it was: the temporary folder is removed and nothing in the
-target has been touched. Each finished file replaces its namesake with an atomic rename.
+Files are written to a temporary folder (or file) beside the target, then moved in. After a failure
+the target folder is as it was: the temporary folder is removed and nothing in the target has been
+touched. Each finished file replaces its namesake with an atomic rename. The reports use this
+module, and nothing else of sedet.io.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -56,3 +59,23 @@ def _move_into(tmp: Path, target: Path) -> None:
                 os.replace(item, dest)
         else:
             os.replace(item, dest)
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success it replaces `target` in one rename, so a
+    reader never sees half a file. After a failure `target` is as it was."""
+    tmp = target.with_name(f".{target.name}.sedet-tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except OSError as e:
+        raise OutputError(f"{target}: cannot be written ({e.strerror or e})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file (hashlib.file_digest reads it into one reused buffer)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

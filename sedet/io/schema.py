@@ -1,8 +1,9 @@
-"""The tables of an input bundle and their columns (DESIGN.md, "The input bundle").
+"""The tables of an input bundle and their columns (docs/design.md section 4).
 
-This is the one place that says which columns a table has, which are
-required, how each is typed and which code list it is checked against.
-The loader, the validator and the sample generator all read it.
+This is the one place that says which columns a table has, which are required, how each is typed,
+which code list it is checked against, and which rules hold between its columns. The loader, the
+validator and the sample generator all read it; what a profile adds (columns it names, code lists
+and rules that depend on its parameters) reaches the loader from the pipeline (io.bundle.LoadSpec).
 """
 
 from __future__ import annotations
@@ -10,61 +11,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Column kinds. Identifiers and free text stay text: "00123" is never a number.
-ID = "id"  # identifier, kept as text exactly as written (trimmed)
-TEXT = "text"
-INT = "int"
-FLOAT = "float"
-BOOL = "bool"
-DATE = "date"
-CODE = "code"  # text checked against a code list (after the profile's local mapping)
+import polars as pl
 
-# EDFacts code lists (DESIGN.md). A profile may map local codes onto these.
-RACE_ETHNICITY = ("AM7", "AS7", "BL7", "HI7", "PI7", "WH7", "MU7")
-RACE_ETHNICITY_NAMES = {
-    "AM7": "American Indian or Alaska Native",
-    "AS7": "Asian",
-    "BL7": "Black or African American",
-    "HI7": "Hispanic/Latino",
-    "PI7": "Native Hawaiian or Other Pacific Islander",
-    "WH7": "White",
-    "MU7": "Two or more races",
-}
-DISABILITY = ("AUT", "DB", "DD", "EMN", "HI", "ID", "MD", "OHI", "OI", "SLD", "SLI", "TBI", "VI")
-ENVIRONMENT = ("RC80", "RC79TO40", "RC39LT", "SS", "RF", "HH", "CF", "PPPS")
-SUBJECT = ("ELA", "MATH", "SCI")
-ASSESSMENT = ("REG", "ALT")
-REMOVAL_TYPE = ("OSS", "ISS", "IAES")
-
-CODE_LISTS: dict[str, tuple[str, ...]] = {
-    "race_ethnicity": RACE_ETHNICITY,
-    "disability": DISABILITY,
-    "environment": ENVIRONMENT,
-    "subject": SUBJECT,
-    "assessment": ASSESSMENT,
-    "removal_type": REMOVAL_TYPE,
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str
-    required: bool = False
-    default: object = None
-    codes: str | None = None  # name of a code list (CODE_LISTS, or one the profile supplies)
-    min: int | None = None
-    max: int | None = None
-    student_id: bool = False  # never written to any report
-
+from sedet.model import (
+    BOOL,
+    CODE,
+    CODE_LISTS,
+    DATE,
+    FEDERAL_EVALUATION_EXCEPTIONS,
+    FLOAT,
+    ID,
+    INT,
+    TEXT,
+    Check,
+    Column,
+    T,
+)
 
 @dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()  # columns that must be unique together (when all present)
-    extra_bool_columns: bool = False  # the profile declares more columns (transition components)
-    extra_columns: bool = False  # the profile declares LEA-level facts (compliance)
+    checks: tuple[Check, ...] = ()  # rules between its columns that hold whatever the profile
+    # columns beyond its own that a profile may name (compliance facts): typed as declared here, or as
+    # `extra_kind` when not listed; without the profile naming any, those of `extras` present are read
+    extras: tuple[Column, ...] = ()
+    extra_kind: str | None = None  # None: the table takes no columns beyond its own and `extras`
+    unknown_are_extras: bool = False  # without the profile naming any, every unknown column is an extra
+    student_level: bool = False  # a row per student (or a count of them): may be large
+    prune: bool = False  # large: a determination reads only the columns its measures use
     year_column: bool = True
     doc: str = ""
     by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
@@ -76,12 +52,46 @@ class Table:
     def required(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 
+    def extra(self, name: str) -> Column:
+        """How a column beyond the table's own is typed."""
+        return next((c for c in self.extras if c.name == name), Column(name, self.extra_kind or TEXT))
 
+
+DISTRICTS = "districts"  # the table every other table's district_id must be listed in, when the bundle has it
 SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")  # the files a bundle's tables can come in
 
 COUNT = Column("count", INT, default=1, min=0)
 YEAR = Column("school_year", INT, required=True, min=1990, max=2100)
 DISTRICT = Column("district_id", ID, required=True)
+
+# Compliance facts sedet knows how to type (a profile may name others: read as numbers).
+COMPLIANCE_FACTS = (
+    Column("findings", INT, min=0),
+    Column("findings_corrected_on_time", INT, min=0),
+    Column("data_timely", BOOL),
+    Column("data_accurate", BOOL),
+    Column("data_accuracy_rate", FLOAT, min=0, max=1),
+    Column("grant_on_time", BOOL),
+    Column("grant_revisions", INT, min=0),
+    Column("significant_noncompliance", BOOL),
+    Column("policies_contributed", BOOL),
+    Column("inappropriate_identification", BOOL),
+    Column("achievement_score", FLOAT),
+)
+
+DETERMINED_AFTER_CONSENT = Check(
+    "determination_date",
+    T("determination_date") < T("consent_date"),
+    "a determination date on or after the consent date",
+    pl.lit("'") + T("determination_date").cast(pl.String) + pl.lit("', before the consent date '")
+    + T("consent_date").cast(pl.String) + pl.lit("'"),
+)
+CORRECTED_AT_MOST_FOUND = Check(
+    "findings_corrected_on_time",
+    T("findings_corrected_on_time") > T("findings"),
+    "no more findings corrected than findings",
+    T("findings_corrected_on_time").cast(pl.String) + pl.lit(" corrected of ") + T("findings").cast(pl.String),
+)
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -112,6 +122,8 @@ TABLES: dict[str, Table] = {
                 Column("grade", TEXT),
                 COUNT,
             ),
+            student_level=True,
+            prune=True,
             doc="students (or counts of students) enrolled, by race/ethnicity and IEP status",
         ),
         Table(
@@ -126,9 +138,11 @@ TABLES: dict[str, Table] = {
                 Column("enrolled_in_window", BOOL, default=True),
                 Column("participated", BOOL, required=True),
                 Column("performance_level", CODE, codes="performance_level"),
-                Column("accountable", BOOL),  # default: participated (set by the loader)
+                Column("accountable", BOOL, default_from="participated"),
                 COUNT,
             ),
+            student_level=True,
+            prune=True,
             doc="assessment records: one per student and subject, or counts",
         ),
         Table(
@@ -143,6 +157,8 @@ TABLES: dict[str, Table] = {
                 COUNT,
             ),
             key=("school_year", "district_id", "student_id"),
+            checks=(DETERMINED_AFTER_CONSENT,),
+            student_level=True,
             doc="initial evaluations: parental consent and eligibility determination dates",
         ),
         Table(
@@ -158,6 +174,7 @@ TABLES: dict[str, Table] = {
                 Column("age", INT, min=0, max=120),
                 COUNT,
             ),
+            student_level=True,
             doc="disciplinary removals: one row per student and removal type",
         ),
         Table(
@@ -170,14 +187,18 @@ TABLES: dict[str, Table] = {
                 COUNT,
             ),
             key=("school_year", "district_id", "student_id"),
-            extra_bool_columns=True,
+            extra_kind=BOOL,
+            unknown_are_extras=True,
+            student_level=True,
             doc="IEPs of youth of transition age reviewed, one bool column per required component",
         ),
         Table(
             "compliance",
             (YEAR, DISTRICT),
             key=("school_year", "district_id"),
-            extra_columns=True,
+            checks=(CORRECTED_AT_MOST_FOUND,),
+            extras=COMPLIANCE_FACTS,
+            extra_kind=FLOAT,
             doc="LEA-level compliance facts the profile scores",
         ),
         Table(
@@ -207,38 +228,11 @@ TABLES: dict[str, Table] = {
     )
 }
 
-# Compliance facts sedet knows how to type (a profile may declare others, typed there).
-COMPLIANCE_FACTS: dict[str, Column] = {
-    c.name: c
-    for c in (
-        Column("findings", INT, min=0),
-        Column("findings_corrected_on_time", INT, min=0),
-        Column("data_timely", BOOL),
-        Column("data_accurate", BOOL),
-        Column("data_accuracy_rate", FLOAT, min=0, max=1),
-        Column("grant_on_time", BOOL),
-        Column("grant_revisions", INT, min=0),
-        Column("significant_noncompliance", BOOL),
-        Column("policies_contributed", BOOL),
-        Column("inappropriate_identification", BOOL),
-        Column("achievement_score", FLOAT),
-    )
-}
-
-# The components of a transition IEP that NJ requires (NJ Factor 5; METHODS.md section 6).
-NJ_TRANSITION_COMPONENTS = (
-    "postsecondary_goals",
-    "transition_services",
-    "annual_goals",
-    "student_invited",
-    "agency_invited",
-)
-
-# Lawful reasons for a late initial evaluation (METHODS.md section 5).
-FEDERAL_EVALUATION_EXCEPTIONS = {
-    "301D1": "34 CFR 300.301(d)(1): parent repeatedly failed or refused to produce the child",
-    "301D2": "34 CFR 300.301(d)(2): child enrolled in another LEA after the timeline began",
-    "309C": "34 CFR 300.309(c): SLD timeline extended by mutual written agreement",
+# The code lists of the bundle's coded columns, before a profile adds its own (performance levels)
+# or narrows them (the exception codes it accepts).
+DEFAULT_CODE_LISTS: dict[str, tuple[str, ...]] = {
+    **CODE_LISTS,
+    "evaluation_exception": tuple(FEDERAL_EVALUATION_EXCEPTIONS),
 }
 
 

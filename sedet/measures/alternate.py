@@ -1,4 +1,4 @@
-"""Alternate assessment participation (NJ Factor 6; ESSA 1% cap; METHODS.md section 2).
+"""Alternate assessment participation (NJ Factor 6; ESSA 1% cap; docs/methods.md section 3).
 
 District rows (district_id set), for the school year asked:
 
@@ -36,8 +36,9 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import EPS, NO_DATA, OK, fmt_num, plain, sum_where, to_measure_rows
-from sedet.params import Fraction, Strict, as_float
+from sedet.measures.common import fmt_num, plain, sum_where, to_measure_rows
+from sedet.measures.family import Family
+from sedet.model import EPS, NO_DATA, OK, Fraction, Inputs, MeasureInfo, Strict, as_float
 
 KEY = ["school_year", "district_id"]
 
@@ -45,7 +46,7 @@ Subject = Literal["ELA", "MATH", "SCI"]
 
 
 class AlternateParams(Strict):
-    """METHODS.md section 2: which grades count per subject, and the cap."""
+    """docs/methods.md section 3: which grades count per subject, and the cap."""
 
     grades: dict[Subject, list[int]] = Field(
         description="subject -> grades counted (NJ: ELA and MATH 3-8 and 11, SCI 5, 8 and 11)"
@@ -78,10 +79,6 @@ def _in_grades(params: AlternateParams) -> pl.Expr:
     for subject, gs in params.grades.items():
         expr = expr | ((pl.col("subject") == subject) & pl.col("grade").is_in(gs))
     return expr
-
-
-# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
-READS = {"assessments": ("school_year", "district_id", "subject", "grade", "assessment", "participated", "count")}
 
 
 def alternate_measures(assessments: pl.LazyFrame, params: AlternateParams, year: int) -> pl.LazyFrame:
@@ -165,3 +162,21 @@ def alternate_measures(assessments: pl.LazyFrame, params: AlternateParams, year:
         .alias("note"),
     )
     return pl.concat([to_measure_rows(per_subject), to_measure_rows(district)])
+
+
+def compute(inputs: Inputs, params: AlternateParams) -> pl.LazyFrame:
+    return alternate_measures(inputs.table("assessments"), params, inputs.year)
+
+
+FAMILY = Family(
+    name="alternate",
+    params=AlternateParams,
+    compute=compute,
+    tables=lambda p: ("assessments",),
+    reads={"assessments": ("school_year", "district_id", "subject", "grade", "assessment", "participated", "count")},
+    measures=(
+        # the LEA's row is its highest subject, not a sum of the subjects
+        MeasureInfo("alternate_rate", "Alternate assessment participation rate (1% cap)", "rate", additive=False,
+                    verdicts=("above_cap",)),
+    ),
+)

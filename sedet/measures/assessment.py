@@ -1,4 +1,4 @@
-"""Assessment participation and performance of students with IEPs (METHODS.md section 1; NY Indicator 3).
+"""Assessment participation and performance of students with IEPs (docs/methods.md section 2; NY Indicator 3).
 
 District rows, per subject and grade band:
 - `participation`: participants / students with IEPs enrolled in the testing window; flag met/not_met
@@ -21,12 +21,12 @@ Statewide rows (district_id null):
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
 import polars as pl
+from pydantic import Field, field_validator, model_validator
 
 from sedet.measures.common import (
-    BELOW_MIN_N,
-    NO_DATA,
-    OK,
     at_least,
     fmt_num,
     guarded,
@@ -36,7 +36,103 @@ from sedet.measures.common import (
     target_flag,
     to_measure_rows,
 )
-from sedet.profile import AssessmentParams
+from sedet.measures.family import Family
+from sedet.model import BELOW_MIN_N, NO_DATA, OK, Check, Fraction, Inputs, MeasureInfo, NonNegInt, Strict, T, as_float, found
+
+class Scale(Strict):
+    """Performance levels of one assessment in one grade band: PI weights and proficient levels."""
+
+    grade_band: str
+    assessments: list[Literal["REG", "ALT"]]
+    weights: dict[str, float]
+    proficient: list[str]
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _weights(cls, v: Any) -> Any:
+        return {k: as_float(w) for k, w in v.items()} if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _proficient_levels_exist(self) -> Scale:
+        unknown = [p for p in self.proficient if p not in self.weights]
+        if unknown:
+            raise ValueError(f"proficient levels {unknown} are not among the weighted levels {list(self.weights)}")
+        return self
+
+
+class AssessmentParams(Strict):
+    """docs/methods.md section 2: participation, proficiency, performance index, AYP (NY)."""
+
+    subjects: list[Literal["ELA", "MATH", "SCI"]]
+    grade_bands: dict[str, list[Annotated[int, Field(ge=3, le=12)]]]
+    participation_min_n: NonNegInt
+    participation_target: Fraction
+    performance_min_n: NonNegInt
+    proficiency_min_n: NonNegInt
+    proficiency_population: Literal["all_tested", "accountable"] = Field(
+        description="who counts in a proficiency rate: every student with a valid score (APR 3C), "
+        "or only accountable (continuously enrolled) students"
+    )
+    scales: list[Scale]
+    performance_index_multiplier: float
+    amo: dict[str, dict[str, float]] = Field(description="annual measurable objective per subject and grade band")
+    eamo_offsets: list[tuple[NonNegInt, float]] = Field(
+        description="[smallest group size, points below the AMO]: the effective AMO for a group of n"
+    )
+    safe_harbor: bool
+    safe_harbor_fraction: Fraction
+    use_targets_table: bool
+
+    @field_validator("participation_target", "safe_harbor_fraction", "performance_index_multiplier", mode="before")
+    @classmethod
+    def _floats(cls, v: Any) -> Any:
+        return as_float(v)
+
+    @field_validator("amo", mode="before")
+    @classmethod
+    def _amo(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {s: ({b: as_float(x) for b, x in d.items()} if isinstance(d, dict) else d) for s, d in v.items()}
+        return v
+
+    @field_validator("eamo_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [tuple(x) if isinstance(x, list) else x for x in v]
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssessmentParams:
+        for s in self.scales:
+            if s.grade_band not in self.grade_bands:
+                raise ValueError(f"scale for grade band {s.grade_band!r}: not one of grade_bands {list(self.grade_bands)}")
+        for band in self.grade_bands:
+            for a in ("REG", "ALT"):
+                if sum(1 for s in self.scales if s.grade_band == band and a in s.assessments) != 1:
+                    raise ValueError(f"grade band {band!r} needs exactly one scale for the {a} assessment")
+        seen: dict[int, str] = {}
+        for band, grades in self.grade_bands.items():
+            for g in grades:
+                if g in seen:
+                    raise ValueError(f"grade {g} is in two grade bands ({seen[g]!r} and {band!r})")
+                seen[g] = band
+        for subject in self.subjects:
+            for band in self.grade_bands:
+                if band not in self.amo.get(subject, {}):
+                    raise ValueError(f"amo: no value for subject {subject!r}, grade band {band!r}")
+        sizes = [n for n, _ in self.eamo_offsets]
+        if sizes != sorted(sizes) or len(set(sizes)) != len(sizes):
+            raise ValueError("eamo_offsets: group sizes must increase")
+        return self
+
+    def scale_for(self, band: str, assessment: str) -> Scale:
+        return next(s for s in self.scales if s.grade_band == band and assessment in s.assessments)
+
+    def band_of_grade(self) -> dict[int, str]:
+        return {g: band for band, grades in self.grade_bands.items() for g in grades}
+
+
 
 GROUP = ["school_year", "district_id", "subject", "grade_band"]
 
@@ -111,11 +207,6 @@ def _amo(subject: pl.Expr, band: pl.Expr, amo: dict[str, dict[str, float]]) -> p
     return expr
 
 
-# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
-READS = {"assessments": ("school_year", "district_id", "subject", "grade", "iep", "assessment", "enrolled_in_window",
-                        "participated", "performance_level", "accountable", "count")}
-
-
 def assessment_measures(
     assessments: pl.LazyFrame,
     params: AssessmentParams,
@@ -152,8 +243,8 @@ def assessment_measures(
         )
 
     n_part, n_perf = pl.col("enrolled"), pl.col("accountable")
-    part_status = status_expr(n_part, n_part, params.participation_min_n)
-    perf_status = status_expr(n_perf, n_perf, params.performance_min_n)
+    part_status = status_expr(n_part, params.participation_min_n)
+    perf_status = status_expr(n_perf, params.performance_min_n)
     pi = mult * pl.col("points") / pl.col("accountable")
     computed_target = _amo(pl.col("subject"), pl.col("grade_band"), params.amo) - _eamo_offset(n_perf, params.eamo_offsets)
     pi_max = mult * max(w for s in params.scales for w in s.weights.values())  # NY: 100 x 2 = 200
@@ -243,7 +334,7 @@ def _proficiency(per_assessment: pl.LazyFrame, params: AssessmentParams) -> pl.L
         pl.lit(None, pl.String).alias("assessment")
     )
     rows = pl.concat([per_assessment.select(*GROUP, "assessment", "valid", "proficient"), both.select(*GROUP, "assessment", "valid", "proficient")])
-    status = status_expr(pl.col("valid"), pl.col("valid"), params.proficiency_min_n)
+    status = status_expr(pl.col("valid"), params.proficiency_min_n)
     return rows.select(
         *GROUP,
         "assessment",
@@ -306,3 +397,55 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         pl.lit("statewide: IEP students at or above proficient / IEP students with a valid score").alias("note"),
     )
     return pl.concat([to_measure_rows(x.with_columns(pl.lit(None, pl.String).alias("district_id"))) for x in (ind_3a, ind_3b, ind_3c)])
+
+
+def level_check(params: AssessmentParams) -> Check:
+    """A performance level must be one of the scale of its grade band and assessment (a grade outside
+    every band: one of any scale)."""
+    band_of = params.band_of_grade()
+    valid_key = [f"{grade}|{a}|{level}" for grade, band in band_of.items() for a in ("REG", "ALT")
+                 for level in params.scale_for(band, a).weights]
+    all_levels = sorted({lv for s in params.scales for lv in s.weights})
+    key = T("grade").cast(pl.String) + pl.lit("|") + T("assessment") + pl.lit("|") + T("performance_level")
+    in_band = T("grade").is_in(list(band_of))
+    bad = T("performance_level").is_not_null() & pl.when(in_band).then(~key.is_in(valid_key)).otherwise(
+        ~T("performance_level").is_in(all_levels)
+    )
+    scales = "; ".join(f"{s.grade_band} {'/'.join(s.assessments)}: {', '.join(s.weights)}" for s in params.scales)
+    return Check(
+        "performance_level",
+        bad,
+        f"a performance level of the profile's scale for that grade and assessment ({scales})",
+        found("performance_level") + pl.lit(" for grade ") + T("grade").cast(pl.String) + pl.lit(" ") + T("assessment"),
+        ["__typed_grade", "__typed_assessment", "__typed_performance_level"],
+    )
+
+
+def compute(inputs: Inputs, params: AssessmentParams) -> pl.LazyFrame:
+    return assessment_measures(inputs.table("assessments"), params, inputs.year, inputs.optional("targets"))
+
+
+FAMILY = Family(
+    name="assessment",
+    params=AssessmentParams,
+    compute=compute,
+    tables=lambda p: ("assessments",),
+    reads={"assessments": ("school_year", "district_id", "subject", "grade", "iep", "assessment", "enrolled_in_window",
+                           "participated", "performance_level", "accountable", "count")},
+    code_lists=lambda p: {"performance_level": tuple(sorted({lv for s in p.scales for lv in s.weights}))},
+    row_checks=lambda p: {"assessments": [level_check(p)]},
+    measures=(
+        MeasureInfo("participation", "Participation rate of students with IEPs", "rate", own_sheet=True,
+                    statewide="indicator_3b"),
+        MeasureInfo("proficiency", "Proficiency rate of students with IEPs", "rate", own_sheet=True,
+                    statewide="indicator_3c"),
+        MeasureInfo("performance_index", "Performance index (PI) of students with IEPs", numerator="number",
+                    own_sheet=True),
+        MeasureInfo("ayp", "Adequate yearly progress of the students-with-disabilities subgroup", "made", own_sheet=True),
+        MeasureInfo("indicator_3a", "Indicator 3A: percent of districts meeting AYP (of those meeting the minimum n)",
+                    "rate", counts_students=False),
+        MeasureInfo("indicator_3b", "Indicator 3B: statewide participation rate", "rate"),
+        MeasureInfo("indicator_3c", "Indicator 3C: statewide proficiency rate", "rate",
+                    blank_qualifiers={"assessment": "all"}),
+    ),
+)

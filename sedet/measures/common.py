@@ -1,45 +1,12 @@
-"""The measure row (DESIGN.md): one shape for every measure family, so later stages are generic."""
+"""Expressions every measure family uses: sums in aggregations, the minimum-n / minimum-cell rule,
+target flags, the measure-row shape (sedet.model.MEASURE_SCHEMA) and its sort order."""
 
 from __future__ import annotations
 
 import polars as pl
 import polars.selectors as cs
 
-MEASURE_SCHEMA: dict[str, pl.DataType] = {
-    "school_year": pl.Int64(),
-    "district_id": pl.String(),  # null for a statewide row (an APR indicator)
-    "measure": pl.String(),
-    "subject": pl.String(),
-    "grade_band": pl.String(),
-    "assessment": pl.String(),
-    "race_ethnicity": pl.String(),
-    "disability": pl.String(),
-    "category": pl.String(),
-    "numerator": pl.Float64(),
-    "denominator": pl.Float64(),
-    "value": pl.Float64(),
-    # the comparison the value is measured against, where it has one (a risk ratio's comparison group)
-    "comparison_numerator": pl.Float64(),
-    "comparison_denominator": pl.Float64(),
-    "comparison_value": pl.Float64(),
-    "threshold": pl.Float64(),  # the target or threshold the flag compares the value with
-    "status": pl.String(),  # ok | below_min_n | below_min_cell | no_data
-    "flag": pl.String(),  # the measure's own verdict, where it has one
-    "note": pl.String(),  # how the value came about, in words (shown by `sedet explain`)
-}
-MEASURE_COLUMNS = list(MEASURE_SCHEMA)
-QUALIFIERS = ["subject", "grade_band", "assessment", "race_ethnicity", "disability", "category"]
-SORT_KEY = ["school_year", "district_id", "measure", *QUALIFIERS]
-
-OK = "ok"
-BELOW_MIN_N = "below_min_n"
-BELOW_MIN_CELL = "below_min_cell"
-NO_DATA = "no_data"
-
-# A tolerance for threshold tests on values computed in floating point (METHODS.md: a ratio that is
-# exactly 3 must not miss a `>= 3.0` test). Values are compared as value >= threshold - EPS.
-EPS = 1e-9
-
+from sedet.model import BELOW_MIN_CELL, BELOW_MIN_N, EPS, MEASURE_SCHEMA, NO_DATA, OK, SORT_KEY
 
 def sum_where(value: pl.Expr, cond: pl.Expr) -> pl.Expr:
     """In an aggregation: the sum of `value` over the rows where `cond` holds (0 when none does).
@@ -64,15 +31,28 @@ def to_measure_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def status_expr(denominator: pl.Expr, n: pl.Expr, min_n: int) -> pl.Expr:
-    """`no_data` when nothing to divide by, `below_min_n` when n is under the minimum, else `ok`."""
-    return (
-        pl.when(denominator.fill_null(0) <= 0)
-        .then(pl.lit(NO_DATA))
-        .when(n < min_n)
-        .then(pl.lit(BELOW_MIN_N))
-        .otherwise(pl.lit(OK))
-    )
+def shortfall(den: pl.Expr, min_n: pl.Expr | int, num: pl.Expr | None = None,
+              min_cell: pl.Expr | int | None = None) -> pl.Expr:
+    """The minimum-n / minimum-cell rule (docs/methods.md section 1): why a group's value must not be
+    computed, or null when it may be. `no_data` when the group is empty (`den` 0, negative or null);
+    `below_min_n` when den < min_n; `below_min_cell` when num < min_cell (only with `num`). Every
+    measure with minimums takes its status from here."""
+    rule = pl.when(den.fill_null(0) <= 0).then(pl.lit(NO_DATA)).when(den < min_n).then(pl.lit(BELOW_MIN_N))
+    if num is not None:
+        rule = rule.when(num < min_cell).then(pl.lit(BELOW_MIN_CELL))
+    return rule.otherwise(pl.lit(None, pl.String))
+
+
+def meets_minimums(den: pl.Expr, min_n: pl.Expr | int, num: pl.Expr | None = None,
+                   min_cell: pl.Expr | int | None = None) -> pl.Expr:
+    """The group passes `shortfall`'s rule (a missing count never passes)."""
+    ok = shortfall(den, min_n, num, min_cell).is_null() & den.is_not_null()
+    return ok & num.is_not_null() if num is not None else ok
+
+
+def status_expr(den: pl.Expr, min_n: int) -> pl.Expr:
+    """A measure row's status under the minimum-n rule: `shortfall`, else `ok`."""
+    return pl.coalesce(shortfall(den, min_n), pl.lit(OK))
 
 
 def guarded(value: pl.Expr, status: pl.Expr) -> pl.Expr:

@@ -1,4 +1,4 @@
-"""LEA compliance facts (NJ Factors 7, 8, 9; MA compliance criteria; METHODS.md section 7).
+"""LEA compliance facts (NJ Factors 7, 8, 9; MA compliance criteria; docs/methods.md section 8).
 
 District rows, for the school year asked, one set per row of the `compliance` table:
 
@@ -19,7 +19,8 @@ fact. The factor stage sees the measure missing and treats the factor as it trea
 is not there (the profile's choice: not applicable, or a data-quality failure).
 
 Which facts exist is the profile's list (`facts`); the loader requires those columns and types them
-(`sedet.io.schema.COMPLIANCE_FACTS`: whole numbers, bools, rates; any other fact as a number).
+(`sedet.io.schema`, the compliance table's known facts: whole numbers, bools, rates; any other
+fact as a number).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import re
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import MEASURE_SCHEMA, NO_DATA, OK, to_measure_rows
-from sedet.params import Strict
+from sedet.measures.common import to_measure_rows
+from sedet.measures.family import Family
+from sedet.model import MEASURE_SCHEMA, NO_DATA, OK, Inputs, MeasureInfo, Strict
 
 KEY = ["school_year", "district_id"]
 
@@ -51,7 +53,7 @@ DESCRIPTIONS = {
 
 
 class ComplianceParams(Strict):
-    """METHODS.md section 7: the LEA-level facts a profile scores (columns of `compliance`)."""
+    """docs/methods.md section 8: the LEA-level facts a profile scores (columns of `compliance`)."""
 
     facts: list[str] = Field(description="columns of the compliance table the profile scores; the loader requires them")
 
@@ -106,3 +108,21 @@ def compliance_measures(compliance: pl.LazyFrame, params: ComplianceParams, year
     if not parts:
         return pl.LazyFrame(schema=MEASURE_SCHEMA)
     return pl.concat([to_measure_rows(p) for p in parts])
+
+
+def compute(inputs: Inputs, params: ComplianceParams) -> pl.LazyFrame:
+    return compliance_measures(inputs.table("compliance"), params, inputs.year)
+
+
+FAMILY = Family(
+    name="compliance",
+    params=ComplianceParams,
+    compute=compute,
+    tables=lambda p: ("compliance",),
+    columns=lambda p: {"compliance": list(p.facts)},
+    measures=(
+        MeasureInfo("compliance_fact", "LEA compliance facts"),
+        # counts findings of noncompliance, not students
+        MeasureInfo("correction", "Findings of noncompliance corrected within one year", "rate", counts_students=False),
+    ),
+)

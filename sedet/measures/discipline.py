@@ -1,7 +1,7 @@
 """Significant discrepancy in suspension and expulsion (Indicators 4A and 4B; NJ Factor 1).
 
 Rate = students with IEPs whose out-of-school suspensions and expulsions add up to more than
-10 days in the year / students with IEPs (from `enrollment`), METHODS.md section 4. 4A is the
+10 days in the year / students with IEPs (from `enrollment`), docs/methods.md section 5. 4A is the
 LEA overall; 4B each racial/ethnic group. The state picks the comparison (34 CFR 300.170(a)):
 
 - `rate_ratio_nondisabled`: the LEA's IEP rate / the LEA's rate for students without IEPs
@@ -30,19 +30,10 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import (
-    BELOW_MIN_CELL,
-    BELOW_MIN_N,
-    NO_DATA,
-    OK,
-    age_within,
-    plain,
-    sum_where,
-    to_measure_rows,
-)
+from sedet.measures.common import age_within, meets_minimums, plain, shortfall, sum_where, to_measure_rows
+from sedet.measures.family import Family
 from sedet.measures.ratios import exceeds, pct
-from sedet.params import NonNegInt, Strict, as_float
+from sedet.model import NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict, as_float
 
 Comparison = Literal["rate_ratio_nondisabled", "rate_ratio_state", "rate_difference_state"]
 
@@ -67,10 +58,6 @@ class DisciplineParams(Strict):
     @classmethod
     def _ages(cls, v):
         return tuple(v) if isinstance(v, list) else v
-
-
-# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
-READS = {"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "age", "count")}
 
 
 def discipline_measures(
@@ -120,13 +107,11 @@ def discipline_measures(
         cmp_num, cmp_den = pl.col("st_num"), pl.col("st_den")
         cmp_words = "students with IEPs statewide"
     difference = params.comparison == "rate_difference_state"
-    status = (
-        pl.when(pl.col("den") <= 0).then(pl.lit(NO_DATA))
-        .when(pl.col("den") < params.min_n).then(pl.lit(BELOW_MIN_N))
-        .when(pl.col("num") < params.min_cell).then(pl.lit(BELOW_MIN_CELL))
-        .when(cmp_den <= 0).then(pl.lit(NO_DATA))
-        .when(pl.lit(not difference) & (cmp_num <= 0)).then(pl.lit(NO_DATA))
-        .otherwise(pl.lit(OK))
+    status = pl.coalesce(
+        shortfall(pl.col("den"), params.min_n, pl.col("num"), params.min_cell),
+        pl.when(cmp_den <= 0).then(pl.lit(NO_DATA)),
+        pl.when(pl.lit(not difference) & (cmp_num <= 0)).then(pl.lit(NO_DATA)),
+        pl.lit(OK),
     )
     if difference:
         value = 100 * (pl.col("num") / pl.col("den") - cmp_num / cmp_den)
@@ -187,7 +172,7 @@ def discipline_measures(
 def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int, params: DisciplineParams) -> pl.LazyFrame:
     # An LEA (or group) is in the denominator when it meets the minimum n and cell, whether or not
     # its comparison could be computed; those that do not are the "excluded" the APR reports.
-    meets = (pl.col("den") > 0) & (pl.col("den") >= params.min_n) & (pl.col("num") >= params.min_cell)
+    meets = meets_minimums(pl.col("den"), params.min_n, pl.col("num"), params.min_cell)
     a = rate_rows.filter(pl.col("race_ethnicity").is_null()).select(
         pl.lit("indicator_4a").alias("measure"),
         (pl.col("flag") == "significant_discrepancy").sum().cast(pl.Float64).alias("numerator"),
@@ -223,3 +208,29 @@ def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int,
         pl.lit("LEAs excluded by the minimum n or cell").alias("note"),
     )
     return pl.concat([to_measure_rows(main), to_measure_rows(excluded)])
+
+
+def compute(inputs: Inputs, params: DisciplineParams) -> pl.LazyFrame:
+    return discipline_measures(inputs.table("enrollment"), inputs.table("discipline"), params, inputs.year,
+                               inputs.optional("compliance"))
+
+
+FAMILY = Family(
+    name="discipline",
+    params=DisciplineParams,
+    compute=compute,
+    tables=lambda p: ("enrollment", "discipline"),
+    reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "age", "count")},
+    measures=(
+        MeasureInfo("discipline_rate", "Suspension/expulsion of more than 10 days: rate of students with IEPs against "
+                    "the comparison", verdicts=("significant_discrepancy",)),
+        MeasureInfo("indicator_4b", "Indicator 4B: discrepancy by race/ethnicity with contributing policies", "rate",
+                    counts_students=False, verdicts=("policies_contributed", "discrepancy_only")),
+        MeasureInfo("indicator_4a", "Indicator 4A: percent of LEAs with a significant discrepancy", "rate",
+                    counts_students=False),
+        MeasureInfo("indicator_4a_excluded", "Indicator 4A: LEAs excluded by the minimum n or cell", "count",
+                    counts_students=False),
+        MeasureInfo("indicator_4b_excluded", "Indicator 4B: LEAs excluded by the minimum n or cell", "count",
+                    counts_students=False),
+    ),
+)

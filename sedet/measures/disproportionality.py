@@ -1,7 +1,7 @@
 """Significant disproportionality (34 CFR 300.647; NJ Factor 2) and Indicators 9 and 10.
 
 Categories of analysis (the federal 14; a profile picks which it uses), each with its own
-numerator, denominator population and age range (METHODS.md section 3):
+numerator, denominator population and age range (docs/methods.md section 4):
 
 | category | numerator (students of group g ...) | denominator (students of g ...) |
 | --- | --- | --- |
@@ -47,10 +47,10 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from sedet.io.schema import RACE_ETHNICITY
-from sedet.measures.common import EPS, NO_DATA, OK, age_within, only_where, plain, sum_where, to_measure_rows
+from sedet.measures.common import age_within, meets_minimums, only_where, plain, sum_where, to_measure_rows
+from sedet.measures.family import Family
 from sedet.measures.ratios import risk_ratios, rules_frame
-from sedet.params import NonNegInt, Strict, as_float
+from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict, as_float
 
 IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
 CATEGORIES = (
@@ -71,6 +71,7 @@ DISCIPLINE_SPLITS = {
     "discipline.ISS_LE10": ("ISS", False),
     "discipline.ISS_GT10": ("ISS", True),
 }
+PER_CHILD = ("discipline.TOTAL",)  # categories whose risk is removals per child, not a share of children
 Op = Literal[">=", ">"]
 
 
@@ -137,10 +138,6 @@ class DisproportionalityParams(Strict):
 
     def window(self, year: int) -> list[int]:
         return list(range(year - self.consecutive_years + 1, year + 1))
-
-
-# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
-READS = {"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "disability", "environment", "age", "count")}
 
 
 def category_counts(
@@ -231,7 +228,7 @@ def disproportionality_measures(
     window = params.window(year)
     counts = category_counts(enrollment, discipline, params, window).cache()  # read by four aggregations
     rules = rules_frame(list(params.categories), params.rule)
-    ratios = risk_ratios(counts, rules, per_child_categories=("discipline.TOTAL",)).cache()
+    ratios = risk_ratios(counts, rules, per_child_categories=PER_CHILD).cache()
     ratio_rows = to_measure_rows(ratios)
     identified = _identified(ratios, params, year, years_in_bundle).cache()
     indicators = _indicators_9_10(identified, ratios.filter(pl.col("school_year") == year), compliance, year)
@@ -295,7 +292,7 @@ def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance
     fam = pl.when(pl.col("category") == "identification").then(pl.lit("indicator_9")).otherwise(pl.lit("indicator_10"))
     ident = identified.filter(pl.col("category").str.starts_with("identification")).with_columns(fam.alias("indicator"))
     cur = current.filter(pl.col("category").str.starts_with("identification")).with_columns(fam.alias("indicator"))
-    group_meets = (pl.col("den") > 0) & (pl.col("den") >= pl.col("min_n")) & (pl.col("num") >= pl.col("min_cell"))
+    group_meets = meets_minimums(pl.col("den"), pl.col("min_n"), pl.col("num"), pl.col("min_cell"))
     met_min = cur.group_by("indicator", "district_id").agg(group_meets.any().alias("meets"))
     flagged = ident.group_by("indicator", "district_id").agg((pl.col("flag") == "identified").any().alias("identified"))
     per_lea = met_min.join(flagged, on=["indicator", "district_id"], how="left")
@@ -332,3 +329,42 @@ def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance
         pl.lit("LEAs excluded from the calculation: no group met the minimum n and cell").alias("note"),
     )
     return pl.concat([to_measure_rows(main), to_measure_rows(excluded)])
+
+
+def compute(inputs: Inputs, params: DisproportionalityParams) -> pl.LazyFrame:
+    return disproportionality_measures(inputs.table("enrollment"), inputs.optional("discipline"), params, inputs.year,
+                                       inputs.years_of("enrollment"), inputs.optional("compliance"))
+
+
+def tables(params: DisproportionalityParams) -> tuple[str, ...]:
+    """Enrollment, and discipline when a discipline category is analysed."""
+    discipline = any(c.startswith("discipline") for c in params.categories)
+    return ("enrollment", "discipline") if discipline else ("enrollment",)
+
+
+FAMILY = Family(
+    name="disproportionality",
+    params=DisproportionalityParams,
+    compute=compute,
+    tables=tables,
+    reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "disability", "environment", "age",
+                          "count")},
+    measures=(
+        # the groups of an LEA share one total whichever ratio each has (against the LEA, or statewide)
+        MeasureInfo("risk_ratio", "Risk ratio of each racial/ethnic group against the other groups (34 CFR 300.647)",
+                    ratio_family="risk_ratio", per_child_categories=PER_CHILD),
+        MeasureInfo("alternate_risk_ratio", "Alternate risk ratio: against the other groups statewide",
+                    ratio_family="risk_ratio", per_child_categories=PER_CHILD),
+        MeasureInfo("disproportionality",
+                    "Significant disproportionality: the ratio exceeds the threshold in consecutive years", "years",
+                    verdicts=("identified", "not_identified_reasonable_progress")),
+        MeasureInfo("indicator_9", "Indicator 9: percent of LEAs with disproportionate representation from "
+                    "inappropriate identification", "rate", counts_students=False),
+        MeasureInfo("indicator_10", "Indicator 10: the same, in specific disability categories", "rate",
+                    counts_students=False),
+        MeasureInfo("indicator_9_excluded", "Indicator 9: LEAs excluded by the minimum n or cell", "count",
+                    counts_students=False),
+        MeasureInfo("indicator_10_excluded", "Indicator 10: LEAs excluded by the minimum n or cell", "count",
+                    counts_students=False),
+    ),
+)

@@ -1,7 +1,7 @@
 """Risk and risk ratios for groups against the rest of their LEA, with the statewide fallback.
 
-Shared by the disproportionality categories (METHODS.md section 3) and the discipline
-discrepancy (section 4). Input: a long frame of counts with one row per year, LEA, group and
+Shared by the disproportionality categories (docs/methods.md section 4), the discipline
+discrepancy (section 5) and MA's secondary analysis (section 9). Input: a long frame of counts with one row per year, LEA, group and
 category: `num` (students with the outcome, or removals), `den` (the group's population).
 
 For group g in LEA d and category c:
@@ -10,7 +10,8 @@ For group g in LEA d and category c:
 - the ratio is computed from integer counts as (num_g x den_o) / (den_g x num_o), one division,
   so a ratio that is exactly 3 in arithmetic is exactly 3.0 (and thresholds are also compared
   with the tolerance EPS).
-- group g fails its minimum n (den_g < min_n) or cell (num_g < min_cell): no value.
+- group g fails its minimum n (den_g < min_n) or cell (num_g < min_cell): no value
+  (common.shortfall, the one minimum rule).
 - the LEA's comparison group fails the minimum n or cell: the alternate risk ratio, against all
   other groups statewide (summed over every LEA in the bundle). If that fails too: no value.
 - a comparison risk of 0: no value (never infinity).
@@ -20,9 +21,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from sedet.measures.common import BELOW_MIN_CELL, BELOW_MIN_N, EPS, NO_DATA, OK
+from sedet.measures.common import meets_minimums, shortfall
+from sedet.model import BELOW_MIN_CELL, BELOW_MIN_N, COMPARISON_BELOW_MIN, EPS, NO_DATA, OK
 
-COMPARISON_BELOW_MIN = "comparison_below_min"
 KEYS = ["school_year", "district_id", "race_ethnicity", "category"]
 
 
@@ -61,21 +62,20 @@ def risk_ratios(counts: pl.LazyFrame, rules: pl.LazyFrame, *, per_child_categori
             (pl.col("st_den") - pl.col("st_den_g")).alias("st_cmp_den"),
         )
     )
-    group_fails_n = pl.col("den") < pl.col("min_n")
-    group_fails_cell = pl.col("num") < pl.col("min_cell")
-    lea_cmp_ok = (pl.col("cmp_den") >= pl.col("min_n")) & (pl.col("cmp_num") >= pl.col("min_cell")) & (pl.col("cmp_den") > 0)
-    st_cmp_ok = (pl.col("st_cmp_den") >= pl.col("min_n")) & (pl.col("st_cmp_num") >= pl.col("min_cell")) & (pl.col("st_cmp_den") > 0)
+    min_n, min_cell = pl.col("min_n"), pl.col("min_cell")
+    lea_cmp_ok = meets_minimums(pl.col("cmp_den"), min_n, pl.col("cmp_num"), min_cell)
+    st_cmp_ok = meets_minimums(pl.col("st_cmp_den"), min_n, pl.col("st_cmp_num"), min_cell)
     use_num = pl.when(lea_cmp_ok).then(pl.col("cmp_num")).otherwise(pl.col("st_cmp_num"))
     use_den = pl.when(lea_cmp_ok).then(pl.col("cmp_den")).otherwise(pl.col("st_cmp_den"))
     g = g.with_columns(
         use_num.alias("use_num"),
         use_den.alias("use_den"),
         pl.when(lea_cmp_ok).then(pl.lit("risk_ratio")).otherwise(pl.lit("alternate_risk_ratio")).alias("measure"),
-        pl.when(pl.col("den") <= 0).then(pl.lit(NO_DATA))
-        .when(group_fails_n).then(pl.lit(BELOW_MIN_N))
-        .when(group_fails_cell).then(pl.lit(BELOW_MIN_CELL))
-        .when(~lea_cmp_ok & ~st_cmp_ok).then(pl.lit(COMPARISON_BELOW_MIN))
-        .otherwise(pl.lit(OK)).alias("status0"),
+        pl.coalesce(
+            shortfall(pl.col("den"), min_n, pl.col("num"), min_cell),
+            pl.when(~lea_cmp_ok & ~st_cmp_ok).then(pl.lit(COMPARISON_BELOW_MIN)),
+            pl.lit(OK),
+        ).alias("status0"),
     )
     # Exact ratio from integer counts: (num_g * den_o) / (den_g * num_o).
     top = pl.col("num").cast(pl.Int64) * pl.col("use_den").cast(pl.Int64)

@@ -1,4 +1,5 @@
-"""MA's secondary analysis of special-education data for districts at Levels 3-5 (MA 2012 notice).
+"""MA's secondary analysis of special-education data for districts at Levels 3-5 (MA 2012 notice;
+docs/methods.md section 9).
 
 "(A) whether there appears to be an over-identification of low income students as eligible for
 special education; and (B) whether there appears to be an inordinate separation of students with
@@ -26,10 +27,10 @@ from typing import Literal
 import polars as pl
 from pydantic import field_validator
 
-from sedet.io.schema import RACE_ETHNICITY
 from sedet.measures.common import age_within, plain, sum_where, to_measure_rows
+from sedet.measures.family import Family
 from sedet.measures.ratios import risk_ratios, rules_frame
-from sedet.params import NonNegInt, Strict, as_float
+from sedet.model import RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict, as_float
 
 LOW, NOT_LOW = "LOW_INCOME", "NOT_LOW_INCOME"
 
@@ -52,10 +53,6 @@ class SecondaryParams(Strict):
     @classmethod
     def _ages(cls, v):
         return tuple(v) if isinstance(v, list) else v
-
-
-# The columns of the large tables these measures read (pipeline.columns_read: the others are not read).
-READS = {"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "environment", "low_income", "age", "count")}
 
 
 def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: int) -> pl.LazyFrame:
@@ -97,3 +94,25 @@ def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: 
         (pl.col("note") + pl.when(pl.col("measure") == "alternate_risk_ratio")
          .then(pl.lit(" (alternate: statewide comparison)")).otherwise(pl.lit(""))).alias("note"),
     ))
+
+
+def compute(inputs: Inputs, params: SecondaryParams) -> pl.LazyFrame:
+    return secondary_measures(inputs.table("enrollment"), params, inputs.year)
+
+
+FAMILY = Family(
+    name="secondary",
+    params=SecondaryParams,
+    compute=compute,
+    tables=lambda p: ("enrollment",),
+    reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "environment", "low_income", "age",
+                          "count")},
+    measures=(
+        MeasureInfo("low_income_identification", "Secondary analysis (A): identification of low-income students",
+                    verdicts=("exceeds",)),
+        MeasureInfo("low_income_separation", "Secondary analysis (B): separate settings by low-income status",
+                    verdicts=("exceeds",)),
+        MeasureInfo("race_separation", "Secondary analysis (B): separate settings by race/ethnicity",
+                    verdicts=("exceeds",)),
+    ),
+)

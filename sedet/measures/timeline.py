@@ -1,4 +1,4 @@
-"""Timely initial evaluation (SPP/APR Indicator 11; NJ Factor 3; METHODS.md section 5).
+"""Timely initial evaluation (SPP/APR Indicator 11; NJ Factor 3; docs/methods.md section 6).
 
 Every child whose parental consent to an initial evaluation was received in the reporting period is
 sorted into exactly one outcome, in this order:
@@ -46,7 +46,7 @@ Choices the sources leave open:
 - An exception code removes the row whatever its dates (the code is the district's claim that the
   timeline did not apply). A code the profile does not accept does not remove anything (the loader
   refuses such codes, so this only matters when the function is called directly).
-- State exceptions are removed from a and b like the federal ones by default (METHODS.md). The OSEP
+- State exceptions are removed from a and b like the federal ones by default (docs/methods.md section 6). The OSEP
   measurement table asks states to *include* cases under a state-established exception in b (counted
   as timely): `state_exceptions_count_as = "on_time"` does that.
 - `late_bands` must start at 1, be contiguous, and end open (every late day falls in one band). In
@@ -61,10 +61,21 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from sedet.io.checks import Check, T, found
-from sedet.io.schema import FEDERAL_EVALUATION_EXCEPTIONS
-from sedet.measures.common import NO_DATA, OK, plain, sum_where, target_flag, to_measure_rows
-from sedet.params import Fraction, Strict, as_float
+from sedet.measures.common import plain, sum_where, target_flag, to_measure_rows
+from sedet.measures.family import Family
+from sedet.model import (
+    FEDERAL_EVALUATION_EXCEPTIONS,
+    NO_DATA,
+    OK,
+    Check,
+    Fraction,
+    Inputs,
+    MeasureInfo,
+    Strict,
+    T,
+    as_float,
+    found,
+)
 
 FederalException = Literal["301D1", "301D2", "309C"]
 
@@ -75,7 +86,7 @@ ON_TIME, LATE, LATE_OPEN, PENDING, EXCEPTION = "on_time", "late", "late_open", "
 
 
 class TimelineParams(Strict):
-    """METHODS.md section 5: the initial-evaluation timeline and what counts as a lawful delay."""
+    """docs/methods.md section 6: the initial-evaluation timeline and what counts as a lawful delay."""
 
     timeline_days: int = Field(ge=1, description="calendar days from consent to eligibility determination "
                                                  "(60 federal, 34 CFR 300.301(c)(1); 90 NJ, N.J.A.C. 6A:14-3.4(e))")
@@ -88,7 +99,7 @@ class TimelineParams(Strict):
     state_exceptions: dict[str, str] = Field(default_factory=dict, description="state exception code -> description")
     state_exceptions_count_as: Literal["excluded", "on_time"] = Field(
         default="excluded",
-        description="a case under a state exception: removed from a and b (METHODS.md), or counted in b as "
+        description="a case under a state exception: removed from a and b (docs/methods.md section 6), or counted in b as "
         "timely (the OSEP Indicator 11 measurement: 'describe cases falling within those exceptions and include in b')",
     )
     late_bands: list[tuple[int, int | None]] = Field(
@@ -353,7 +364,7 @@ def _date_found(name: str) -> pl.Expr:
 
 
 def row_checks(params: TimelineParams) -> list[Check]:
-    """Rules over the evaluations table that depend on the profile (see the loader's `_row_checks`).
+    """Rules over the evaluations table that depend on the profile.
 
     - A consent date after the last day of its school year's reporting period: a date in the future of
       the period, most often a row filed under the wrong school_year.
@@ -390,3 +401,30 @@ def row_checks(params: TimelineParams) -> list[Check]:
             pl.lit("a count of ") + T("count").cast(pl.String),
         ),
     ]
+
+
+def compute(inputs: Inputs, params: TimelineParams) -> pl.LazyFrame:
+    return timeline_measures(inputs.table("evaluations"), params, inputs.year)
+
+
+def exception_codes(params: TimelineParams) -> tuple[str, ...]:
+    """The codes the evaluations table's `exception` column accepts: the federal ones the state
+    accepts, then the state's own."""
+    return (*(k for k in FEDERAL_EVALUATION_EXCEPTIONS if k in params.exceptions), *params.state_exceptions)
+
+
+FAMILY = Family(
+    name="timeline",
+    params=TimelineParams,
+    compute=compute,
+    tables=lambda p: ("evaluations",),
+    code_lists=lambda p: {"evaluation_exception": exception_codes(p)},
+    row_checks=lambda p: {"evaluations": row_checks(p)},
+    measures=(
+        MeasureInfo("timeline", "Timely initial evaluation (Indicator 11)", "rate", statewide="indicator_11"),
+        MeasureInfo("timeline_days_late", "Indicator 11: children evaluated late, by days beyond the timeline", "rate"),
+        MeasureInfo("timeline_exceptions", "Indicator 11: children removed by a lawful exception", "count"),
+        MeasureInfo("timeline_pending", "Indicator 11: evaluations pending (timeline not yet run out)", "count"),
+        MeasureInfo("indicator_11", "Indicator 11: percent of children evaluated within the timeline", "rate"),
+    ),
+)

@@ -1,4 +1,4 @@
-"""Secondary transition (SPP/APR Indicator 13; NJ Factor 5; METHODS.md section 6).
+"""Secondary transition (SPP/APR Indicator 13; NJ Factor 5; docs/methods.md section 7).
 
 District rows (district_id set), for the school year asked:
 
@@ -34,15 +34,25 @@ from typing import Any
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import NO_DATA, OK, plain, sum_where, target_flag, to_measure_rows
-from sedet.params import Fraction, NonNegInt, Strict, as_float
+from sedet.measures.common import plain, sum_where, target_flag, to_measure_rows
+from sedet.measures.family import Family
+from sedet.model import NO_DATA, OK, Fraction, Inputs, MeasureInfo, NonNegInt, Strict, as_float
 
 KEY = ["school_year", "district_id"]
 RESERVED = ("school_year", "district_id", "student_id", "age", "count")
 
+# The components of a transition IEP that NJ requires (NJ Factor 5; docs/methods.md section 7).
+NJ_TRANSITION_COMPONENTS = (
+    "postsecondary_goals",
+    "transition_services",
+    "annual_goals",
+    "student_invited",
+    "agency_invited",
+)
+
 
 class TransitionParams(Strict):
-    """METHODS.md section 6: who is reviewed and which IEP components are required."""
+    """docs/methods.md section 7: who is reviewed and which IEP components are required."""
 
     min_age: NonNegInt = Field(description="youth aged this and over are counted (16: 20 U.S.C. 1416(a)(3)(B))")
     components: list[str] = Field(
@@ -122,3 +132,23 @@ def transition_measures(transition: pl.LazyFrame, params: TransitionParams, year
         for name in params.components
     ])
     return pl.concat([to_measure_rows(overall), to_measure_rows(components)])
+
+
+def compute(inputs: Inputs, params: TransitionParams) -> pl.LazyFrame:
+    return transition_measures(inputs.table("transition"), params, inputs.year)
+
+
+FAMILY = Family(
+    name="transition",
+    params=TransitionParams,
+    compute=compute,
+    tables=lambda p: ("transition",),
+    columns=lambda p: {"transition": list(p.components)},
+    measures=(
+        MeasureInfo("transition", "Secondary transition: IEPs with every required component (Indicator 13)", "rate",
+                    statewide="indicator_13"),
+        MeasureInfo("transition_component", "Indicator 13: IEPs with each component", "rate"),
+        MeasureInfo("indicator_13",
+                    "Indicator 13: percent of youth aged 16+ with IEPs that have every required component", "rate"),
+    ),
+)

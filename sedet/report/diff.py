@@ -9,9 +9,9 @@ A run folder is what `sedet determine --out DIR` writes; `diff_runs` reads three
   of those characters cannot be told apart from it and loses its apostrophe (names and reasons only).
 - `factors.parquet`: one row per LEA and factor (points, value, status 'ok' or 'n/a').
 - `manifest.json`: the profile id and the school year. The category order (best to most serious) is not
-  in the run: it is taken from the profile, loaded by its id. When it cannot be loaded, or the two runs
-  used profiles with different categories, a change of category is reported as "changed", not as
-  "worse" or "better", and `warnings` says why.
+  in the run: it is taken from the profile, found by its id (`categories_of`, given by the caller).
+  When it cannot be found, or the two runs used profiles with different categories, a change of
+  category is reported as "changed", not as "worse" or "better", and `warnings` says why.
 
 An LEA is listed in `changes` when its category (short name) or its displayed label differs between the
 runs (a label alone differs e.g. for MA's "Level 4-NSI" escalations), or when it is in one run only
@@ -23,6 +23,8 @@ LEA has in one run only). A new or gone LEA has no factor comparison.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from sedet.errors import SedetError, UsageError
-from sedet.report.xlsx import DECIMAL, PERCENT, Col, new_workbook, save_deterministic, table_sheet
+from sedet.model import FORMULA_START
+from sedet.report.sheet_xml import new_workbook, save_deterministic, table_sheet
+from sedet.report.xlsx import DECIMAL, PERCENT, Col
+
+
+# How the caller finds a profile by its id (raises SedetError when it cannot): its category short
+# names, best first (None when it has no determination), and its SHA-256 (profile.category_order).
+CategoriesOf = Callable[[str], tuple[list[str] | None, str]]
 
 DETERMINATIONS = "determinations.csv"
 FACTORS = "factors.parquet"
@@ -53,7 +62,7 @@ FACTOR_CHANGE_COLUMNS = [
 ]
 
 # The apostrophe the CSV writer puts before text a spreadsheet would read as a formula.
-_UNSAFE_PREFIX = r"^'([=+\-@\t\r])"
+_UNSAFE_PREFIX = "^'([" + re.escape("".join(FORMULA_START)) + "])"
 
 
 @dataclass
@@ -187,36 +196,34 @@ def _run_info(folder: Path, manifest: dict, leas: int) -> RunInfo:
 # The category order
 
 
-def _categories(info: RunInfo, warnings: list[str]) -> list[str] | None:
+def _categories(info: RunInfo, categories_of: CategoriesOf, warnings: list[str]) -> list[str] | None:
     """The profile's category short names, best first; None (with a warning) when it cannot be loaded."""
-    from sedet.profile import load_profile
-
     if info.profile_id is None:
         return None
     try:
-        prof = load_profile(info.profile_id)
+        shorts, sha256 = categories_of(info.profile_id)
     except SedetError as e:
         warnings.append(f"profile {info.profile_id!r} of {info.folder} cannot be loaded ({e.message.splitlines()[0]}); "
                         "a change of category is shown as 'changed'")
         return None
-    det = prof.model.determination
-    if det is None:
-        warnings.append(f"profile {info.profile_id!r} now has no [determination]; a change of category is shown as 'changed'")
+    if shorts is None:
+        warnings.append(f"profile {info.profile_id!r} now has no [determination]; "
+                        "a change of category is shown as 'changed'")
         return None
-    if info.profile_sha256 and info.profile_sha256 != prof.sha256:
+    if info.profile_sha256 and info.profile_sha256 != sha256:
         warnings.append(f"profile {info.profile_id!r} has been edited since the run in {info.folder}; "
                         "the order of its categories is taken from the current file")
-    return [c.short for c in det.categories]
+    return shorts
 
 
-def _category_order(old: RunInfo, new: RunInfo, warnings: list[str]) -> list[str] | None:
+def _category_order(old: RunInfo, new: RunInfo, categories_of: CategoriesOf, warnings: list[str]) -> list[str] | None:
     if old.profile_id != new.profile_id:
         warnings.append(f"the runs used different profiles: {old.profile_id or 'unknown'} (old), "
                         f"{new.profile_id or 'unknown'} (new)")
-    new_order = _categories(new, warnings)
+    new_order = _categories(new, categories_of, warnings)
     if old.profile_id == new.profile_id or new_order is None:
         return new_order
-    old_order = _categories(old, warnings)
+    old_order = _categories(old, categories_of, warnings)
     if old_order != new_order:
         if old_order is not None:
             warnings.append("the two profiles have different categories; a change of category is shown as 'changed'")
@@ -238,8 +245,9 @@ def _points_text(points: pl.Expr, status: pl.Expr, present: pl.Expr) -> pl.Expr:
             .otherwise(number))
 
 
-def diff_runs(old: Path, new: Path) -> DiffResult:
-    """Compare two run folders (old, then new). Raises UsageError when either is not a determination run."""
+def diff_runs(old: Path, new: Path, categories_of: CategoriesOf) -> DiffResult:
+    """Compare two run folders (old, then new). Raises UsageError when either is not a determination run.
+    `categories_of`: a profile's categories by its id (the order of seriousness)."""
     old, new = Path(old), Path(new)
     for folder in (old, new):
         _check_folder(folder)
@@ -248,7 +256,7 @@ def diff_runs(old: Path, new: Path) -> DiffResult:
     old_fac, new_fac = _read_factors(old), _read_factors(new)
     old_info = _run_info(old, _read_manifest(old, warnings), old_det.height)
     new_info = _run_info(new, _read_manifest(new, warnings), new_det.height)
-    order = _category_order(old_info, new_info, warnings)
+    order = _category_order(old_info, new_info, categories_of, warnings)
     severity = {short: i for i, short in enumerate(order or [])}
 
     # One row per LEA of either run.
@@ -370,7 +378,7 @@ def print_diff(console, result: DiffResult) -> None:
 
 def write_diff_workbook(result: DiffResult, path: Path) -> None:
     """Changes, Factor changes and Summary sheets; the same bytes for the same result."""
-    wb = new_workbook()
+    book = new_workbook()
     change_cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
@@ -382,7 +390,7 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
         Col("factors_moved", "Factors that moved", 60),
     ]
     c = result.changes
-    table_sheet(wb, "Changes", change_cols, c)
+    table_sheet(book, "Changes", change_cols, c)
     factor_cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
@@ -396,7 +404,7 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
         Col("new_status", "New status", 9),
     ]
     fc = result.factor_changes
-    table_sheet(wb, "Factor changes", factor_cols, fc)
+    table_sheet(book, "Factor changes", factor_cols, fc)
     s = result.summary
     items: list[tuple[str, object]] = [
         ("Old run", str(result.old.folder)),
@@ -418,5 +426,5 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
     ]
     # Counts are shown as numbers: a text that reads as a number in a column with a format is one.
     summary = pl.DataFrame({"item": [i for i, _ in items], "value": [str(v) for _, v in items]})
-    table_sheet(wb, "Summary", [Col("item", "Item", 36), Col("value", "Value", 70, "0")], summary)
-    save_deterministic(wb, path)
+    table_sheet(book, "Summary", [Col("item", "Item", 36), Col("value", "Value", 70, "0")], summary)
+    save_deterministic(book, path)

@@ -5,9 +5,9 @@ percentage, rank, the conditions and overrides with their reasons, and every fac
 LEA's value beside the state's) and a "Measures" sheet (the LEA's measure rows for the year,
 with the counts behind each value).
 
-Speed: the per-LEA frames are cut once with `partition_by`; state values are computed once for
-all factors; styles are built once per workbook; workbooks are written write-only, in parallel
-processes when there are many.
+Speed: the per-LEA frames are cut once with `partition_by`; the Measures rows of many LEAs are
+rendered as sheet XML in one query (report/sheet_xml.py); styles are built once per workbook;
+workbooks are written write-only, in parallel processes when there are many.
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from pathlib import Path
 
 import polars as pl
 
-from sedet.pipeline import RunResult
-from sedet.report.labels import MEASURE_TITLES, value_format, value_formats
+from collections.abc import Mapping
+
+from sedet.model import MeasureInfo, RunResult
+from sedet.report.labels import titles, value_format, value_formats
+from sedet.report.sheet_xml import StyleRegistry, new_workbook, rendered_table_sheet, rows_xml_by, save_deterministic
 from sedet.report.xlsx import (
     BOLD,
     DECIMAL,
@@ -33,16 +36,11 @@ from sedet.report.xlsx import (
     TITLE_FONT,
     Col,
     CountedSheet,
-    StyleRegistry,
     category_fills,
     cell,
     filled,
     first_row,
     landscape,
-    new_workbook,
-    rendered_table_sheet,
-    rows_xml_by,
-    save_deterministic,
     text_cell,
 )
 
@@ -57,9 +55,9 @@ class Context:
     title: str
     year: int
     run_type: str
-    method: str
     n_ranked: int
     shorts: list[str]
+    formats: dict[str, str]  # the number format of each measure's values
     styles: StyleRegistry  # the styles the pre-rendered Measures rows use, registered first in each workbook
 
 
@@ -73,46 +71,31 @@ def safe_name(district_id: str) -> str:
     return f"{name}-{hashlib.sha256(district_id.encode('utf-8')).hexdigest()[:8]}"
 
 
-def state_values(result: RunResult) -> pl.DataFrame:
-    """Per factor, the state's figure to show beside each LEA's: the pooled rate over every LEA
-    with a usable value (sum of numerators / sum of denominators), else the mean value, and how
-    many LEAs the factor applied to and flagged (points below the maximum)."""
-    f = result.determinations.factors
-    return f.group_by("factor").agg(
-        pl.when(pl.col("denominator").filter(pl.col("status") == "ok").sum() > 0)
-        .then(pl.col("numerator").filter(pl.col("status") == "ok").sum() / pl.col("denominator").filter(pl.col("status") == "ok").sum())
-        .otherwise(pl.col("value").filter(pl.col("status") == "ok").mean())
-        .alias("state_value"),
-        (pl.col("status") == "ok").sum().alias("leas_applicable"),
-        ((pl.col("status") == "ok") & (pl.col("points") < pl.col("possible"))).sum().alias("leas_below_max"),
-    )
-
-
 def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFrame | None = None,
                              factors: pl.DataFrame | None = None) -> list[Path]:
     """Write districts/<id>.xlsx for every LEA with a determination; return the paths.
 
     `measures` and `factors` are the tables to lay out (already suppressed for a public release);
     by default the run's own."""
-    if result.determinations is None:
+    dets = result.determinations
+    if dets is None:
         return []
     folder = out / "districts"
     folder.mkdir()
-    det = result.profile.model.determination
     m = measures if measures is not None else result.measures
     m = m.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == result.year))
-    f = (factors if factors is not None else result.determinations.factors).join(state_values(result), on="factor", how="left")
-    table = result.determinations.table
+    f = (factors if factors is not None else dets.factors).join(dets.factor_state, on="factor", how="left")
+    table = dets.table
     ctx = Context(
-        title=result.profile.meta.title,
+        title=result.profile.title,
         year=result.year,
-        run_type=result.profile.meta.run_type,
-        method=det.method,
-        n_ranked=table.filter(pl.col("percentage").is_not_null()).height,
-        shorts=[c.short for c in det.categories],
+        run_type=result.profile.run_type,
+        n_ranked=dets.distribution.ranked,
+        shorts=dets.method.shorts,
+        formats={name: value_format(info) for name, info in result.measure_info.items()},
         styles=StyleRegistry(),
     )
-    titled = _titled(m)
+    titled = _titled(m, result.measure_info)
     ctx.styles.prime(MEASURE_COLS, titled)  # every style the rows use, before any row is rendered
     f_by = f.partition_by("district_id", as_dict=True, maintain_order=True)
     empty_f = f.clear()
@@ -166,13 +149,13 @@ def _measures_intro(name: str, year: int) -> list[str]:
     return [f"{name}: every measure row for school year {year}, with the counts behind each value"]
 
 
-def _titled(m: pl.DataFrame) -> pl.DataFrame:
+def _titled(m: pl.DataFrame, infos: Mapping[str, MeasureInfo]) -> pl.DataFrame:
     """The measure rows as the Measures sheets show them: by LEA, in a fixed order, with measure titles
     and each value's number format."""
     rows = m.sort("district_id", "measure", "subject", "grade_band", "assessment", "category", "race_ethnicity",
                   nulls_last=True)
-    return rows.with_columns(value_formats(rows)).with_columns(
-        pl.col("measure").replace_strict(MEASURE_TITLES, default=pl.col("measure")).alias("measure"))
+    return rows.with_columns(value_formats(rows, infos)).with_columns(
+        pl.col("measure").replace_strict(titles(infos), default=pl.col("measure")).alias("measure"))
 
 
 def measure_rows(titled: pl.DataFrame, styles: StyleRegistry) -> tuple[dict, dict]:
@@ -181,15 +164,11 @@ def measure_rows(titled: pl.DataFrame, styles: StyleRegistry) -> tuple[dict, dic
     return xml, dict(titled.group_by("district_id").len().iter_rows())
 
 
-def _fmt(measure: str | None) -> str:
-    return value_format(measure or "")
-
-
 def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: int, measures_xml: bytes) -> None:
     """One LEA's workbook. Its Measures rows come rendered (`measure_rows`), `n_measures` of them."""
-    wb = new_workbook()
+    book = new_workbook()
     palette = category_fills(ctx.shorts)
-    sheet = wb.create_sheet("Determination")
+    sheet = book.create_sheet("Determination")
     ctx.styles.register(sheet)  # before any other style: the rendered rows use these indexes
     ws = CountedSheet(sheet)
     landscape(ws)
@@ -226,7 +205,7 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: 
         ws.append([text_cell(ws, h, BOLD) for h in
                    ("Factor", "District", "State", "Points", "Possible", "Flags", "Notes")])
         for r in f.sort("factor_order").iter_rows(named=True):
-            fmt = _fmt(r["measure"])
+            fmt = ctx.formats.get(r["measure"] or "", DECIMAL)
             why = "" if r["status"] == "ok" else (r["note"] or "n/a")
             state = r["state_value"]
             ws.append([
@@ -240,5 +219,6 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: 
                 cell(ws, why),
             ])
     if n_measures:
-        rendered_table_sheet(wb, "Measures", MEASURE_COLS, n_measures, measures_xml, intro=_measures_intro(name, ctx.year))
-    save_deterministic(wb, path)
+        rendered_table_sheet(book, "Measures", MEASURE_COLS, n_measures, measures_xml,
+                             intro=_measures_intro(name, ctx.year))
+    save_deterministic(book, path)

@@ -16,8 +16,9 @@ import polars as pl
 from openpyxl.chart import BarChart, Reference
 
 from sedet import __version__
-from sedet.pipeline import RunResult
-from sedet.report.labels import MEASURE_TITLES, QUALIFIER_COLS, SHEET_ORDER, value_format, value_formats
+from sedet.model import QUALIFIERS, Distribution, MeasureInfo, MethodInfo, RunResult, measure_info
+from sedet.report.labels import numerator_format, title, value_format, value_formats
+from sedet.report.sheet_xml import Book, new_workbook, save_deterministic, table_sheet
 from sedet.report.xlsx import (
     BOLD,
     DECIMAL,
@@ -30,21 +31,19 @@ from sedet.report.xlsx import (
     cell,
     filled,
     landscape,
-    new_workbook,
-    save_deterministic,
-    table_sheet,
     text_cell,
 )
 
 
 def _used_qualifiers(df: pl.DataFrame) -> list[str]:
-    return [q for q in QUALIFIER_COLS if df.get_column(q).null_count() < df.height]
+    return [q for q in QUALIFIERS if df.get_column(q).null_count() < df.height]
 
 
-FLAG_VERDICTS = ["identified", "significant_discrepancy", "policies_contributed", "discrepancy_only", "above_cap", "exceeds",
-                 "not_identified_reasonable_progress"]
-FLAG_MEASURES = ["disproportionality", "discipline_rate", "indicator_4b", "alternate_rate", "low_income_identification",
-                 "low_income_separation", "race_separation"]
+def _flagged(infos: dict[str, MeasureInfo] | None) -> pl.Expr:
+    """LEA rows whose flag is one of their measure's verdicts (MeasureInfo.verdicts)."""
+    tests = [(pl.col("measure") == m.name) & pl.col("flag").is_in(list(m.verdicts))
+             for m in (infos or {}).values() if m.verdicts]
+    return pl.any_horizontal(tests) if tests else pl.lit(False)
 
 
 @dataclass
@@ -52,8 +51,6 @@ class Extracts:
     """What the workbook shows of the measure table, taken in one query (`extracts`)."""
 
     state: pl.DataFrame  # the statewide rows
-    n_districts: int
-    status_counts: pl.DataFrame  # measure, status, len
     flags: pl.DataFrame
     sheets: dict[str, pl.DataFrame]  # the rows of each measure with a sheet of its own
 
@@ -65,18 +62,15 @@ def extracts(result: RunResult, m: pl.DataFrame) -> Extracts:
     lazy = m.lazy()
     districts = lazy.filter(pl.col("district_id").is_not_null())
     present = set(m.get_column("measure").unique().to_list())
-    sheets = [x for x in SHEET_ORDER if x in present]
-    state, n_districts, counts, flags, *rows = pl.collect_all([
+    sheets = [x.name for x in result.measure_info.values() if x.own_sheet and x.name in present]
+    state, flags, *rows = pl.collect_all([
         lazy.filter(pl.col("district_id").is_null()).select(
             "measure", "subject", "grade_band", "assessment", "category", "numerator", "denominator", "value"),
-        districts.select(pl.col("district_id").n_unique()),
-        districts.group_by("measure", "status").len().sort("measure", "status"),
-        districts.filter((pl.col("school_year") == result.year) & pl.col("measure").is_in(FLAG_MEASURES)
-                         & pl.col("flag").is_in(FLAG_VERDICTS))
+        districts.filter((pl.col("school_year") == result.year) & _flagged(dict(result.measure_info)))
         .sort("district_id", "measure", "category", "race_ethnicity", nulls_last=True),
         *[districts.filter(pl.col("measure") == x) for x in sheets],
     ])
-    return Extracts(state, n_districts.item(), counts, flags, dict(zip(sheets, rows, strict=True)))
+    return Extracts(state, flags, dict(zip(sheets, rows, strict=True)))
 
 
 def write_statewide(result: RunResult, m: pl.DataFrame, path: Path, *, factors: pl.DataFrame | None = None,
@@ -84,25 +78,27 @@ def write_statewide(result: RunResult, m: pl.DataFrame, path: Path, *, factors: 
     """`m` and `factors` are the tables to lay out (suppressed for a public release); `taken`: the
     extracts of `m`, if already taken."""
     taken = taken or extracts(result, m)
-    wb = new_workbook()
-    _summary_sheet(wb, result, taken, public)
+    book = new_workbook()
+    _summary_sheet(book, result, taken, public)
     if result.determinations is not None:
-        _determinations_sheet(wb, result)
-        _factor_sheets(wb, result, factors if factors is not None else result.determinations.factors)
-    _flags_sheet(wb, result, taken.flags)
+        _determinations_sheet(book, result)
+        _factor_sheets(book, result, factors if factors is not None else result.determinations.factors)
+    _flags_sheet(book, result, taken.flags)
     for measure, rows in taken.sheets.items():
-        _measure_sheet(wb, measure, rows)
-    _method_sheet(wb, result)
-    save_deterministic(wb, path)
+        _measure_sheet(book, measure_info(measure, result.measure_info), rows)
+    _method_sheet(book, result)
+    save_deterministic(book, path)
 
 
-def _determinations_sheet(wb, result: RunResult) -> None:
+def _determinations_sheet(book: Book, result: RunResult) -> None:
+    assert result.determinations is not None
     t = result.determinations.table
+    shown = [c for c in ("accountability_level", "group_detail") if t.get_column(c).null_count() < t.height]
     cols = [
         Col("rank", "Rank", 7, INTEGER),
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
-        *([Col("accountability_level", "Level", 7, INTEGER)] if t.get_column("accountability_level").null_count() < t.height else []),
+        *([Col("accountability_level", "Level", 7, INTEGER)] if "accountability_level" in shown else []),
         Col("points_earned", "Points earned", 10, DECIMAL),
         Col("points_possible", "Points possible", 10, DECIMAL),
         Col("percentage", "Percentage", 11, PERCENT),
@@ -110,28 +106,28 @@ def _determinations_sheet(wb, result: RunResult) -> None:
         Col("category_label", "Determination", 28, painted=True),
         Col("tier", "Tier", 9, painted=True),
         Col("reasons", "Conditions and overrides", 50),
-        *([Col("group_detail", "Groups", 40)] if t.get_column("group_detail").null_count() < t.height else []),
+        *([Col("group_detail", "Groups", 40)] if "group_detail" in shown else []),
         Col("status", "Status", 22),
     ]
-    det = result.profile.model.determination
-    palette = category_fills([c.short for c in det.categories])
-    table_sheet(wb, "Determinations", cols, t,
-                intro=[f"Determinations, school year {result.year}: ranked by percentage ({det.method.replace('_', ' ')})"],
-                fill_by="category", palette=palette)
+    method = result.determinations.method
+    intro = f"Determinations, school year {result.year}: ranked by percentage ({method.method.replace('_', ' ')})"
+    table_sheet(book, "Determinations", cols, t, intro=[intro], fill_by="category",
+                palette=category_fills(method.shorts))
 
 
-def _factor_sheets(wb, result: RunResult, factors: pl.DataFrame) -> None:
+def _factor_sheets(book: Book, result: RunResult, factors: pl.DataFrame) -> None:
+    names = dict(result.district_names)
     f = factors.with_columns(
-        pl.col("district_id").replace_strict(result.district_names, default=None, return_dtype=pl.String).alias("district_name")
+        pl.col("district_id").replace_strict(names, default=None, return_dtype=pl.String).alias("district_name")
     )
     for factor in f.get_column("factor").unique(maintain_order=True).to_list():
         rows = f.filter(pl.col("factor") == factor)
-        title = rows.get_column("factor_title")[0]
+        factor_title = rows.get_column("factor_title")[0]
         measure = rows.get_column("measure")[0]
         cols = [
             Col("district_id", "District ID", 12),
             Col("district_name", "District", 32),
-            Col("value", "Value", 10, value_format(measure)),
+            Col("value", "Value", 10, value_format(measure_info(measure, result.measure_info))),
             Col("numerator", "Numerator", 11, INTEGER),
             Col("denominator", "Denominator", 11, INTEGER),
             Col("flags", "Flags", 22),
@@ -140,19 +136,17 @@ def _factor_sheets(wb, result: RunResult, factors: pl.DataFrame) -> None:
             Col("status", "Status", 8),
             Col("note", "How it was computed, or why n/a", 80),
         ]
-        table_sheet(wb, f"{factor}", cols, rows,
-                    intro=[f"{factor}: {title} (measure: {measure})"])
+        table_sheet(book, f"{factor}", cols, rows, intro=[f"{factor}: {factor_title} (measure: {measure})"])
 
 
-def _measure_sheet(wb, measure: str, rows: pl.DataFrame) -> None:
+def _measure_sheet(book: Book, info: MeasureInfo, rows: pl.DataFrame) -> None:
     quals = _used_qualifiers(rows)
-    fmt = value_format(measure)
-    count_fmt = DECIMAL if measure == "performance_index" else INTEGER
+    fmt = value_format(info)
     cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
         *[Col(q, q.replace("_", " ").capitalize(), 11) for q in quals],
-        Col("numerator", "Numerator", 12, count_fmt),
+        Col("numerator", "Numerator", 12, numerator_format(info)),
         Col("denominator", "Denominator", 12, INTEGER),
         Col("value", "Value", 10, fmt),
         Col("threshold", "Target", 10, fmt),
@@ -160,139 +154,137 @@ def _measure_sheet(wb, measure: str, rows: pl.DataFrame) -> None:
         Col("flag", "Result", 15),
         Col("note", "How it was computed", 80),
     ]
-    title = MEASURE_TITLES.get(measure, measure)
-    table_sheet(wb, measure, cols, rows, intro=[title])
+    table_sheet(book, info.name, cols, rows, intro=[info.title])
 
 
-def _summary_sheet(wb, result: RunResult, taken: Extracts, public: bool = False) -> None:
-    ws = CountedSheet(wb.create_sheet("Summary"))
+def _summary_sheet(book: Book, result: RunResult, taken: Extracts, public: bool = False) -> None:
+    ws = CountedSheet(book.create_sheet("Summary"))
     ws.column_dimensions["A"].width = 70
     for col in "BCDEFGH":
         ws.column_dimensions[col].width = 13
     landscape(ws)
     p = result.profile
-    ws.append([text_cell(ws, p.meta.title, TITLE_FONT)])
+    ws.append([text_cell(ws, p.title, TITLE_FONT)])
     ws.append([text_cell(ws, f"School year {result.year - 1}-{str(result.year)[-2:]} (school_year {result.year}); "
-                             f"run type: {p.meta.run_type}; profile {p.id}; sedet {__version__}")])
+                             f"run type: {p.run_type}; profile {p.id}; sedet {__version__}")])
     if public:
-        rp = p.model.reporting
-        ws.append([text_cell(ws, f"Public release: counts and rates of groups under {rp.min_n} students are shown as "
-                                 f"'{rp.token}', with complementary suppression" + ("; rates of groups of "
-                                 f"{rp.coding_min_n}-{rp.coding_max_n} are top/bottom coded" if rp.top_bottom_coding else ""))])
+        rp = p.reporting
+        coding = (f"; rates of groups of {rp.coding_min_n}-{rp.coding_max_n} are top/bottom coded"
+                  if rp.top_bottom_coding else "")
+        ws.append([text_cell(ws, f"Public release: counts and rates of groups under {rp.min_n} students are shown "
+                                 f"as '{rp.token}', with complementary suppression{coding}")])
     ws.append([])
-    state = taken.state
-    if state.height:
-        ws.append([text_cell(ws, "Statewide indicators", BOLD)])
-        head = ["Indicator", "Subject", "Grade band", "Assessment", "Category", "Numerator", "Denominator", "Value"]
-        ws.append([text_cell(ws, h, BOLD) for h in head])
-        for r in state.iter_rows(named=True):
-            ws.append([
-                text_cell(ws, MEASURE_TITLES.get(r["measure"], r["measure"])),
-                cell(ws, r["subject"] or ""),
-                cell(ws, r["grade_band"] or ""),
-                cell(ws, r["assessment"] or ("all" if r["measure"] == "indicator_3c" else "")),
-                cell(ws, r["category"] or ""),
-                cell(ws, r["numerator"], INTEGER),
-                cell(ws, r["denominator"], INTEGER),
-                cell(ws, r["value"], value_format(r["measure"])),
-            ])
-        ws.append([])
+    if taken.state.height:
+        _statewide_indicators(ws, result, taken.state)
     if result.determinations is not None:
         _category_summary(ws, result)
     ws.append([text_cell(ws, "Measure rows by status", BOLD)])
-    ws.append([text_cell(ws, "Districts with measure rows"), cell(ws, taken.n_districts, INTEGER)])
-    for measure, status, n in taken.status_counts.iter_rows():
-        ws.append([text_cell(ws, f"{MEASURE_TITLES.get(measure, measure)}: {status}"), cell(ws, n, INTEGER)])
+    ws.append([text_cell(ws, "Districts with measure rows"), cell(ws, result.n_districts, INTEGER)])
+    for measure, status, n in result.status_counts.iter_rows():
+        ws.append([text_cell(ws, f"{title(measure, result.measure_info)}: {status}"), cell(ws, n, INTEGER)])
     ws.append([])
     ws.append([text_cell(ws, "Rows read per table", BOLD)])
-    for name, t in result.bundle.tables.items():
-        ws.append([text_cell(ws, f"{name} ({t.source.label}{', sheet ' + t.source.sheet if t.source.sheet else ''})"),
+    for t in result.inputs:
+        ws.append([text_cell(ws, f"{t.table} ({t.file}{', sheet ' + t.sheet if t.sheet else ''})"),
                    cell(ws, t.rows_read, INTEGER)])
 
 
-def _category_summary(ws, result: RunResult) -> None:
+def _statewide_indicators(ws: CountedSheet, result: RunResult, state: pl.DataFrame) -> None:
+    ws.append([text_cell(ws, "Statewide indicators", BOLD)])
+    head = ["Indicator", "Subject", "Grade band", "Assessment", "Category", "Numerator", "Denominator", "Value"]
+    ws.append([text_cell(ws, h, BOLD) for h in head])
+    for r in state.iter_rows(named=True):
+        info = measure_info(r["measure"], result.measure_info)
+        blank = info.blank_qualifiers
+        ws.append([
+            text_cell(ws, info.title),
+            *[cell(ws, r[q] or blank.get(q, "")) for q in ("subject", "grade_band", "assessment", "category")],
+            cell(ws, r["numerator"], INTEGER),
+            cell(ws, r["denominator"], INTEGER),
+            cell(ws, r["value"], value_format(info)),
+        ])
+    ws.append([])
+
+
+def _category_summary(ws: CountedSheet, result: RunResult) -> None:
     """Counts of LEAs per category with a bar chart, and the distribution of percentages with the cuts."""
-    t = result.determinations.table
-    det = result.profile.model.determination
-    palette = category_fills([c.short for c in det.categories])
+    assert result.determinations is not None
+    method, spread = result.determinations.method, result.determinations.distribution
+    palette = category_fills(method.shorts)
     ws.append([text_cell(ws, "Determinations", BOLD)])
     ws.append([text_cell(ws, h, BOLD) for h in ("Category", "LEAs", "Tier")])
-    first = _rows_so_far(ws) + 1
-    for c in det.categories:
-        n = t.filter(pl.col("category") == c.short).height
-        ws.append([filled(ws, c.label, palette[c.short]), cell(ws, n, INTEGER), cell(ws, c.tier or "")])
-    last = _rows_so_far(ws)
-    chart = BarChart()
-    chart.type = "bar"
-    chart.style = 10
-    chart.title = "LEAs per category"
-    chart.legend = None
-    chart.y_axis.title = "LEAs"
-    chart.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-    chart.height, chart.width = 6, 14
-    ws.add_chart(chart, f"E{first - 1}")
-    labelled = t.filter(pl.col("category_label").is_not_null() & ~pl.col("category_label").is_in([c.label for c in det.categories]))
-    for label, n in labelled.group_by("category_label").len().sort("category_label").iter_rows():
+    first = ws.rows + 1
+    for c in method.categories:
+        ws.append([filled(ws, c.label, palette[c.short]), cell(ws, spread.per_category[c.short], INTEGER),
+                   cell(ws, c.tier or "")])
+    last = ws.rows
+    ws.add_chart(_bar_chart("LEAs per category", ws, first, last, horizontal=True), f"E{first - 1}")
+    for label, n in spread.relabelled:
         ws.append([text_cell(ws, f"of which shown as {label}"), cell(ws, n, INTEGER)])
-    undetermined = t.filter(pl.col("category").is_null()).height
-    if undetermined:
-        ws.append([text_cell(ws, "Not determined"), cell(ws, undetermined, INTEGER)])
+    if spread.undetermined:
+        ws.append([text_cell(ws, "Not determined"), cell(ws, spread.undetermined, INTEGER)])
     for _ in range(max(0, 12 - (last - first + 1))):  # room for the chart
         ws.append([])
-    pct = t.filter(pl.col("percentage").is_not_null())
-    if pct.height:
-        ws.append([text_cell(ws, "Distribution of determination percentages", BOLD)])
-        ws.append([text_cell(ws, h, BOLD) for h in ("Percentage", "LEAs")])
-        first = _rows_so_far(ws) + 1
-        bins = [(i * 10, (i + 1) * 10) for i in range(10)]
-        p100 = (100 * pl.col("percentage"))
-        for lo, hi in bins:
-            inside = (p100 >= lo) & ((p100 < hi) if hi < 100 else (p100 <= hi))
-            ws.append([text_cell(ws, f"{lo}-{hi}%" if hi < 100 else f"{lo}-100%"), cell(ws, pct.filter(inside).height, INTEGER)])
-        last = _rows_so_far(ws)
-        hist = BarChart()
-        hist.type = "col"
-        hist.title = "LEAs by determination percentage"
-        hist.legend = None
-        hist.gapWidth = 10
-        hist.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
-        hist.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-        hist.height, hist.width = 7, 16
-        ws.add_chart(hist, f"E{first - 1}")
-        for _ in range(5):  # room for the chart
-            ws.append([])
-        ws.append([text_cell(ws, "Cut lines", BOLD)])
-        for line in _cut_lines(t, det):
-            ws.append([text_cell(ws, line)])
+    if spread.ranked:
+        _percentage_histogram(ws, result)
+
+
+def _percentage_histogram(ws: CountedSheet, result: RunResult) -> None:
+    assert result.determinations is not None
+    method, spread = result.determinations.method, result.determinations.distribution
+    ws.append([text_cell(ws, "Distribution of determination percentages", BOLD)])
+    ws.append([text_cell(ws, h, BOLD) for h in ("Percentage", "LEAs")])
+    first = ws.rows + 1
+    for lo, hi, n in spread.histogram:
+        ws.append([text_cell(ws, f"{lo}-{hi}%" if hi < 100 else f"{lo}-100%"), cell(ws, n, INTEGER)])
+    ws.add_chart(_bar_chart("LEAs by determination percentage", ws, first, ws.rows, horizontal=False), f"E{first - 1}")
+    for _ in range(5):  # room for the chart
         ws.append([])
+    ws.append([text_cell(ws, "Cut lines", BOLD)])
+    for line in _cut_lines(method, spread):
+        ws.append([text_cell(ws, line)])
+    ws.append([])
 
 
-def _cut_lines(t: pl.DataFrame, det) -> list[str]:
+def _bar_chart(chart_title: str, ws: CountedSheet, first: int, last: int, *, horizontal: bool) -> BarChart:
+    """A bar chart of the counts in column B (header in the row above `first`) by the labels in A."""
+    chart = BarChart()
+    if horizontal:
+        chart.type = "bar"
+        chart.style = 10
+        chart.y_axis.title = "LEAs"
+        chart.height, chart.width = 6, 14
+    else:
+        chart.type = "col"
+        chart.gapWidth = 10
+        chart.height, chart.width = 7, 16
+    chart.title = chart_title
+    chart.legend = None
+    chart.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    return chart
+
+
+def _cut_lines(method: MethodInfo, spread: Distribution) -> list[str]:
     """The cuts in words: fixed bounds, or for a percentile method the percentages where they fell."""
     lines = []
-    if det.method == "cut_points":
-        for c in det.method_categories():
-            if c.min_percentage is not None:
-                lines.append(f"{c.label}: percentage {c.op} {c.min_percentage:g}%")
-    elif det.method == "percentile":
-        for c in det.method_categories():
+    used = [c for c in method.categories if c.by_method]
+    if method.method == "cut_points":
+        lines += [f"{c.label}: percentage {c.op} {c.min_percentage:g}%" for c in used if c.min_percentage is not None]
+    elif method.method == "percentile":
+        definition = method.percentile_definition.replace("_", " ")
+        for c in used:
             if c.min_percentile is None:
                 continue
-            inside = t.filter(pl.col("base") == c.short)
-            low = inside.get_column("percentage").min() if inside.height else None
+            low = spread.lowest.get(c.short)
             at = f"; the lowest percentage placed there is {100 * low:.1f}%" if low is not None else ""
-            lines.append(f"{c.label}: percentile {c.op} {c.min_percentile:g} ({det.percentile_definition.replace('_', ' ')}){at}")
+            lines.append(f"{c.label}: percentile {c.op} {c.min_percentile:g} ({definition}){at}")
     else:
         lines.append("categories follow the accountability level (no percentage cut)")
     return lines
 
 
-def _rows_so_far(ws: CountedSheet) -> int:
-    return ws.rows
-
-
-def _flags_sheet(wb, result: RunResult, rows: pl.DataFrame) -> None:
+def _flags_sheet(book: Book, result: RunResult, rows: pl.DataFrame) -> None:
     """Every LEA-level verdict a reader must not miss: identified disproportionality, significant
     discrepancy, contributing policies, alternate assessment above the cap, secondary analysis.
     `rows`: the measure rows with those verdicts (Extracts.flags)."""
@@ -309,31 +301,29 @@ def _flags_sheet(wb, result: RunResult, rows: pl.DataFrame) -> None:
         Col("flag", "Verdict", 24),
         Col("note", "How it was computed", 90),
     ]
-    rows = rows.with_columns(value_formats(rows))
-    table_sheet(wb, "Flags", cols, rows,
+    rows = rows.with_columns(value_formats(rows, result.measure_info))
+    table_sheet(book, "Flags", cols, rows,
                 intro=[f"Flags, school year {result.year}: identified disproportionality, significant discrepancy, "
                        f"alternate assessment above the cap, secondary analysis ({rows.height} rows)"])
 
 
-def _method_sheet(wb, result: RunResult) -> None:
+def _method_sheet(book: Book, result: RunResult) -> None:
     p = result.profile
     cols = [Col("path", "Parameter", 48), Col("value", "Value", 40), Col("source", "Source", 100)]
-    rows = [(path, _show(v), src) for path, v, src in p.parameters()]
+    rows = [(path, _show(v), src) for path, v, src in p.parameters]
     rows += [
         ("run.school_year", str(result.year), "--year, or the latest year in the bundle"),
         ("run.years_in_bundle", ", ".join(map(str, result.years)), "bundle"),
         ("run.sedet_version", __version__, "sedet"),
-        ("run.type", p.meta.run_type, "profile (provisional, preliminary or official)"),
-        ("run.profile_file", p.path.name, f"sha256 {p.sha256}"),
+        ("run.type", p.run_type, "profile (provisional, preliminary or official)"),
+        ("run.profile_file", p.file, f"sha256 {p.sha256}"),
     ]
-    rows += [(f"input.{name}", sha, "SHA-256 of the file as read") for name, sha in result.bundle.files.items()]
+    rows += [(f"input.{name}", sha, "SHA-256 of the file as read") for name, sha in result.fingerprints.items()]
     frame = pl.DataFrame(rows, schema=[c.key for c in cols], orient="row")
-    table_sheet(wb, "Method", cols, frame, intro=["Method: profile parameters with their sources, and input fingerprints"])
+    table_sheet(book, "Method", cols, frame, intro=["Method: profile parameters with their sources, and input fingerprints"])
 
 
-def _show(v) -> str:
+def _show(v: object) -> str:
     if isinstance(v, list | dict):
         return json.dumps(v, ensure_ascii=False)
     return str(v)
-
-

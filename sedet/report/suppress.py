@@ -1,16 +1,17 @@
-"""Public release (`--public`): small-cell suppression of the files sedet writes (METHODS.md section 9).
+"""Public release (`--public`): small-cell suppression of the files sedet writes (docs/methods.md section 11).
 
 IDEA 618(b)(1): public data must not identify a child. Suppression happens only here, at output:
-every computation upstream uses the full data. The parameters are `sedet.params.ReportingParams`.
+every computation upstream uses the full data. The parameters are `sedet.model.ReportingParams`;
+what each measure's rows are (additive, counts of students, ...) its family declares (model.MeasureInfo).
 
 Public functions:
 
-- `suppress_measures(df, params)`: the measure table for public release;
-- `suppress_factors(factors, params, *, measures=None)`: the per-LEA factor table;
+- `suppress_measures(df, params, infos)`: the measure table for public release;
+- `suppress_factors(factors, params, *, measures=None, infos)`: the per-LEA factor table;
 - `public_manifest(manifest, params, *, measures=None, factors=None)`: the manifest with what was applied;
-- `check_token(token)`: refuses a token a reader could take for a number.
+- `band_labels(params)`: the texts of top- and bottom-coded values.
 
-The rules, and every choice where METHODS.md section 9 leaves one open:
+The rules, and every choice where docs/methods.md section 11 leaves one open:
 
 1. Primary suppression. A row's *group* is its denominator (the students the rate is of); for a bare
    count (a numerator without a denominator, e.g. `timeline_exceptions`, `timeline_pending`) it is
@@ -31,15 +32,15 @@ The rules, and every choice where METHODS.md section 9 leaves one open:
    (one linear equation: the total = the sum of its parts). The families:
    (a) parts and total along one qualifier: rows equal in school_year, district_id, measure and every
        qualifier but one, the total having that qualifier null (proficiency REG + ALT = all;
-       discipline_rate per race + overall; timeline_exceptions per code + any). Not for
-       `NOT_ADDITIVE` measures (alternate_rate: the LEA row is the highest subject, not a sum; it
+       discipline_rate per race + overall; timeline_exceptions per code + any). Not for measures
+       declared not additive (alternate_rate: the LEA row is the highest subject, not a sum; it
        repeats that subject's counts, so the primary rule hides both alike);
    (b) the LEA rows and the statewide row (district_id null) of the same measure and qualifiers,
-       the statewide row being named by `STATE_MEASURE` where it differs (participation ->
+       the statewide row being named by the measure's `statewide` where it differs (participation ->
        indicator_3b, proficiency -> indicator_3c, timeline -> indicator_11, transition -> indicator_13);
    (c) the racial/ethnic groups of a comparison measure (risk_ratio, alternate_risk_ratio,
        race_separation, ...: rows with comparison counts and a race) in one LEA, year, measure
-       family (`RATIO_FAMILY`: risk_ratio and alternate_risk_ratio share one) and category. Their
+       family (`ratio_family`: risk_ratio and alternate_risk_ratio share one) and category. Their
        total is not a row but is treated as published: two shown groups' comparison values solve
        for it, and LEA enrollment is public anyway.
    A family needs protecting when exactly one member (parts and explicit total; members of size 0
@@ -66,9 +67,9 @@ The rules, and every choice where METHODS.md section 9 leaves one open:
    comparison value are withheld (numerator / denominator would give the value back); its
    denominator is shown. Rows whose value is not a rate (risk ratios, the performance index) are
    not coded.
-5. Not student counts, never suppressed: `NOT_STUDENT_COUNTS` (the statewide indicators that count
-   LEAs: 3A, 4A, 4B, 9, 10 and their `_excluded` rows; `correction`, which counts findings of
-   noncompliance, as compliance_fact's `findings` does). Rows without numerator and denominator
+5. Not student counts, never suppressed: measures declared `counts_students=False` (the statewide
+   indicators that count LEAs: 3A, 4A, 4B, 9, 10 and their `_excluded` rows; `correction`, which
+   counts findings of noncompliance, as compliance_fact's `findings` does). Rows without numerator and denominator
    (ayp, disproportionality, compliance_fact) have nothing to suppress.
 6. Kept as they are: flag (a verdict against a target; the state must report each LEA's
    performance against the targets to the public, 34 CFR 300.602(b)(1)(i)(A)), status, threshold
@@ -98,37 +99,36 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
-from sedet.params import ReportingParams
+from sedet.model import EPS, QUALIFIERS, SORT_KEY, MeasureInfo, ReportingParams, check_token
 
-QUALIFIERS = ["subject", "grade_band", "assessment", "race_ethnicity", "disability", "category"]
-SORT_KEY = ["school_year", "district_id", "measure", *QUALIFIERS]
 COMPARISON_COUNT_COLUMNS = ["comparison_numerator", "comparison_denominator"]
 NUMBER_COLUMNS = ["numerator", "denominator", "value", "comparison_numerator", "comparison_denominator",
                   "comparison_value"]
 
-# The statewide row of an LEA measure, where its name differs (family (b)).
-STATE_MEASURE: dict[str, str] = {
-    "participation": "indicator_3b",
-    "proficiency": "indicator_3c",
-    "timeline": "indicator_11",
-    "transition": "indicator_13",
-}
-# Comparison measures whose racial/ethnic groups in one LEA add up to the same total (family (c)).
-RATIO_FAMILY: dict[str, str] = {"alternate_risk_ratio": "risk_ratio"}
-# Measures whose qualifier-null row is not the sum of its parts (family (a) does not apply).
-NOT_ADDITIVE = frozenset({"alternate_rate"})
-# Measures whose counts are not counts of students: never suppressed.
-NOT_STUDENT_COUNTS = frozenset({
-    "indicator_3a",
-    "indicator_4a", "indicator_4a_excluded",
-    "indicator_4b", "indicator_4b_excluded",
-    "indicator_9", "indicator_9_excluded",
-    "indicator_10", "indicator_10_excluded",
-    "correction",
-})
+
+@dataclass(frozen=True)
+class Families:
+    """What the rules need to know of the measures, from their declarations (model.MeasureInfo)."""
+
+    statewide: dict[str, str]  # the statewide row of an LEA measure, where its name differs (family (b))
+    ratio_family: dict[str, str]  # comparison measures whose groups in one LEA add up to one total (c)
+    not_additive: list[str]  # measures whose qualifier-null row is not the sum of its parts (no family (a))
+    not_students: list[str]  # measures whose counts are not counts of students: never suppressed
+
+    @classmethod
+    def of(cls, infos: Mapping[str, MeasureInfo]) -> Families:
+        return cls(
+            {m.name: m.statewide for m in infos.values() if m.statewide},
+            {m.name: m.ratio_family for m in infos.values() if m.ratio_family},
+            [m.name for m in infos.values() if not m.additive],
+            [m.name for m in infos.values() if not m.counts_students],
+        )
+
 
 PRIMARY = "primary"
 COMPLEMENTARY = "complementary"
@@ -136,7 +136,6 @@ CODED = "coded"
 COMPARISON = "comparison"
 REASONS = [PRIMARY, COMPLEMENTARY, CODED, COMPARISON]
 
-EPS = 1e-9  # METHODS.md: threshold tests on floating-point values
 _NULL = "\x00"  # stands for null inside a family key
 _SEP = "\x1f"
 
@@ -145,35 +144,23 @@ _SEP = "\x1f"
 # Public functions
 
 
-def check_token(token: str) -> str:
-    """A token must not be blank nor read as a number: a reader would take a withheld cell for a value."""
-    t = token.strip()
-    if not t:
-        raise ValueError("the suppression token must not be blank")
-    try:
-        float(t)
-    except ValueError:
-        return token
-    raise ValueError(f"the suppression token {token!r} reads as a number")
-
-
 def band_labels(params: ReportingParams) -> tuple[str, str]:
     """The texts of a top- and a bottom-coded value: ("≥95%", "≤5%") by default."""
     return f"≥{_percent(params.top)}%", f"≤{_percent(params.bottom)}%"
 
 
-def suppress_measures(df: pl.DataFrame, params: ReportingParams) -> pl.DataFrame:
+def suppress_measures(df: pl.DataFrame, params: ReportingParams, infos: Mapping[str, MeasureInfo]) -> pl.DataFrame:
     """The measure table for public release: the six number cells as text or the token, plus `suppressed`.
 
     Same rows in the same order; other columns pass through; `note` is withheld (null).
     """
     check_token(params.token)
-    plan = _plan(_numbers(df), params, measure_rules=True)
+    plan = _plan(_numbers(df), params, Families.of(infos), measure_rules=True)
     return _render(df, plan, params, comparison=True)
 
 
-def suppress_factors(factors: pl.DataFrame, params: ReportingParams, *, measures: pl.DataFrame | None = None
-                     ) -> pl.DataFrame:
+def suppress_factors(factors: pl.DataFrame, params: ReportingParams, *, measures: pl.DataFrame | None = None,
+                     infos: Mapping[str, MeasureInfo]) -> pl.DataFrame:
     """The factor table for public release: numerator, denominator and value as text or the token.
 
     The primary rule and top/bottom coding as for measure rows; points and possible are not student
@@ -184,9 +171,10 @@ def suppress_factors(factors: pl.DataFrame, params: ReportingParams, *, measures
     is coded itself) when only the measure row's numerator is (coded or complementary).
     """
     check_token(params.token)
-    plan = _plan(_numbers(factors), params, measure_rules=False)
+    families = Families.of(infos)
+    plan = _plan(_numbers(factors), params, families, measure_rules=False)
     if measures is not None and factors.height:
-        mplan = _plan(_numbers(measures), params, measure_rules=True)
+        mplan = _plan(_numbers(measures), params, families, measure_rules=True)
         key = ["district_id", "measure", "numerator", "denominator"]
         linked = (
             mplan.filter(pl.col("numerator").is_not_null() & pl.col("denominator").is_not_null())
@@ -267,12 +255,12 @@ def _numbers(df: pl.DataFrame) -> pl.DataFrame:
     return out.join(order, on="_rid").sort("_rid")
 
 
-def _plan(base: pl.DataFrame, params: ReportingParams, *, measure_rules: bool) -> pl.DataFrame:
+def _plan(base: pl.DataFrame, params: ReportingParams, families: Families, *, measure_rules: bool) -> pl.DataFrame:
     """Flags per row: primary, coded, hide_den (all withheld), comp_num (numerator and value withheld)."""
     min_n = params.min_n
     num, den, val = pl.col("numerator"), pl.col("denominator"), pl.col("value")
     cden = pl.col("comparison_denominator")
-    student = ~pl.col("measure").is_in(list(NOT_STUDENT_COUNTS)).fill_null(False)
+    student = ~pl.col("measure").is_in(families.not_students).fill_null(False)
     size = pl.when(student).then(pl.coalesce(den, num))
     small = (size > 0) & (size < min_n)
     small_cmp = (cden > 0) & (cden < min_n)
@@ -293,12 +281,12 @@ def _plan(base: pl.DataFrame, params: ReportingParams, *, measure_rules: bool) -
         pl.col("primary").alias("hide_den"),
         pl.lit(False).alias("comp_num"),
     )
-    families = _families(plan) if measure_rules else None
-    if families is None or families.height == 0:
+    members = _families(plan, families) if measure_rules else None
+    if members is None or members.height == 0:
         return plan
     links = _links(plan)
-    plan = _protect(plan, families, links, min_n, layer="den")
-    plan = _protect(plan, families, links, min_n, layer="num")
+    plan = _protect(plan, members, links, min_n, layer="den")
+    plan = _protect(plan, members, links, min_n, layer="num")
     return plan
 
 
@@ -306,13 +294,13 @@ def _key(*parts: pl.Expr) -> pl.Expr:
     return pl.concat_str([p.cast(pl.String).fill_null(_NULL) for p in parts], separator=_SEP)
 
 
-def _families(plan: pl.DataFrame) -> pl.DataFrame:
+def _families(plan: pl.DataFrame, families: Families) -> pl.DataFrame:
     """Membership of every additive family: fam (key), _rid, is_total, implicit (the total is not a row)."""
     rows = plan.filter(pl.col("_size").is_not_null())
     year, district, measure = pl.col("school_year"), pl.col("district_id"), pl.col("measure")
     frames = []
     # (a) parts and total along one qualifier
-    additive = rows.filter(~measure.is_in(list(NOT_ADDITIVE)))
+    additive = rows.filter(~measure.is_in(families.not_additive))
     for d in QUALIFIERS:
         others = [pl.col(q) for q in QUALIFIERS if q != d]
         frames.append(additive.select(
@@ -323,7 +311,7 @@ def _families(plan: pl.DataFrame) -> pl.DataFrame:
             pl.lit("a:" + d).alias("grp"),
         ))
     # (b) LEAs and the statewide row
-    state = measure.replace(STATE_MEASURE)
+    state = measure.replace(families.statewide)
     frames.append(rows.select(
         _key(pl.lit("b"), year, state, *[pl.col(q) for q in QUALIFIERS]).alias("fam"),
         "_rid",
@@ -336,7 +324,7 @@ def _families(plan: pl.DataFrame) -> pl.DataFrame:
         pl.col("comparison_denominator").is_not_null() & pl.col("race_ethnicity").is_not_null() & district.is_not_null()
     )
     frames.append(ratio.select(
-        _key(pl.lit("c"), year, district, measure.replace(RATIO_FAMILY),
+        _key(pl.lit("c"), year, district, measure.replace(families.ratio_family),
              *[pl.col(q) for q in QUALIFIERS if q != "race_ethnicity"]).alias("fam"),
         "_rid",
         pl.lit(False).alias("is_total"),

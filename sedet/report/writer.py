@@ -6,18 +6,18 @@ Nothing here computes a figure: it lays out what the stages produced.
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
 from sedet import __version__
-from sedet.io.fingerprint import sha256_file
-from sedet.measures.common import MEASURE_COLUMNS
-from sedet.pipeline import RunResult
+from sedet.io.output import sha256_file
+from sedet.model import FORMULA_START, MEASURE_COLUMNS, RunResult
 from sedet.report.statewide import extracts, write_statewide
 
-FORMULA_START = r"^[=+\-@\t\r]"
+FORMULA_TEXT = "^[" + re.escape("".join(FORMULA_START)) + "]"  # text a spreadsheet reads as a formula
 
 
 def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
@@ -27,8 +27,8 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
     text = [name for name, dtype in df.schema.items() if dtype == pl.String]
     if not text:
         return df
-    risky = df.select([pl.col(c).str.contains(FORMULA_START).any() for c in text]).row(0)
-    exprs = [pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+    risky = df.select([pl.col(c).str.contains(FORMULA_TEXT).any() for c in text]).row(0)
+    exprs = [pl.when(pl.col(c).str.contains(FORMULA_TEXT)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
              for c, r in zip(text, risky, strict=True) if r]
     return df.with_columns(exprs) if exprs else df
 
@@ -37,22 +37,23 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
                   public: bool = False) -> list[Path]:
     """Write every output file into `out` (a fresh temporary folder); return the paths written.
 
-    With `public`, every table is suppressed first (METHODS.md section 9) and every file is laid
-    out from the suppressed tables; the computations behind them used the full data."""
+    With `public`, every table is suppressed first (docs/methods.md section 11) and every file is
+    laid out from the suppressed tables; the computations behind them used the full data."""
     m = result.measures
     written: list[Path] = []
     hashes: dict[Path, str] = {}
+    names = dict(result.district_names)
     with_names = m.with_columns(
-        pl.col("district_id").replace_strict(result.district_names, default=None, return_dtype=pl.String).alias("district_name")
+        pl.col("district_id").replace_strict(names, default=None, return_dtype=pl.String).alias("district_name")
     ).select(["school_year", "district_id", "district_name", *MEASURE_COLUMNS[2:]])
     factors = result.determinations.factors if result.determinations is not None else None
-    rp = result.profile.model.reporting
+    rp = result.profile.reporting
     if public:
         from sedet.report.suppress import suppress_factors, suppress_measures
 
-        with_names = suppress_measures(with_names, rp)
+        with_names = suppress_measures(with_names, rp, result.measure_info)
         if factors is not None:
-            factors = suppress_factors(factors, rp, measures=result.measures)
+            factors = suppress_factors(factors, rp, measures=result.measures, infos=result.measure_info)
 
     # The flat files: polars writes them outside the GIL, in two threads beside the workbook
     # (openpyxl, Python-bound); each thread also fingerprints what it wrote, for the manifest.
@@ -100,24 +101,25 @@ def _manifest(result: RunResult, run_options: dict, written: list[Path], hashes:
     return {
         "tool": "sedet",
         "version": __version__,
-        "profile": {"id": p.id, "file": p.path.name, "sha256": p.sha256, "run_type": p.meta.run_type},
+        "profile": {"id": p.id, "file": p.file, "sha256": p.sha256, "run_type": p.run_type},
         "school_year": result.year,
         "years_in_bundle": result.years,
         "run": run_options,
         "inputs": [
             {
-                "table": t.name,
-                "file": t.source.label,
-                "sheet": t.source.sheet,
-                "sha256": result.bundle.files[t.source.label],
+                "table": t.table,
+                "file": t.file,
+                "sheet": t.sheet,
+                "sha256": result.fingerprints[t.file],
                 "rows_read": t.rows_read,
                 "rows_rejected": 0,
-                "columns_ignored": t.columns_ignored,
-                "columns_not_read": t.columns_not_read,
+                "columns_ignored": list(t.columns_ignored),
+                "columns_not_read": list(t.columns_not_read),
             }
-            for t in result.bundle.tables.values()
+            for t in result.inputs
         ],
         "measure_rows": result.measures.height,
-        "outputs": [{"file": f.relative_to(written[0].parent).as_posix(), "sha256": hashes.get(f) or sha256_file(f)} for f in written],
+        "outputs": [{"file": f.relative_to(written[0].parent).as_posix(), "sha256": hashes.get(f) or sha256_file(f)}
+                    for f in written],
     }
 

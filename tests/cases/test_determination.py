@@ -39,7 +39,8 @@ import polars as pl
 import pytest
 
 from sedet.determine import determine
-from sedet.measures.common import QUALIFIERS, to_measure_rows
+from sedet.measures.common import to_measure_rows
+from sedet.model import QUALIFIERS
 from sedet.profile import load_profile
 
 YEAR = 2012
@@ -133,7 +134,7 @@ def run(prof, rows: pl.DataFrame, dists: pl.DataFrame | None = None, ovr: pl.Dat
     if dists is None:
         ids = rows.get_column("district_id").unique().sort().to_list()
         dists = districts(*[(d, None) for d in ids])
-    result = determine(prof, rows, dists, ovr, YEAR)
+    result = determine(prof.model, rows, dists, ovr, YEAR)
     assert result is not None
     return result
 

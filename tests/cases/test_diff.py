@@ -25,6 +25,7 @@ import pytest
 from rich.console import Console
 
 from sedet.errors import UsageError
+from sedet.profile import category_order
 from sedet.report.diff import diff_runs, print_diff, write_diff_workbook
 
 PROFILE = "nj-ffy2022"  # categories MR, NA, NI, NSI (configs/nj-ffy2022.toml)
@@ -109,7 +110,7 @@ def change_of(result, district: str) -> dict:
 
 def test_case_1_mr_to_na_with_f3_2_to_0_is_worse(runs):
     """00123: MR -> NA is one step more serious in nj-ffy2022; only F3 moved (2 -> 0), F6 stayed 1."""
-    r = change_of(diff_runs(*runs), "00123")
+    r = change_of(diff_runs(*runs, category_order), "00123")
     assert r["change"] == "worse"
     assert r["old_category_label"] == "Meets Requirements"
     assert r["new_category_label"] == "Needs Assistance"
@@ -121,21 +122,21 @@ def test_case_1_mr_to_na_with_f3_2_to_0_is_worse(runs):
 
 def test_case_2_unchanged_category_is_not_listed_even_when_a_factor_moved(runs):
     """00456 stayed MR (85% -> 80%, F6 1 -> 0): not a change of determination."""
-    result = diff_runs(*runs)
+    result = diff_runs(*runs, category_order)
     assert "00456" not in result.changes.get_column("district_id").to_list()
     assert "00456" not in result.factor_changes.get_column("district_id").to_list()
 
 
 def test_case_3_na_to_mr_with_a_factor_that_now_applies_is_better(runs):
     """00789: NA -> MR; F6 did not apply before (n/a) and scores 1 now; F3 stayed 1."""
-    r = change_of(diff_runs(*runs), "00789")
+    r = change_of(diff_runs(*runs, category_order), "00789")
     assert r["change"] == "better"
     assert r["factors_moved"] == "F6 n/a -> 1"
 
 
 def test_case_4_new_and_gone_leas(runs):
     """01000 is only in the new run, 00999 only in the old; neither has a factor comparison."""
-    result = diff_runs(*runs)
+    result = diff_runs(*runs, category_order)
     new, gone = change_of(result, "01000"), change_of(result, "00999")
     assert (new["change"], new["old_category_label"], new["new_category_label"]) == ("new", None, "Meets Requirements")
     assert (gone["change"], gone["old_category_label"], gone["new_category_label"]) == ("gone", "Meets Requirements", None)
@@ -144,7 +145,7 @@ def test_case_4_new_and_gone_leas(runs):
 
 def test_case_5_order_of_rows_and_summary(runs):
     """Listed worse first, then better, new, gone; 3 LEAs are in both runs (00123, 00456, 00789)."""
-    result = diff_runs(*runs)
+    result = diff_runs(*runs, category_order)
     assert result.changes.get_column("district_id").to_list() == ["00123", "00789", "01000", "00999"]
     assert result.summary == {"compared": 3, "changed": 2, "worse": 1, "better": 1, "unranked": 0, "new": 1, "gone": 1}
     assert result.warnings == []
@@ -153,7 +154,7 @@ def test_case_5_order_of_rows_and_summary(runs):
 
 def test_case_6_factor_changes_long_table(runs):
     """One row per moved factor of a listed LEA: 00123 F3 and 00789 F6 (00456's F6 is not: not listed)."""
-    fc = diff_runs(*runs).factor_changes
+    fc = diff_runs(*runs, category_order).factor_changes
     assert fc.select("district_id", "factor", "old_points", "new_points", "old_value", "new_value",
                      "old_status", "new_status").rows() == [
         ("00123", "F3", 2.0, 0.0, 1.0, 0.6, "ok", "ok"),
@@ -167,7 +168,7 @@ def test_case_7_several_factors_in_profile_order_and_a_factor_in_one_run_only(tm
     old = write_run(tmp_path / "old", [det("A", "MR", 0.9)], [fac("A", "F3", 2.0), fac("A", "F6", 0.5)])
     new = write_run(tmp_path / "new", [det("A", "NI", 0.4)],
                     [fac("A", "F10", 2.0), fac("A", "F6", None), fac("A", "F3", 0.0)])
-    r = change_of(diff_runs(old, new), "A")
+    r = change_of(diff_runs(old, new, category_order), "A")
     assert r["change"] == "worse"  # MR (0) -> NI (2)
     assert r["factors_moved"] == "F3 2 -> 0; F6 0.5 -> n/a; F10 none -> 2"
 
@@ -176,14 +177,14 @@ def test_case_8_a_change_with_no_factor_moving(tmp_path):
     """Percentile method: an LEA can drop because others rose; nothing of its own moved."""
     old = write_run(tmp_path / "old", [det("A", "MR", 0.7)], [fac("A", "F3", 1.0)])
     new = write_run(tmp_path / "new", [det("A", "NA", 0.7)], [fac("A", "F3", 1.0)])
-    r = change_of(diff_runs(old, new), "A")
+    r = change_of(diff_runs(old, new, category_order), "A")
     assert r["change"] == "worse"
     assert r["factors_moved"] is None
 
 
 def test_case_9_identical_runs_have_no_changes(runs):
     old, _ = runs
-    result = diff_runs(old, old)
+    result = diff_runs(old, old, category_order)
     assert result.changes.height == 0 and result.factor_changes.height == 0
     assert result.summary == {"compared": 4, "changed": 0, "worse": 0, "better": 0, "unranked": 0, "new": 0, "gone": 0}
 
@@ -198,7 +199,7 @@ def test_case_10_ids_keep_zeros_and_formula_apostrophe_is_removed(tmp_path):
                     [])
     new = write_run(tmp_path / "new", [det("00007", "NA", 0.5, name="'=Cmd SD"), det("00008", "NA", 0.5, name="'Twas SD")],
                     [])
-    result = diff_runs(old, new)
+    result = diff_runs(old, new, category_order)
     assert result.changes.select("district_id", "district_name").rows() == [("00007", "=Cmd SD"), ("00008", "'Twas SD")]
 
 
@@ -206,7 +207,7 @@ def test_case_11_unknown_profile_gives_changed_and_a_warning(tmp_path):
     """The category order comes from the profile; without it MR -> NA is only "changed"."""
     old = write_run(tmp_path / "old", [det("A", "MR", 0.9)], [], profile="no-such-profile")
     new = write_run(tmp_path / "new", [det("A", "NA", 0.5)], [], profile="no-such-profile")
-    result = diff_runs(old, new)
+    result = diff_runs(old, new, category_order)
     assert change_of(result, "A")["change"] == "changed"
     assert result.summary["changed"] == 1 and result.summary["unranked"] == 1
     assert not result.ranked
@@ -217,7 +218,7 @@ def test_case_12_different_profiles_are_allowed_with_a_warning(tmp_path):
     """osep-rda and nj-ffy2022 both order MR, NA, NI, NSI: MR -> NA is still "worse"."""
     old = write_run(tmp_path / "old", [det("A", "MR", 0.9)], [], profile="osep-rda")
     new = write_run(tmp_path / "new", [det("A", "NA", 0.5)], [], profile=PROFILE)
-    result = diff_runs(old, new)
+    result = diff_runs(old, new, category_order)
     assert change_of(result, "A")["change"] == "worse"
     assert any("different profiles" in w and "osep-rda" in w and PROFILE in w for w in result.warnings)
 
@@ -229,7 +230,7 @@ def test_case_13_missing_folder_is_a_clear_error(runs, tmp_path):
     old, _ = runs
     missing = tmp_path / "nowhere"
     with pytest.raises(UsageError) as e:
-        diff_runs(old, missing)
+        diff_runs(old, missing, category_order)
     assert str(missing) in e.value.message and "no such folder" in e.value.message
 
 
@@ -241,7 +242,7 @@ def test_case_14_run_without_determinations_is_not_a_sedet_run(runs, tmp_path):
     pl.DataFrame({"district_id": ["A"], "measure": ["m"], "value": [1.0]}).write_parquet(measures_only / "measures.parquet")
     (measures_only / "manifest.json").write_text(json.dumps({"profile": {"id": "ny-ffy2011"}}), encoding="utf-8")
     with pytest.raises(UsageError) as e:
-        diff_runs(measures_only, new)
+        diff_runs(measures_only, new, category_order)
     assert str(measures_only / "determinations.csv") in e.value.message
     assert "not a sedet determination run" in e.value.message
 
@@ -251,7 +252,7 @@ def test_case_15_a_file_instead_of_a_folder(runs, tmp_path):
     f = tmp_path / "run.xlsx"
     f.write_bytes(b"not a folder")
     with pytest.raises(UsageError, match="not a folder"):
-        diff_runs(f, new)
+        diff_runs(f, new, category_order)
 
 
 # ---- showing it -----------------------------------------------------------------------------------
@@ -259,7 +260,7 @@ def test_case_15_a_file_instead_of_a_folder(runs, tmp_path):
 
 def test_case_16_printed_table_and_summary(runs):
     console = Console(width=200, record=True, color_system=None)
-    print_diff(console, diff_runs(*runs))
+    print_diff(console, diff_runs(*runs, category_order))
     text = console.export_text()
     lines = text.splitlines()
     row = next(line for line in lines if "00123" in line)
@@ -271,7 +272,7 @@ def test_case_16_printed_table_and_summary(runs):
 
 
 def test_case_17_json_is_plain_data(runs):
-    data = json.loads(json.dumps(diff_runs(*runs).as_dict()))
+    data = json.loads(json.dumps(diff_runs(*runs, category_order).as_dict()))
     assert data["summary"]["worse"] == 1
     assert data["changes"][0]["district_id"] == "00123"
     assert data["changes"][0]["factors_moved"] == "F3 2 -> 0"
@@ -284,7 +285,7 @@ def test_case_18_workbook_sheets_format_and_same_bytes(runs, tmp_path):
     (new / "determinations.csv").write_text(
         (new / "determinations.csv").read_text(encoding="utf-8").replace("District 00123", "'=HYPERLINK(1)"),
         encoding="utf-8")
-    result = diff_runs(old, new)
+    result = diff_runs(old, new, category_order)
     a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
     write_diff_workbook(result, a)
     write_diff_workbook(result, b)
@@ -335,7 +336,7 @@ def test_case_19_sample_data_2011_against_2012(tmp_path):
     old, new = categories(tmp_path / "2011"), categories(tmp_path / "2012")
     differ = {d for d in old.keys() & new.keys() if old[d] != new[d]}
     assert differ, "the sample years should differ for some LEA, or this test checks nothing"
-    result = diff_runs(tmp_path / "2011", tmp_path / "2012")
+    result = diff_runs(tmp_path / "2011", tmp_path / "2012", category_order)
     listed = result.changes.filter(pl.col("change").is_in(["worse", "better", "changed"]))
     assert set(listed.get_column("district_id").to_list()) == differ
     assert result.summary["compared"] == len(old.keys() & new.keys())

@@ -29,7 +29,8 @@ from typer.testing import CliRunner
 
 from sedet.cli import app
 from sedet.determine import determine
-from sedet.measures.common import QUALIFIERS, to_measure_rows
+from sedet.measures.common import to_measure_rows
+from sedet.model import QUALIFIERS
 from sedet.profile import load_profile
 
 YEAR = 2012  # school year 2011-12
@@ -143,7 +144,7 @@ def test_case_1_examplestate_through_determine(profile_path):
         m("E4", "timeline", 0.80), m("E4", "transition", 0.50),
         m("E5", "timeline", 0.90), m("E5", "transition", None, "no_data"),
     )
-    result = determine(prof, rows, None, None, YEAR)
+    result = determine(prof.model, rows, None, None, YEAR)
     assert result is not None
     t = {r["district_id"]: r for r in result.table.iter_rows(named=True)}
     assert set(t) == set(EXPECTED)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from sedet.measures.common import MEASURE_SCHEMA, SORT_KEY, sort_rows
+from sedet.measures.common import sort_rows
+from sedet.model import MEASURE_SCHEMA, SORT_KEY
 
 
 def _rows(*rows: dict) -> pl.DataFrame:

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from sedet.io.schema import NJ_TRANSITION_COMPONENTS
-from sedet.measures.transition import TransitionParams, transition_measures
+
+from sedet.measures.transition import NJ_TRANSITION_COMPONENTS, TransitionParams, transition_measures
 
 YEAR = 2012
 NJ = TransitionParams(min_age=16, components=list(NJ_TRANSITION_COMPONENTS), target=1.0)

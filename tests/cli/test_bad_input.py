@@ -219,7 +219,7 @@ def test_grade_out_of_range(cli):
 
 
 def test_numbers_too_large_for_the_narrow_columns_are_named_like_any_other(cli):
-    # school_year and grade are parsed as 2-byte whole numbers (io.bundle.small_int_columns); a
+    # school_year and grade are parsed as 2-byte whole numbers (io.read.small_int_columns); a
     # value beyond 32767 is reported against the column's range, with the row, as any bad value.
     b = cli.assessments(GOOD_ROW, "40000,00123,ELA,4,true,true,3", "2012,00123,ELA,99999,true,true,3")
     assert [(p["row"], p["column"], p["expected"], p["found"]) for p in cli.problems(b)["problems"]] == [

@@ -1,9 +1,9 @@
-"""The allocator options `sedet` runs polars with (cli.malloc_conf)."""
+"""The allocator options `sedet` runs polars with (runtime.malloc_conf)."""
 
 import subprocess
 import sys
 
-from sedet.cli import MALLOC_CONF, malloc_conf
+from sedet.runtime import MALLOC_CONF, malloc_conf
 
 
 def test_nothing_set_gives_sedets_options():

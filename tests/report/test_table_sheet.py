@@ -9,7 +9,8 @@ import polars as pl
 from openpyxl import load_workbook
 from openpyxl.styles import PatternFill
 
-from sedet.report.xlsx import PERCENT, Col, new_workbook, save_deterministic, table_sheet
+from sedet.report.sheet_xml import new_workbook, save_deterministic, table_sheet
+from sedet.report.xlsx import PERCENT, Col
 
 
 def _write(tmp_path, frame, cols, **kw):
@@ -83,7 +84,7 @@ def test_same_bytes_twice(tmp_path):
 
 
 def test_more_rows_than_a_sheet_holds_continue_on_further_sheets(tmp_path, monkeypatch):
-    import sedet.report.xlsx as X
+    import sedet.report.sheet_xml as X
 
     monkeypatch.setattr(X, "EXCEL_MAX_ROWS", 6)  # a sheet of 6 rows: intro 1, part line 1, header 1, data 3
     frame = pl.DataFrame({"n": list(range(1, 8))})  # 7 rows: parts of 3, 3 and 1

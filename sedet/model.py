@@ -1,0 +1,393 @@
+"""The words every part of sedet shares: the measure row, statuses, code lists, the bundle's column
+and rule types, the parameter base, a problem in the input, and the finished run a report lays out.
+
+This module imports nothing else from sedet, so any module may import it (docs/design.md section 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# ---------------------------------------------------------------------------------------------------
+# The measure row (docs/design.md section 3): one shape for every measure family
+
+MEASURE_SCHEMA: dict[str, pl.DataType] = {
+    "school_year": pl.Int64(),
+    "district_id": pl.String(),  # null for a statewide row (an APR indicator)
+    "measure": pl.String(),
+    "subject": pl.String(),
+    "grade_band": pl.String(),
+    "assessment": pl.String(),
+    "race_ethnicity": pl.String(),
+    "disability": pl.String(),
+    "category": pl.String(),
+    "numerator": pl.Float64(),
+    "denominator": pl.Float64(),
+    "value": pl.Float64(),
+    # the comparison the value is measured against, where it has one (a risk ratio's comparison group)
+    "comparison_numerator": pl.Float64(),
+    "comparison_denominator": pl.Float64(),
+    "comparison_value": pl.Float64(),
+    "threshold": pl.Float64(),  # the target or threshold the flag compares the value with
+    "status": pl.String(),  # one of STATUSES
+    "flag": pl.String(),  # the measure's own verdict, where it has one
+    "note": pl.String(),  # how the value came about, in words (shown by `sedet explain`)
+}
+MEASURE_COLUMNS = list(MEASURE_SCHEMA)
+QUALIFIERS = ["subject", "grade_band", "assessment", "race_ethnicity", "disability", "category"]
+SORT_KEY = ["school_year", "district_id", "measure", *QUALIFIERS]
+
+# Why a value is or is not usable (the `status` of a measure row).
+OK = "ok"
+BELOW_MIN_N = "below_min_n"  # the group is smaller than the minimum n
+BELOW_MIN_CELL = "below_min_cell"  # fewer students with the outcome than the minimum cell
+NO_DATA = "no_data"  # nothing to divide by, or nothing known
+COMPARISON_BELOW_MIN = "comparison_below_min"  # a ratio's comparison groups (LEA and state) both fail the minimums
+STATUSES = (OK, BELOW_MIN_N, BELOW_MIN_CELL, NO_DATA, COMPARISON_BELOW_MIN)
+
+# Threshold tests on values computed in floating point compare with this tolerance, so that a ratio
+# that is exactly 3 in arithmetic does not miss a `>= 3.0` test (docs/methods.md section 1).
+EPS = 1e-9
+
+# A text cell that starts with one of these is read by a spreadsheet as a formula (OWASP CSV
+# injection): every writer stores such text as text (workbooks) or behind an apostrophe (CSV).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# ---------------------------------------------------------------------------------------------------
+# EDFacts code lists (docs/design.md section 4). A profile may map local codes onto them.
+
+RACE_ETHNICITY = ("AM7", "AS7", "BL7", "HI7", "PI7", "WH7", "MU7")
+RACE_ETHNICITY_NAMES = {
+    "AM7": "American Indian or Alaska Native",
+    "AS7": "Asian",
+    "BL7": "Black or African American",
+    "HI7": "Hispanic/Latino",
+    "PI7": "Native Hawaiian or Other Pacific Islander",
+    "WH7": "White",
+    "MU7": "Two or more races",
+}
+DISABILITY = ("AUT", "DB", "DD", "EMN", "HI", "ID", "MD", "OHI", "OI", "SLD", "SLI", "TBI", "VI")
+ENVIRONMENT = ("RC80", "RC79TO40", "RC39LT", "SS", "RF", "HH", "CF", "PPPS")
+SUBJECT = ("ELA", "MATH", "SCI")
+ASSESSMENT = ("REG", "ALT")
+REMOVAL_TYPE = ("OSS", "ISS", "IAES")
+
+CODE_LISTS: dict[str, tuple[str, ...]] = {
+    "race_ethnicity": RACE_ETHNICITY,
+    "disability": DISABILITY,
+    "environment": ENVIRONMENT,
+    "subject": SUBJECT,
+    "assessment": ASSESSMENT,
+    "removal_type": REMOVAL_TYPE,
+}
+
+# Lawful reasons for a late initial evaluation (docs/methods.md section 6).
+FEDERAL_EVALUATION_EXCEPTIONS = {
+    "301D1": "34 CFR 300.301(d)(1): parent repeatedly failed or refused to produce the child",
+    "301D2": "34 CFR 300.301(d)(2): child enrolled in another LEA after the timeline began",
+    "309C": "34 CFR 300.309(c): SLD timeline extended by mutual written agreement",
+}
+
+# ---------------------------------------------------------------------------------------------------
+# The bundle's columns and row rules (docs/design.md section 4)
+
+# Column kinds. Identifiers and free text stay text: "00123" is never a number.
+ID = "id"  # identifier, kept as text exactly as written (trimmed)
+TEXT = "text"
+INT = "int"
+FLOAT = "float"
+BOOL = "bool"
+DATE = "date"
+CODE = "code"  # text checked against a code list (after the profile's local mapping)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = False
+    default: object = None
+    default_from: str | None = None  # an empty cell takes the value of this column of the same row
+    codes: str | None = None  # name of a code list (CODE_LISTS, or one the profile supplies)
+    min: int | None = None
+    max: int | None = None
+    student_id: bool = False  # never written to any report
+
+
+ROW = "__row"  # the row number as a person sees it in the file
+
+
+@dataclass
+class Check:
+    """A rule over a table being loaded: rows where `bad` holds are problems. `bad` reads the typed
+    values as `T(name)` and the text as read as `pl.col(name)`; `found` describes, as text, what
+    was found. The loader applies a rule only when every column it reads is there."""
+
+    column: str
+    bad: pl.Expr
+    expected: str
+    found: pl.Expr  # a String expression describing what was found
+    # the columns `bad` reads, value by value (no windows, no row number): the rule can then be tried
+    # on their distinct combinations first; None when it needs whole rows
+    on: list[str] | None = None
+    # an aggregate that is false when the rule cannot hold on any row, cheaper than the rule itself
+    # (for a duplicate-key rule: are the keys unique?); None: no such shortcut
+    maybe: pl.Expr | None = None
+
+    def columns(self) -> set[str]:
+        """The frame columns the rule reads."""
+        exprs = [self.bad, self.found, *([self.maybe] if self.maybe is not None else [])]
+        return {name for e in exprs for name in e.meta.root_names()}
+
+
+def T(name: str) -> pl.Expr:
+    """The typed value of a column, in a rule."""
+    return pl.col(f"__typed_{name}")
+
+
+def found(col: str) -> pl.Expr:
+    """The text of a column as read, quoted, or 'an empty cell', in a rule."""
+    raw = pl.col(col).cast(pl.String)
+    return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(pl.lit("'") + raw.str.slice(0, 60) + pl.lit("'"))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in the input: where it is and what is wrong.
+
+    `row` is the row as a person sees it in that file: the spreadsheet row number for XLSX (header =
+    row 1), the line number for CSV (header = line 1), the 1-based record number for Parquet. None
+    when the problem is about the whole file or a column.
+    """
+
+    file: str
+    column: str | None
+    row: int | None
+    expected: str
+    found: str
+    sheet: str | None = None
+    table: str | None = None
+
+    def where(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.where()}: expected {self.expected}, found {self.found}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parameters (docs/design.md section 5): the base of every profile section
+
+
+class Strict(BaseModel):
+    """Strict types, unknown keys refused, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+NonNegInt = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def as_float(v: Any) -> Any:
+    """A field validator body: TOML writes 40 and 40.0 differently, and a float parameter accepts
+    either (ints become floats, in nested lists and dicts too)."""
+    if isinstance(v, dict):
+        return {k: as_float(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [as_float(x) for x in v]
+    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class ReportingParams(Strict):
+    """Public release (docs/methods.md section 11; IDEA 618(b)(1)): what `--public` suppresses."""
+
+    min_n: NonNegInt = Field(default=10, description="suppress a count or rate whose group has fewer students than this")
+    token: str = Field(default="*", description="what a suppressed cell shows")
+    top_bottom_coding: bool = Field(default=False, description="show high and low rates of mid-sized groups as bands")
+    coding_min_n: NonNegInt = Field(default=40, description="top/bottom coding applies to groups of at least this size")
+    coding_max_n: NonNegInt = Field(default=99, description="... and at most this size")
+    top: float = Field(default=0.95, ge=0, le=1, description="a rate at or above this is shown as '>= 95%'")
+    bottom: float = Field(default=0.05, ge=0, le=1, description="a rate at or below this is shown as '<= 5%'")
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str) -> str:
+        return check_token(v)
+
+
+def check_token(token: str) -> str:
+    """A suppression token must not be blank nor read as a number: a reader would take a withheld cell
+    for a value."""
+    t = token.strip()
+    if not t:
+        raise ValueError("the suppression token must not be blank")
+    try:
+        float(t)
+    except ValueError:
+        return token
+    raise ValueError(f"the suppression token {token!r} reads as a number")
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a measure family declares about each measure it writes (docs/design.md section 6)
+
+Shown = Literal["rate", "count", "number", "made", "years"]
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    """How one measure is titled, shown and published. Declared by its family (sedet/measures/),
+    handed to the reports with the run."""
+
+    name: str
+    title: str
+    # how its value is shown: a rate (percent), a count, a number, made/not made (1/0), years
+    shown_as: Shown = "number"
+    numerator: Literal["count", "number"] = "count"  # a count of students, or a sum of weights
+    own_sheet: bool = False  # a sheet of its own in determinations.xlsx
+    verdicts: tuple[str, ...] = ()  # flags that put an LEA's row on the Flags sheet
+    # public release (docs/methods.md section 11):
+    statewide: str | None = None  # the statewide measure its LEA rows add up to, when not itself
+    additive: bool = True  # its qualifier-null row is the sum of the rows along one qualifier
+    counts_students: bool = True  # its counts are counts of students (False: LEAs, findings)
+    # comparison measures whose groups in one LEA share a total; the one named so compares within the
+    # LEA, the others statewide
+    ratio_family: str | None = None
+    per_child_categories: tuple[str, ...] = ()  # categories whose risk is a count per child, not a share
+    blank_qualifiers: Mapping[str, str] = field(default_factory=dict)  # how an empty qualifier reads ("all")
+
+
+def measure_info(name: str, known: Mapping[str, MeasureInfo]) -> MeasureInfo:
+    """The declaration of a measure, or a plain one for a name no family declares."""
+    return known.get(name) or MeasureInfo(name, name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a measure family computes from
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The bundle's typed tables (lazy) and the school year a measure family computes for."""
+
+    year: int
+    tables: Mapping[str, pl.LazyFrame]
+    years_of: Callable[[str], list[int]]  # the school years a table holds
+
+    def table(self, name: str) -> pl.LazyFrame:
+        """A table the family needs (the loader has made sure it is there)."""
+        if name not in self.tables:
+            raise KeyError(f"table {name!r} is not in the bundle")
+        return self.tables[name]
+
+    def optional(self, name: str) -> pl.LazyFrame | None:
+        return self.tables.get(name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# A finished run: everything a report lays out (docs/design.md section 7)
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    """A category of the profile's method, as the reports show it."""
+
+    short: str
+    label: str
+    tier: str | None = None
+    tier_text: str | None = None
+    by_method: bool = True
+    op: str = ">="
+    min_percentile: float | None = None
+    min_percentage: float | None = None
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    method: str  # percentile, cut_points or level_alignment
+    percentile_definition: str
+    categories: tuple[CategoryInfo, ...]  # from the best to the most serious
+
+    def label_of(self, short: str) -> str:
+        return next(c.label for c in self.categories if c.short == short)
+
+    @property
+    def shorts(self) -> list[str]:
+        return [c.short for c in self.categories]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How the LEAs spread over the categories and the percentages."""
+
+    per_category: Mapping[str, int]  # category short -> LEAs
+    relabelled: tuple[tuple[str, int], ...]  # labels other than the categories' own ("Level 1-NSI"), LEAs
+    undetermined: int
+    ranked: int  # LEAs with a percentage
+    histogram: tuple[tuple[int, int, int], ...]  # (from %, to %, LEAs), in 10-point bins
+    lowest: Mapping[str, float]  # category short -> lowest percentage the method placed there
+
+
+@dataclass(frozen=True)
+class Determinations:
+    table: pl.DataFrame  # one row per LEA (determine.DETERMINATION_COLUMNS)
+    factors: pl.DataFrame  # one row per LEA and factor (determine.FACTOR_SCHEMA)
+    factor_state: pl.DataFrame  # per factor: the state's figure beside each LEA's, LEAs applicable, below max
+    method: MethodInfo
+    distribution: Distribution
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    id: str
+    title: str
+    run_type: str
+    display_decimals: int
+    file: str  # the profile file's name
+    sha256: str
+    parameters: tuple[tuple[str, Any, str], ...]  # (dotted path, value, source), in profile order
+    reporting: ReportingParams
+
+
+@dataclass(frozen=True)
+class InputTable:
+    """An input table as read."""
+
+    table: str
+    file: str
+    sheet: str | None
+    rows_read: int
+    columns_ignored: tuple[str, ...]  # columns sedet does not know
+    columns_not_read: tuple[str, ...]  # known columns the profile's measures do not use
+
+
+@dataclass(frozen=True)
+class RunResult:
+    profile: ProfileInfo
+    year: int
+    years: list[int]
+    inputs: tuple[InputTable, ...]
+    fingerprints: Mapping[str, str]  # input file name -> SHA-256 (computed when first read)
+    streaming: bool
+    measures: pl.DataFrame  # the measure rows, sorted
+    measure_info: Mapping[str, MeasureInfo]
+    district_names: Mapping[str, str]
+    n_districts: int  # districts with measure rows
+    status_counts: pl.DataFrame  # measure, status, len: district rows by status
+    determinations: Determinations | None = None
