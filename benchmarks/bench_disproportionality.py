@@ -74,8 +74,8 @@ def main() -> None:
                                        frames["compliance"].lazy()).collect()
     dispro_s = time.perf_counter() - t1
     t2 = time.perf_counter()
-    disc = discipline_measures(frames["enrollment"].lazy(), frames["discipline"].lazy(), profile.measures.discipline, year,
-                               frames["compliance"].lazy()).collect()
+    disc = discipline_measures(frames["enrollment"].lazy(), frames["discipline"].lazy(), profile.measures.discipline,
+                               year, frames["compliance"].lazy()).collect()
     disc_s = time.perf_counter() - t2
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {

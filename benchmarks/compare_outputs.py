@@ -32,7 +32,8 @@ MODES = {"plain": [], "per-district": ["--per-district"], "public": ["--public"]
 
 
 def _sedet(cmd: list[str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    return subprocess.run([*cmd, *args], capture_output=True, text=True,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
 def _record(path: Path, proc: subprocess.CompletedProcess, out: Path) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -49,9 +49,12 @@ app.add_typer(profiles_app, name="profiles")
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
-ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="profile name (see `sedet profiles`) or path to a .toml file")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="encoding of CSV files (default UTF-8, with or without BOM), e.g. latin-1")]
-YearOpt = Annotated[int | None, typer.Option("--year", help="school year to determine, as the spring year (2012 = 2011-12); default: the latest")]
+ProfileOpt = Annotated[str, typer.Option(
+    "--profile", "-p", help="profile name (see `sedet profiles`) or path to a .toml file")]
+EncodingOpt = Annotated[str | None, typer.Option(
+    "--encoding", help="encoding of CSV files (default UTF-8, with or without BOM), e.g. latin-1")]
+YearOpt = Annotated[int | None, typer.Option(
+    "--year", help="school year to determine, as the spring year (2012 = 2011-12); default: the latest")]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="stop listing problems after this many")]
 
 
@@ -141,7 +144,8 @@ def _root(
 @app.command()
 @handled
 def determine(
-    bundle: Annotated[Path, typer.Argument(help="bundle folder (one file per table) or workbook (one sheet per table)")],
+    bundle: Annotated[Path, typer.Argument(
+        help="bundle folder (one file per table) or workbook (one sheet per table)")],
     profile: ProfileOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write the results into")],
     year: YearOpt = None,
@@ -362,7 +366,8 @@ def sample(
     seed: Annotated[int, typer.Option("--seed", help="random seed: same seed, same bytes")] = 0,
     first_year: Annotated[int, typer.Option("--first-year", help="first school year (spring year)")] = 2010,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
-    aggregate: Annotated[bool, typer.Option("--aggregate", help="aggregate identical rows into a count column")] = False,
+    aggregate: Annotated[bool, typer.Option(
+        "--aggregate", help="aggregate identical rows into a count column")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Write a synthetic bundle with every table, realistic proportions, deterministic for a seed."""

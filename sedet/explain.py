@@ -143,7 +143,7 @@ def render_determination(console: Console, result: RunResult, district: str) -> 
         t.add_row(
             f"{r['factor']} {r['factor_title']}",
             r["measure"],
-            show_value(measure_info(r["measure"], result.measure_info), r["value"], dec) if r["value"] is not None else "-",
+            show_value(measure_info(r["measure"], result.measure_info), r["value"], dec),
             r["flags"] or "",
             "n/a" if r["points"] is None else _half_up(r["points"], 1),
             _half_up(r["possible"], 1),
@@ -156,7 +156,8 @@ def render_determination(console: Console, result: RunResult, district: str) -> 
     r = row.row(0, named=True)
     n = d.distribution.ranked
     pct = "-" if r["percentage"] is None else f"{_half_up(100 * r['percentage'], dec)}%"
-    console.print(f"  points: {_count(r['points_earned'])} of {_count(r['points_possible'])} possible = {pct}", markup=False)
+    console.print(f"  points: {_count(r['points_earned'])} of {_count(r['points_possible'])} possible = {pct}",
+                  markup=False)
     if r["group_detail"]:
         console.print(f"  groups: {r['group_detail']}", markup=False)
     method = d.method

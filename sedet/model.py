@@ -153,7 +153,8 @@ def T(name: str) -> pl.Expr:
 def found(col: str) -> pl.Expr:
     """The text of a column as read, quoted, or 'an empty cell', in a rule."""
     raw = pl.col(col).cast(pl.String)
-    return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(pl.lit("'") + raw.str.slice(0, 60) + pl.lit("'"))
+    quoted = pl.lit("'") + raw.str.slice(0, 60) + pl.lit("'")
+    return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(quoted)
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,8 @@ def as_float(v: Any) -> Any:
 class ReportingParams(Strict):
     """Public release (docs/methods.md section 11; IDEA 618(b)(1)): what `--public` suppresses."""
 
-    min_n: NonNegInt = Field(default=10, description="suppress a count or rate whose group has fewer students than this")
+    min_n: NonNegInt = Field(default=10,
+                             description="suppress a count or rate whose group has fewer students than this")
     token: str = Field(default="*", description="what a suppressed cell shows")
     top_bottom_coding: bool = Field(default=False, description="show high and low rates of mid-sized groups as bands")
     coding_min_n: NonNegInt = Field(default=40, description="top/bottom coding applies to groups of at least this size")

@@ -19,7 +19,7 @@ from sedet.io import schema as S
 from sedet.io.bundle import Bundle, LoadSpec, load_bundle
 from sedet.measures.common import sort_rows, to_measure_rows
 from sedet.measures.registry import measure_infos
-from sedet.model import MEASURE_SCHEMA, Check, InputTable, Inputs, RunResult
+from sedet.model import MEASURE_SCHEMA, Check, Inputs, InputTable, RunResult
 from sedet.profile import LoadedProfile
 
 # The tables whose years tell which school years a bundle holds, in order of preference.

@@ -171,7 +171,8 @@ def resolve_profile(name_or_path: str) -> Path:
     known = available_profiles()
     if name_or_path not in known:
         names = ", ".join(sorted(known)) or "none"
-        raise ProfileError(f"unknown profile {name_or_path!r}", hint=f"known profiles: {names}; or give a path to a .toml file")
+        raise ProfileError(f"unknown profile {name_or_path!r}",
+                           hint=f"known profiles: {names}; or give a path to a .toml file")
     return known[name_or_path]
 
 
@@ -209,36 +210,30 @@ def load_profile(name_or_path: str) -> LoadedProfile:
 def _unwrap_sources(raw: dict) -> tuple[dict, dict[str, str]]:
     """Replace `{value, source}` tables by their value; return each leaf's source by dotted path."""
     sources: dict[str, str] = {}
+    return _unwrap(raw, "", None, sources), sources
 
-    def walk(node: Any, path: str, inherited: str | None) -> Any:
-        if isinstance(node, dict) and not node:
-            if inherited:
-                sources.setdefault(path, inherited)  # an empty table is a value too: {} takes its table's source
-            return node
-        if isinstance(node, dict):
-            if "value" in node and set(node) <= {"value", "source", "note"} and "source" in node:
-                sources[path] = str(node["source"])
-                _record(node["value"], path, str(node["source"]))
-                return node["value"]
-            here = node.get("source") if isinstance(node.get("source"), str) else inherited
-            out = {}
-            for k, v in node.items():
-                if k == "source" and path != "profile":
-                    continue  # a table's source documents its parameters; it is not one itself
-                child = f"{path}.{k}" if path else str(k)
-                out[k] = walk(v, child, here)
-            return out
-        if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
-            return [walk(v, f"{path}[{i}]", inherited) for i, v in enumerate(node)]
-        if inherited:
-            sources.setdefault(path, inherited)
-        return node
 
-    def _record(value: Any, path: str, source: str) -> None:
-        for p, _ in _flatten({"_": value}):
+def _unwrap(node: Any, path: str, inherited: str | None, sources: dict[str, str]) -> Any:
+    if isinstance(node, dict) and node:
+        return _unwrap_table(node, path, inherited, sources)
+    if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
+        return [_unwrap(v, f"{path}[{i}]", inherited, sources) for i, v in enumerate(node)]
+    if inherited:
+        sources.setdefault(path, inherited)  # a value (an empty table too) takes its table's source
+    return node
+
+
+def _unwrap_table(node: dict, path: str, inherited: str | None, sources: dict[str, str]) -> Any:
+    if "value" in node and set(node) <= {"value", "source", "note"} and "source" in node:
+        source = str(node["source"])
+        sources[path] = source
+        for p, _ in _flatten({"_": node["value"]}):
             sources.setdefault(path + p[1:], source)
-
-    return walk(raw, "", None), sources
+        return node["value"]
+    here = node.get("source") if isinstance(node.get("source"), str) else inherited
+    return {k: _unwrap(v, f"{path}.{k}" if path else str(k), here, sources) for k, v in node.items()
+            # a table's source documents its parameters; it is not one itself
+            if not (k == "source" and path != "profile")}
 
 
 def _flatten(node: Any, path: str = "") -> list[tuple[str, Any]]:

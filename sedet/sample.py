@@ -31,9 +31,10 @@ bundle of the same seed.
 
 Sources of the shares: educational environments by disability are the
 national IDEA Part B child count, ages 6-21, fall 2016 (OSEP's public IDEA
-Section 618 Part B child count and educational environments file); the other shares are round figures of the same
-order as published national statistics (NCES enrollment by race/ethnicity,
-OSEP child count by disability, CRDC discipline), not estimates.
+Section 618 Part B child count and educational environments file); the other
+shares are round figures of the same order as published national statistics
+(NCES enrollment by race/ethnicity, OSEP child count by disability, CRDC
+discipline), not estimates.
 """
 
 from __future__ import annotations
@@ -292,7 +293,8 @@ def make_bundle(
     aggregate: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Write a synthetic bundle folder `out` (one file per table, `<table>.csv` or `.parquet`); return rows written per table.
+    """Write a synthetic bundle folder `out` (one file per table, `<table>.csv` or `.parquet`); return rows
+    written per table.
 
     `students` is the statewide enrolment per year (approximately: each
     district grows or shrinks a little from year to year), spread over

@@ -58,7 +58,8 @@ def test_declared_columns_cover_what_the_measures_read(profile):
     declared = columns_read(prof)
     for table in PRUNED_TABLES:
         assert recorder.used.get(table, set()) <= declared[table], (
-            f"{profile}: the measures read {sorted(recorder.used[table] - declared[table])} of {table}, not declared in READS"
+            f"{profile}: the measures read {sorted(recorder.used[table] - declared[table])} of {table}, "
+            "not declared in READS"
         )
 
 
@@ -66,9 +67,10 @@ def test_columns_read_by_profile():
     # nj-ffy2022: disproportionality and discipline (enrollment), alternate assessment (assessments);
     # no performance levels, no low-income status, no grade of enrolled students.
     nj = columns_read(load_profile("nj-ffy2022"))
-    assert nj["assessments"] == {"school_year", "district_id", "subject", "grade", "assessment", "participated", "count"}
-    assert nj["enrollment"] == {"school_year", "district_id", "race_ethnicity", "iep", "disability", "environment", "age",
-                                "count"}
+    assert nj["assessments"] == {"school_year", "district_id", "subject", "grade", "assessment", "participated",
+                                 "count"}
+    assert nj["enrollment"] == {"school_year", "district_id", "race_ethnicity", "iep", "disability", "environment",
+                                "age", "count"}
     # ny-ffy2011 uses assessments only: of enrollment, the year and district (still checked)
     ny = columns_read(load_profile("ny-ffy2011"))
     assert ny["enrollment"] == {"school_year", "district_id"}
@@ -106,4 +108,6 @@ def test_a_column_not_read_is_neither_parsed_nor_checked(tmp_path):
     # validate reads every column and names the cell
     with pytest.raises(BundleError) as e:
         load(b, prof, pruned=False)
-    assert [(p.file, p.row, p.column, p.found) for p in e.value.problems] == [("enrollment.csv", 4, "low_income", "'sometimes'")]
+    assert [(p.file, p.row, p.column, p.found) for p in e.value.problems] == [
+        ("enrollment.csv", 4, "low_income", "'sometimes'")
+    ]

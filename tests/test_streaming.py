@@ -82,7 +82,9 @@ def test_a_streaming_run_types_the_columns_like_an_in_memory_one(every_table_str
         # (4 bytes a cell instead of 16) and its small whole numbers Int16 (2 bytes instead of 8);
         # streamed they stay text and Int64, and every other column is alike
         cats, small = categorical_columns(name), small_int_columns(name)
-        assert {c for c, d in t.frame.schema.items() if isinstance(d, pl.Categorical)} == cats & set(t.frame.columns), name
+        assert {c for c, d in t.frame.schema.items() if isinstance(d, pl.Categorical)} == (
+            cats & set(t.frame.columns)
+        ), name
         assert {c for c, d in t.frame.schema.items() if d == pl.Int16} == small & set(t.frame.columns), name
         plain = {c: pl.String if c in cats else pl.Int64 if c in small else d for c, d in t.frame.schema.items()}
         assert streamed_frame.schema == plain, name

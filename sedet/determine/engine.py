@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from sedet.determine.params import Condition, Determination, Factor, Group
+from sedet.determine.params import Condition, Determination, Factor, Group, PointRule
 from sedet.model import EPS
 
 NA = "n/a"
@@ -36,83 +36,84 @@ def _select(rows: pl.LazyFrame, measure: str, where: dict[str, str]) -> pl.LazyF
     return out
 
 
-def _rule_expr(factor: Factor) -> pl.Expr:
-    """Points for an LEA from its combined `value` and its list of `flags`."""
+def _rule_test(r: PointRule) -> pl.Expr:
+    """Whether one rule of a points table matches an LEA's combined `value` and list of `flags`."""
     v = pl.col("value")
+    if r.otherwise:
+        return pl.lit(True)
+    if r.at_least is not None:
+        return v >= r.at_least - EPS
+    if r.above is not None:
+        return v > r.above + EPS
+    if r.at_most is not None:
+        return v <= r.at_most + EPS
+    if r.below is not None:
+        return v < r.below - EPS
+    if r.flag is not None:
+        return pl.col("flags").list.contains(r.flag)
+    return ~pl.col("flags").list.contains(r.no_flag)
+
+
+def _rule_expr(factor: Factor) -> pl.Expr:
+    """Points for an LEA: the first rule of the factor's points table that matches."""
     expr: pl.Expr = pl.lit(None, pl.Float64)
     for r in reversed(factor.points):  # build the chain from the last rule, so the first rule wins
-        if r.otherwise:
-            test = pl.lit(True)
-        elif r.at_least is not None:
-            test = v >= r.at_least - EPS
-        elif r.above is not None:
-            test = v > r.above + EPS
-        elif r.at_most is not None:
-            test = v <= r.at_most + EPS
-        elif r.below is not None:
-            test = v < r.below - EPS
-        elif r.flag is not None:
-            test = pl.col("flags").list.contains(r.flag)
-        else:
-            test = ~pl.col("flags").list.contains(r.no_flag)
-        expr = pl.when(test.fill_null(False)).then(pl.lit(r.points)).otherwise(expr)
+        expr = pl.when(_rule_test(r).fill_null(False)).then(pl.lit(r.points)).otherwise(expr)
     return expr
 
 
 def score_factors(measures: pl.LazyFrame, factors: list[Factor], leas: pl.LazyFrame, year: int) -> pl.LazyFrame:
     """One row per LEA and factor: value, numerator, denominator, points, possible, status, note."""
     rows = measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year))
-    parts = []
-    for order, f in enumerate(factors):
-        sel = _select(rows, f.measure, f.where)
-        usable = ~pl.col("status").is_in(f.not_applicable)
-        vals = pl.col("value").filter(usable)
-        combine = {"only": vals.first(), "min": vals.min(), "max": vals.max(), "mean": vals.mean(), "sum": vals.sum()}[f.combine]
-        agg = sel.group_by("district_id").agg(
-            pl.len().alias("n_rows"),
-            usable.sum().alias("n_usable"),
-            combine.alias("value"),
-            pl.col("numerator").filter(usable).first().alias("numerator"),
-            pl.col("denominator").filter(usable).first().alias("denominator"),
-            pl.col("flag").filter(usable).drop_nulls().unique().sort().alias("flags"),
-            pl.col("status").filter(~usable).drop_nulls().unique().sort().alias("why_not"),
-            pl.col("note").filter(usable).first().alias("measure_note"),
-        )
-        scored = leas.join(agg, on="district_id", how="left").with_columns(
-            pl.col("n_rows").fill_null(0), pl.col("n_usable").fill_null(0),
-            pl.col("flags").fill_null(pl.lit([], pl.List(pl.String))),
-        )
-        applicable = pl.col("n_usable") > 0
-        # The counts behind a value are shown where the factor reads one row; a factor that reads
-        # flags over many rows (e.g. every group and category) shows its flags instead.
-        one_row = pl.lit(f.uses_value) & (pl.col("n_usable") == 1)
-        if f.score == "points":
-            points = _rule_expr(f)
-        else:
-            points = pl.col("value").clip(0, f.possible)
-        why = (
-            pl.when(pl.col("n_rows") == 0).then(pl.lit(f"n/a: no {f.measure} rows for this LEA"))
-            .otherwise(pl.lit("n/a: ") + pl.col("why_not").list.join(", "))
-        )
-        parts.append(scored.select(
-            "district_id",
-            pl.lit(order).alias("factor_order"),
-            pl.lit(f.id).alias("factor"),
-            pl.lit(f.title).alias("factor_title"),
-            pl.lit(f.group).cast(pl.String).alias("group"),
-            pl.lit(f.measure).alias("measure"),
-            pl.when(applicable & pl.lit(f.uses_value)).then(pl.col("value")).alias("value"),
-            pl.when(applicable & one_row).then(pl.col("numerator")).alias("numerator"),
-            pl.when(applicable & one_row).then(pl.col("denominator")).alias("denominator"),
-            pl.when(applicable).then(pl.col("flags").list.join(", ")).alias("flags"),
-            pl.when(applicable).then(points).alias("points"),
-            pl.when(applicable).then(pl.lit(f.possible)).otherwise(pl.lit(0.0)).alias("possible"),
-            pl.when(applicable).then(pl.lit("ok")).otherwise(pl.lit(NA)).alias("status"),
-            pl.when(applicable).then(pl.col("measure_note")).otherwise(why).alias("note"),
-            pl.col("n_usable"),
-            pl.lit(f.combine if f.uses_value else "flags").alias("combine"),
-        ))
+    parts = [_score_factor(rows, leas, order, f) for order, f in enumerate(factors)]
     return pl.concat(parts) if parts else pl.LazyFrame()
+
+
+def _score_factor(rows: pl.LazyFrame, leas: pl.LazyFrame, order: int, f: Factor) -> pl.LazyFrame:
+    usable = ~pl.col("status").is_in(f.not_applicable)
+    vals = pl.col("value").filter(usable)
+    combine = {"only": vals.first(), "min": vals.min(), "max": vals.max(), "mean": vals.mean(), "sum": vals.sum()}
+    agg = _select(rows, f.measure, f.where).group_by("district_id").agg(
+        pl.len().alias("n_rows"),
+        usable.sum().alias("n_usable"),
+        combine[f.combine].alias("value"),
+        pl.col("numerator").filter(usable).first().alias("numerator"),
+        pl.col("denominator").filter(usable).first().alias("denominator"),
+        pl.col("flag").filter(usable).drop_nulls().unique().sort().alias("flags"),
+        pl.col("status").filter(~usable).drop_nulls().unique().sort().alias("why_not"),
+        pl.col("note").filter(usable).first().alias("measure_note"),
+    )
+    scored = leas.join(agg, on="district_id", how="left").with_columns(
+        pl.col("n_rows").fill_null(0), pl.col("n_usable").fill_null(0),
+        pl.col("flags").fill_null(pl.lit([], pl.List(pl.String))),
+    )
+    applicable = pl.col("n_usable") > 0
+    # The counts behind a value are shown where the factor reads one row; a factor that reads
+    # flags over many rows (e.g. every group and category) shows its flags instead.
+    one_row = pl.lit(f.uses_value) & (pl.col("n_usable") == 1)
+    points = _rule_expr(f) if f.score == "points" else pl.col("value").clip(0, f.possible)
+    why = (
+        pl.when(pl.col("n_rows") == 0).then(pl.lit(f"n/a: no {f.measure} rows for this LEA"))
+        .otherwise(pl.lit("n/a: ") + pl.col("why_not").list.join(", "))
+    )
+    return scored.select(
+        "district_id",
+        pl.lit(order).alias("factor_order"),
+        pl.lit(f.id).alias("factor"),
+        pl.lit(f.title).alias("factor_title"),
+        pl.lit(f.group).cast(pl.String).alias("group"),
+        pl.lit(f.measure).alias("measure"),
+        pl.when(applicable & pl.lit(f.uses_value)).then(pl.col("value")).alias("value"),
+        pl.when(applicable & one_row).then(pl.col("numerator")).alias("numerator"),
+        pl.when(applicable & one_row).then(pl.col("denominator")).alias("denominator"),
+        pl.when(applicable).then(pl.col("flags").list.join(", ")).alias("flags"),
+        pl.when(applicable).then(points).alias("points"),
+        pl.when(applicable).then(pl.lit(f.possible)).otherwise(pl.lit(0.0)).alias("possible"),
+        pl.when(applicable).then(pl.lit("ok")).otherwise(pl.lit(NA)).alias("status"),
+        pl.when(applicable).then(pl.col("measure_note")).otherwise(why).alias("note"),
+        pl.col("n_usable"),
+        pl.lit(f.combine if f.uses_value else "flags").alias("combine"),
+    )
 
 
 def percentages(scores: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
@@ -122,8 +123,9 @@ def percentages(scores: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
         pl.col("possible").sum().alias("points_possible"),
     )
     if not groups:
+        earned, possible = pl.col("points_earned"), pl.col("points_possible")
         return total.with_columns(
-            pl.when(pl.col("points_possible") > 0).then(pl.col("points_earned") / pl.col("points_possible")).round(9).alias("percentage"),
+            pl.when(possible > 0).then(earned / possible).round(9).alias("percentage"),
             pl.lit(None, pl.String).alias("group_detail"),
         )
     by_group = scores.group_by("district_id", "group").agg(
@@ -137,30 +139,36 @@ def percentages(scores: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
             by_group.filter(pl.col("group") == g.id).select("district_id", pl.col("pct").alias(f"pct_{g.id}")),
             on="district_id", how="left",
         )
-    # A group with no applicable factor: dropped (its weight renormalised away) or another group's score.
-    eff = []
-    for g in groups:
-        own = pl.col(f"pct_{g.id}")
-        if g.when_empty.startswith("use:"):
-            other = g.when_empty.split(":", 1)[1]
-            eff.append(pl.coalesce(own, pl.col(f"pct_{other}")).alias(f"eff_{g.id}"))
-        else:
-            eff.append(own.alias(f"eff_{g.id}"))
-    wide = wide.with_columns(eff)
+    wide = wide.with_columns([_effective(g) for g in groups])
     num = pl.sum_horizontal([pl.col(f"eff_{g.id}").fill_null(0) * g.weight for g in groups])
-    den = pl.sum_horizontal([pl.when(pl.col(f"eff_{g.id}").is_not_null()).then(pl.lit(g.weight)).otherwise(0.0) for g in groups])
-    detail = pl.concat_str(
-        [pl.lit(f"{g.id} (weight {g.weight:g}): ") + pl.when(pl.col(f"eff_{g.id}").is_not_null())
-         .then((100 * pl.col(f"eff_{g.id}")).round(1).cast(pl.String) + pl.lit("%")
-               + (pl.when(pl.col(f"pct_{g.id}").is_null()).then(pl.lit(f" (no {g.id} factor applies: the {g.when_empty.split(':', 1)[-1]} percentage)")).otherwise(pl.lit(""))
-                  if g.when_empty.startswith("use:") else pl.lit("")))
-         .otherwise(pl.lit("n/a, dropped")) for g in groups],
-        separator="; ",
-    )
-    return total.join(
-        wide.select("district_id", pl.when(den > 0).then(num / den).round(9).alias("percentage"), detail.alias("group_detail")),
-        on="district_id", how="left",
-    )
+    den = pl.sum_horizontal([pl.when(pl.col(f"eff_{g.id}").is_not_null()).then(pl.lit(g.weight)).otherwise(0.0)
+                             for g in groups])
+    detail = pl.concat_str([_group_detail(g) for g in groups], separator="; ")
+    weighted = wide.select("district_id", pl.when(den > 0).then(num / den).round(9).alias("percentage"),
+                           detail.alias("group_detail"))
+    return total.join(weighted, on="district_id", how="left")
+
+
+def _effective(g: Group) -> pl.Expr:
+    """A group's percentage as it counts: its own; with no applicable factor, dropped (null: its
+    weight is renormalised away) or another group's (`when_empty = "use:<group>"`)."""
+    own = pl.col(f"pct_{g.id}")
+    if g.when_empty.startswith("use:"):
+        return pl.coalesce(own, pl.col(f"pct_{g.when_empty.split(':', 1)[1]}")).alias(f"eff_{g.id}")
+    return own.alias(f"eff_{g.id}")
+
+
+def _group_detail(g: Group) -> pl.Expr:
+    """'results (weight 0.5): 75.0%', with where a borrowed percentage comes from, or 'n/a, dropped'."""
+    eff = pl.col(f"eff_{g.id}")
+    borrowed = pl.lit("")
+    if g.when_empty.startswith("use:"):
+        source = g.when_empty.split(":", 1)[-1]
+        borrowed = (pl.when(pl.col(f"pct_{g.id}").is_null())
+                    .then(pl.lit(f" (no {g.id} factor applies: the {source} percentage)")).otherwise(pl.lit("")))
+    shown = (100 * eff).round(1).cast(pl.String) + pl.lit("%") + borrowed
+    return pl.lit(f"{g.id} (weight {g.weight:g}): ") + pl.when(eff.is_not_null()).then(shown).otherwise(
+        pl.lit("n/a, dropped"))
 
 
 def _percentile(definition: str) -> pl.Expr:
@@ -180,6 +188,11 @@ def _percentile(definition: str) -> pl.Expr:
     return pl.when(p.is_not_null()).then((100.0 * share / n).round(9))
 
 
+def _passes(value: pl.Expr, bound: float, op: str) -> pl.Expr:
+    """value >= bound or value > bound, up to EPS."""
+    return value >= bound - EPS if op == ">=" else value > bound + EPS
+
+
 def base_category(per_lea: pl.LazyFrame, det: Determination) -> pl.LazyFrame:
     """The category the method gives, before conditions and overrides (column `base`)."""
     cats = det.method_categories()
@@ -187,29 +200,25 @@ def base_category(per_lea: pl.LazyFrame, det: Determination) -> pl.LazyFrame:
         _percentile(det.percentile_definition).alias("percentile"),
         pl.col("percentage").rank(method="min", descending=True).cast(pl.Int64).alias("rank"),
     )
-    expr: pl.Expr = pl.lit(cats[-1].short)
-    if det.method == "percentile":
-        for c in reversed(cats[:-1]):
-            test = pl.col("percentile") >= c.min_percentile - EPS if c.op == ">=" else pl.col("percentile") > c.min_percentile + EPS
-            expr = pl.when(test).then(pl.lit(c.short)).otherwise(expr)
-        expr = pl.when(pl.col("percentage").is_not_null()).then(expr)
-    elif det.method == "cut_points":
-        pct = 100 * pl.col("percentage")
-        for c in reversed(cats):
-            if c.min_percentage is None:
-                continue
-            test = pct >= c.min_percentage - EPS if c.op == ">=" else pct > c.min_percentage + EPS
-            expr = pl.when(test).then(pl.lit(c.short)).otherwise(expr)
-        expr = pl.when(pl.col("percentage").is_not_null()).then(expr)
-    else:
+    if det.method == "level_alignment":
         expr = pl.col("level").replace_strict({c.level: c.short for c in cats}, default=None, return_dtype=pl.String)
-    return out.with_columns(expr.alias("base"))
+        return out.with_columns(expr.alias("base"))
+    if det.method == "percentile":
+        value, bounds = pl.col("percentile"), [(c, c.min_percentile) for c in cats[:-1]]
+    else:
+        value, bounds = 100 * pl.col("percentage"), [(c, c.min_percentage) for c in cats]
+    chain: pl.Expr = pl.lit(cats[-1].short)
+    for c, bound in reversed(bounds):
+        if bound is not None:
+            chain = pl.when(_passes(value, bound, c.op)).then(pl.lit(c.short)).otherwise(chain)
+    return out.with_columns(pl.when(pl.col("percentage").is_not_null()).then(chain).alias("base"))
 
 
 def _condition_holds(measures: pl.LazyFrame, cond: Condition, year: int) -> pl.LazyFrame:
-    sel = _select(measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year)), cond.measure, cond.where)
+    rows = measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year))
     test = (pl.col("flag") == cond.flag) if cond.flag is not None else (pl.col("value") >= cond.value_at_least - EPS)
-    return sel.group_by("district_id").agg(test.fill_null(False).any().alias("holds"))
+    selected = _select(rows, cond.measure, cond.where)
+    return selected.group_by("district_id").agg(test.fill_null(False).any().alias("holds"))
 
 
 def categorize(

@@ -58,9 +58,10 @@ class PointRule(Strict):
 
     @model_validator(mode="after")
     def _one_test(self) -> PointRule:
-        tests = [x for x in (self.at_least, self.above, self.at_most, self.below, self.flag, self.no_flag) if x is not None]
-        if len(tests) + int(self.otherwise) != 1:
-            raise ValueError("each points rule needs exactly one of at_least, above, at_most, below, flag, no_flag, otherwise")
+        given = (self.at_least, self.above, self.at_most, self.below, self.flag, self.no_flag)
+        if sum(x is not None for x in given) + int(self.otherwise) != 1:
+            raise ValueError("each points rule needs exactly one of at_least, above, at_most, below, flag, no_flag, "
+                             "otherwise")
         return self
 
 
@@ -116,7 +117,8 @@ class Group(Strict):
     weight: float
     when_empty: str = Field(
         default="drop",
-        description="'drop': leave the group out and renormalise the other weights; 'use:<group>': take that group's percentage",
+        description="'drop': leave the group out and renormalise the other weights; 'use:<group>': take that "
+        "group's percentage",
     )
 
     @field_validator("weight", mode="before")
@@ -207,10 +209,12 @@ class Determination(Strict):
             raise ValueError("no category is given by the method (by_method = true)")
         if self.method == "percentile":
             if any(c.min_percentile is None for c in used[:-1]) or used[-1].min_percentile is not None:
-                raise ValueError("percentile: every category the method gives but the last needs min_percentile; the last has none")
+                raise ValueError("percentile: every category the method gives but the last needs min_percentile; "
+                                 "the last has none")
         if self.method == "cut_points":
             if any(c.min_percentage is None for c in used[:-1]) or used[-1].min_percentage is not None:
-                raise ValueError("cut_points: every category the method gives but the last needs min_percentage; the last has none")
+                raise ValueError("cut_points: every category the method gives but the last needs min_percentage; "
+                                 "the last has none")
         if self.method == "level_alignment" and any(c.level is None for c in used):
             raise ValueError("level_alignment: every category needs the accountability level it aligns with")
         for cond in self.conditions:

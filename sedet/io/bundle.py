@@ -19,8 +19,17 @@ from sedet.errors import DEFAULT_LIMIT, BundleError
 from sedet.io import schema as S
 from sedet.io.discover import Source, discover
 from sedet.io.fingerprint import Fingerprints
-from sedet.io.read import Categories, categorical_columns, category_dtype, encoding_name, file_columns, normalise_header
-from sedet.io.read import UTF8, read_raw, small_int_columns
+from sedet.io.read import (
+    UTF8,
+    Categories,
+    categorical_columns,
+    category_dtype,
+    encoding_name,
+    file_columns,
+    normalise_header,
+    read_raw,
+    small_int_columns,
+)
 from sedet.io.stream import read_streaming
 from sedet.io.table import TableRead, TableSpec, finish, read_table
 from sedet.io.typed import Codes

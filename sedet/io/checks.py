@@ -39,7 +39,8 @@ def header_problems(src: Source, original: list[str], headers: list[str], cols: 
                     sheet, tname) for c in cols if c.required and c.name not in headers]
 
 
-def table_rules(table: Table, columns: Sequence[str], given: Sequence[Check], districts: pl.Series | None) -> list[Check]:
+def table_rules(table: Table, columns: Sequence[str], given: Sequence[Check],
+                districts: pl.Series | None) -> list[Check]:
     """The rules over a typed table beyond its columns' own: the table's declared rules, the rules
     `given` by the profile, every district listed in `districts` (when the bundle has that table),
     and one row per key. A rule is kept only when the frame has every column it reads."""
@@ -67,7 +68,7 @@ def _key_rule(key: list[str]) -> Check:
         key[-1],
         dup & first,
         "one row per " + ", ".join(key),
-        pl.lit("the same ") + pl.lit(", ".join(key)) + pl.lit(" as row ") + pl.col(ROW).first().over(keys).cast(pl.String),
+        pl.lit(f"the same {', '.join(key)} as row ") + pl.col(ROW).first().over(keys).cast(pl.String),
         maybe=~pl.struct(keys).is_unique().all(),
     )
 

@@ -122,7 +122,8 @@ def _csv_source(src: Source, encoding: str | None) -> tuple[str | io.BytesIO, by
     try:
         decoded = io.BytesIO(data.decode(enc).encode("utf-8"))
     except LookupError:
-        raise UsageError(f"unknown encoding {encoding!r}", hint="e.g. --encoding latin-1 or --encoding cp1252") from None
+        raise UsageError(f"unknown encoding {encoding!r}",
+                         hint="e.g. --encoding latin-1 or --encoding cp1252") from None
     except UnicodeDecodeError as e:
         raise BundleError([_encoding_problem(src, data, e, enc)]) from None
     return decoded, decoded.getvalue()[:HEAD]

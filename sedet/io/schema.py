@@ -28,6 +28,7 @@ from sedet.model import (
     T,
 )
 
+
 @dataclass(frozen=True)
 class Table:
     name: str

@@ -104,7 +104,8 @@ def _cleaned(df: pl.DataFrame, data_cols: list[str]) -> tuple[pl.DataFrame, dict
     return df, values, years
 
 
-def finish(table: Table, frame: pl.DataFrame | pl.LazyFrame, kept: dict[str, pl.DataType]) -> pl.DataFrame | pl.LazyFrame:
+def finish(table: Table, frame: pl.DataFrame | pl.LazyFrame,
+           kept: dict[str, pl.DataType]) -> pl.DataFrame | pl.LazyFrame:
     """Typed columns under their own names, in declaration order, cast as `kept` says (the narrow
     types of the student-level tables in memory), with the defaults that depend on another column."""
     names = frame.collect_schema().names()

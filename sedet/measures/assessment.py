@@ -4,7 +4,8 @@ District rows, per subject and grade band:
 - `participation`: participants / students with IEPs enrolled in the testing window; flag met/not_met
   against the participation target; below_min_n under `participation_min_n`.
 - `proficiency`: students at or above proficient / students with a valid score (all tested
-  students, as APR 3C says, or only accountable ones: `proficiency_population`); for the regular assessment (`assessment` = REG), the alternate (ALT) and both (null).
+  students, as APR 3C says, or only accountable ones: `proficiency_population`); for the regular
+  assessment (`assessment` = REG), the alternate (ALT) and both (null).
 - `performance_index`: multiplier x sum(weight of level x students) / accountable students;
   threshold = effective AMO; flag met_eamo / met_safe_harbor / not_met.
 - `ayp`: the subgroup made AYP (value 1) or not (0): participation met where at least
@@ -37,7 +38,21 @@ from sedet.measures.common import (
     to_measure_rows,
 )
 from sedet.measures.family import Family
-from sedet.model import BELOW_MIN_N, NO_DATA, OK, Check, Fraction, Inputs, MeasureInfo, NonNegInt, Strict, T, as_float, found
+from sedet.model import (
+    BELOW_MIN_N,
+    NO_DATA,
+    OK,
+    Check,
+    Fraction,
+    Inputs,
+    MeasureInfo,
+    NonNegInt,
+    Strict,
+    T,
+    as_float,
+    found,
+)
+
 
 class Scale(Strict):
     """Performance levels of one assessment in one grade band: PI weights and proficient levels."""
@@ -104,27 +119,32 @@ class AssessmentParams(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> AssessmentParams:
-        for s in self.scales:
-            if s.grade_band not in self.grade_bands:
-                raise ValueError(f"scale for grade band {s.grade_band!r}: not one of grade_bands {list(self.grade_bands)}")
-        for band in self.grade_bands:
-            for a in ("REG", "ALT"):
-                if sum(1 for s in self.scales if s.grade_band == band and a in s.assessments) != 1:
-                    raise ValueError(f"grade band {band!r} needs exactly one scale for the {a} assessment")
+        self._scales_cover_the_bands()
         seen: dict[int, str] = {}
         for band, grades in self.grade_bands.items():
             for g in grades:
                 if g in seen:
                     raise ValueError(f"grade {g} is in two grade bands ({seen[g]!r} and {band!r})")
                 seen[g] = band
-        for subject in self.subjects:
-            for band in self.grade_bands:
-                if band not in self.amo.get(subject, {}):
-                    raise ValueError(f"amo: no value for subject {subject!r}, grade band {band!r}")
+        missing = [(s, b) for s in self.subjects for b in self.grade_bands if b not in self.amo.get(s, {})]
+        if missing:
+            subject, band = missing[0]
+            raise ValueError(f"amo: no value for subject {subject!r}, grade band {band!r}")
         sizes = [n for n, _ in self.eamo_offsets]
         if sizes != sorted(sizes) or len(set(sizes)) != len(sizes):
             raise ValueError("eamo_offsets: group sizes must increase")
         return self
+
+    def _scales_cover_the_bands(self) -> None:
+        """Every scale is of a grade band, and every band has one scale per assessment (REG, ALT)."""
+        for s in self.scales:
+            if s.grade_band not in self.grade_bands:
+                raise ValueError(f"scale for grade band {s.grade_band!r}: not one of grade_bands "
+                                 f"{list(self.grade_bands)}")
+        for band in self.grade_bands:
+            for a in ("REG", "ALT"):
+                if sum(1 for s in self.scales if s.grade_band == band and a in s.assessments) != 1:
+                    raise ValueError(f"grade band {band!r} needs exactly one scale for the {a} assessment")
 
     def scale_for(self, band: str, assessment: str) -> Scale:
         return next(s for s in self.scales if s.grade_band == band and assessment in s.assessments)
@@ -162,7 +182,9 @@ def counts(assessments: pl.LazyFrame, params: AssessmentParams, years: list[int]
         in_prof = in_prof & pl.col("accountable")
     # the scale's codes in the table's own type (Categorical in memory, text when streamed)
     schema = assessments.collect_schema()
-    scales = scale_table(params).lazy().with_columns(pl.col(c).cast(schema[c]) for c in ("assessment", "performance_level"))
+    scales = scale_table(params).lazy().with_columns(
+        pl.col(c).cast(schema[c]) for c in ("assessment", "performance_level")
+    )
     return plain(
         assessments.filter(
             pl.col("iep")
@@ -246,7 +268,8 @@ def assessment_measures(
     part_status = status_expr(n_part, params.participation_min_n)
     perf_status = status_expr(n_perf, params.performance_min_n)
     pi = mult * pl.col("points") / pl.col("accountable")
-    computed_target = _amo(pl.col("subject"), pl.col("grade_band"), params.amo) - _eamo_offset(n_perf, params.eamo_offsets)
+    amo = _amo(pl.col("subject"), pl.col("grade_band"), params.amo)
+    offset = _eamo_offset(n_perf, params.eamo_offsets)
     pi_max = mult * max(w for s in params.scales for w in s.weights.values())  # NY: 100 x 2 = 200
     computed_sh = pl.col("prior_pi") + params.safe_harbor_fraction * (pi_max - pl.col("prior_pi"))
     g = (
@@ -255,20 +278,22 @@ def assessment_measures(
             perf_status.alias("perf_status"),
             (pl.col("participants") / pl.col("enrolled")).alias("part_rate"),
             pi.alias("pi"),
-            pl.coalesce(pl.col("table_target"), computed_target).alias("eamo"),
+            pl.coalesce(pl.col("table_target"), amo - offset).alias("eamo"),
             pl.when(pl.col("table_target").is_not_null()).then(pl.lit("targets table"))
-            .otherwise(pl.lit("AMO ") + _amo(pl.col("subject"), pl.col("grade_band"), params.amo).cast(pl.Int64).cast(pl.String)
-                       + pl.lit(" - ") + _eamo_offset(n_perf, params.eamo_offsets).cast(pl.Int64).cast(pl.String)
+            .otherwise(pl.lit("AMO ") + amo.cast(pl.Int64).cast(pl.String)
+                       + pl.lit(" - ") + offset.cast(pl.Int64).cast(pl.String)
                        + pl.lit(" for ") + n_perf.cast(pl.Int64).cast(pl.String) + pl.lit(" accountable students"))
             .alias("eamo_source"),
             (pl.coalesce(pl.col("table_safe_harbor"), computed_sh) if params.safe_harbor else pl.lit(None, pl.Float64))
             .alias("sh_target"),
         )
         .with_columns(
-            target_flag(pl.col("part_rate"), params.participation_target, pl.col("part_status") == OK).alias("part_flag"),
+            target_flag(pl.col("part_rate"), params.participation_target, pl.col("part_status") == OK)
+            .alias("part_flag"),
             pl.when(pl.col("perf_status") != OK).then(None)
             .when(at_least(pl.col("pi"), pl.col("eamo"))).then(pl.lit("met_eamo"))
-            .when(pl.col("sh_target").is_not_null() & at_least(pl.col("pi"), pl.col("sh_target"))).then(pl.lit("met_safe_harbor"))
+            .when(pl.col("sh_target").is_not_null() & at_least(pl.col("pi"), pl.col("sh_target")))
+            .then(pl.lit("met_safe_harbor"))
             .otherwise(pl.lit("not_met"))
             .alias("perf_flag"),
         )
@@ -284,7 +309,8 @@ def assessment_measures(
         pl.lit(params.participation_target).alias("threshold"),
         pl.col("part_status").alias("status"),
         pl.col("part_flag").alias("flag"),
-        (pl.lit(f"participants / IEP students enrolled in the testing window; minimum n {params.participation_min_n}")).alias("note"),
+        pl.lit(f"participants / IEP students enrolled in the testing window; minimum n {params.participation_min_n}")
+        .alias("note"),
     )
     performance = g.select(
         *GROUP,
@@ -296,7 +322,8 @@ def assessment_measures(
         pl.col("perf_status").alias("status"),
         pl.col("perf_flag").alias("flag"),
         pl.concat_str(
-            pl.lit(f"{mult:g} x weighted points / accountable students; minimum n {params.performance_min_n}; effective target: "),
+            pl.lit(f"{mult:g} x weighted points / accountable students; minimum n {params.performance_min_n}; "
+                   "effective target: "),
             pl.col("eamo_source").fill_null(pl.lit(f"none below {params.performance_min_n} accountable students")),
             pl.when(pl.col("sh_target").is_not_null())
             .then(pl.lit("; safe harbor target ") + fmt_num(pl.col("sh_target"))
@@ -306,7 +333,8 @@ def assessment_measures(
         ).alias("note"),
     )
     ayp_applies = (pl.col("part_status") == OK) | (pl.col("perf_status") == OK)
-    made = pl.col("part_flag").fill_null("met").eq("met") & pl.col("perf_flag").fill_null("met").is_in(["met_eamo", "met_safe_harbor", "met"])
+    made = (pl.col("part_flag").fill_null("met").eq("met")
+            & pl.col("perf_flag").fill_null("met").is_in(["met_eamo", "met_safe_harbor", "met"]))
     ayp = g.select(
         *GROUP,
         pl.lit("ayp").alias("measure"),
@@ -317,11 +345,9 @@ def assessment_measures(
         pl.when(ayp_applies).then(pl.when(made).then(pl.lit("made")).otherwise(pl.lit("not_made"))).alias("flag"),
         pl.concat_str(
             pl.lit("participation "),
-            pl.when(pl.col("part_flag").is_null()).then(pl.lit("not applicable (n < ") + pl.lit(str(params.participation_min_n)) + pl.lit(")"))
-            .otherwise(pl.col("part_flag")),
+            pl.col("part_flag").fill_null(pl.lit(f"not applicable (n < {params.participation_min_n})")),
             pl.lit("; performance "),
-            pl.when(pl.col("perf_flag").is_null()).then(pl.lit("not applicable (n < ") + pl.lit(str(params.performance_min_n)) + pl.lit(")"))
-            .otherwise(pl.col("perf_flag")),
+            pl.col("perf_flag").fill_null(pl.lit(f"not applicable (n < {params.performance_min_n})")),
         ).alias("note"),
     )
     proficiency = _proficiency(per_assessment.filter(pl.col("school_year") == year), params)
@@ -333,7 +359,8 @@ def _proficiency(per_assessment: pl.LazyFrame, params: AssessmentParams) -> pl.L
     both = per_assessment.group_by(GROUP).agg(pl.col("valid", "proficient").sum()).with_columns(
         pl.lit(None, pl.String).alias("assessment")
     )
-    rows = pl.concat([per_assessment.select(*GROUP, "assessment", "valid", "proficient"), both.select(*GROUP, "assessment", "valid", "proficient")])
+    cols = [*GROUP, "assessment", "valid", "proficient"]
+    rows = pl.concat([per_assessment.select(cols), both.select(cols)])
     status = status_expr(pl.col("valid"), params.proficiency_min_n)
     return rows.select(
         *GROUP,
@@ -371,11 +398,14 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         (pl.col("numerator") / pl.col("denominator")).alias("value"),
         pl.lit(OK).alias("status"),
         pl.when(pl.col("subject").is_null())
-        .then(pl.lit("districts that made AYP in every subject and band they were accountable for / districts meeting a minimum n"))
+        .then(pl.lit("districts that made AYP in every subject and band they were accountable for / districts "
+                     "meeting a minimum n"))
         .otherwise(pl.lit("districts whose IEP subgroup made AYP / districts whose IEP subgroup met a minimum n"))
         .alias("note"),
     )
-    sums = per_assessment.group_by([*keys, "assessment"]).agg(pl.col("enrolled", "participants", "valid", "proficient").sum())
+    sums = per_assessment.group_by([*keys, "assessment"]).agg(
+        pl.col("enrolled", "participants", "valid", "proficient").sum()
+    )
     ind_3b = sums.group_by(keys).agg(pl.col("participants", "enrolled").sum()).select(
         *keys,
         pl.lit("indicator_3b").alias("measure"),
@@ -385,8 +415,11 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         pl.when(pl.col("enrolled") > 0).then(pl.lit(OK)).otherwise(pl.lit("no_data")).alias("status"),
         pl.lit("statewide: IEP students tested / IEP students enrolled in the testing window").alias("note"),
     )
-    both = sums.group_by(keys).agg(pl.col("valid", "proficient").sum()).with_columns(pl.lit(None, pl.String).alias("assessment"))
-    ind_3c = pl.concat([sums.select(*keys, "assessment", "valid", "proficient"), both.select(*keys, "assessment", "valid", "proficient")]).select(
+    both = sums.group_by(keys).agg(pl.col("valid", "proficient").sum()).with_columns(
+        pl.lit(None, pl.String).alias("assessment")
+    )
+    cols = [*keys, "assessment", "valid", "proficient"]
+    ind_3c = pl.concat([sums.select(cols), both.select(cols)]).select(
         *keys,
         "assessment",
         pl.lit("indicator_3c").alias("measure"),
@@ -396,7 +429,8 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         pl.when(pl.col("valid") > 0).then(pl.lit(OK)).otherwise(pl.lit("no_data")).alias("status"),
         pl.lit("statewide: IEP students at or above proficient / IEP students with a valid score").alias("note"),
     )
-    return pl.concat([to_measure_rows(x.with_columns(pl.lit(None, pl.String).alias("district_id"))) for x in (ind_3a, ind_3b, ind_3c)])
+    statewide = pl.lit(None, pl.String).alias("district_id")
+    return pl.concat([to_measure_rows(x.with_columns(statewide)) for x in (ind_3a, ind_3b, ind_3c)])
 
 
 def level_check(params: AssessmentParams) -> Check:
@@ -441,7 +475,8 @@ FAMILY = Family(
                     statewide="indicator_3c"),
         MeasureInfo("performance_index", "Performance index (PI) of students with IEPs", numerator="number",
                     own_sheet=True),
-        MeasureInfo("ayp", "Adequate yearly progress of the students-with-disabilities subgroup", "made", own_sheet=True),
+        MeasureInfo("ayp", "Adequate yearly progress of the students-with-disabilities subgroup", "made",
+                    own_sheet=True),
         MeasureInfo("indicator_3a", "Indicator 3A: percent of districts meeting AYP (of those meeting the minimum n)",
                     "rate", counts_students=False),
         MeasureInfo("indicator_3b", "Indicator 3B: statewide participation rate", "rate"),

@@ -8,6 +8,7 @@ import polars.selectors as cs
 
 from sedet.model import BELOW_MIN_CELL, BELOW_MIN_N, EPS, MEASURE_SCHEMA, NO_DATA, OK, SORT_KEY
 
+
 def sum_where(value: pl.Expr, cond: pl.Expr) -> pl.Expr:
     """In an aggregation: the sum of `value` over the rows where `cond` holds (0 when none does).
     Same as value.filter(cond).sum(), which polars computes group by group, about twice as slowly."""

@@ -45,7 +45,8 @@ class DisciplineParams(Strict):
     min_n: NonNegInt
     min_cell: NonNegInt
     more_than_days: float
-    removal_types: list[Literal["OSS", "ISS", "IAES"]] = Field(description="removals that count as suspension/expulsion")
+    removal_types: list[Literal["OSS", "ISS", "IAES"]] = Field(
+        description="removals that count as suspension/expulsion")
     ages: tuple[NonNegInt, NonNegInt]
     by_race: bool
 
@@ -89,9 +90,13 @@ def discipline_measures(
         .cache()
     )
     iep = cells.filter(pl.col("iep"))
-    non = cells.filter(~pl.col("iep")).group_by("district_id").agg(pl.col("num").sum().alias("nd_num"), pl.col("den").sum().alias("nd_den"))
+    non = cells.filter(~pl.col("iep")).group_by("district_id").agg(
+        pl.col("num").sum().alias("nd_num"), pl.col("den").sum().alias("nd_den")
+    )
     state = iep.select(pl.col("num").sum().alias("st_num"), pl.col("den").sum().alias("st_den"))
-    overall = iep.group_by("district_id").agg(pl.col("num", "den").sum()).with_columns(pl.lit(None, pl.String).alias("race_ethnicity"))
+    overall = iep.group_by("district_id").agg(pl.col("num", "den").sum()).with_columns(
+        pl.lit(None, pl.String).alias("race_ethnicity")
+    )
     groups = iep.select("district_id", "race_ethnicity", "num", "den") if params.by_race else None
     frames = [overall.select("district_id", "race_ethnicity", "num", "den")] + ([groups] if groups is not None else [])
     rows = (
@@ -116,7 +121,8 @@ def discipline_measures(
     if difference:
         value = 100 * (pl.col("num") / pl.col("den") - cmp_num / cmp_den)
     else:  # exact: one division of integer products
-        value = (pl.col("num").cast(pl.Int64) * cmp_den.cast(pl.Int64)) / (pl.col("den").cast(pl.Int64) * cmp_num.cast(pl.Int64))
+        value = ((pl.col("num").cast(pl.Int64) * cmp_den.cast(pl.Int64))
+                 / (pl.col("den").cast(pl.Int64) * cmp_num.cast(pl.Int64)))
     rate_rows = rows.with_columns(status.alias("status")).with_columns(
         pl.lit(year, pl.Int64).alias("school_year"),
         pl.lit("discipline_rate").alias("measure"),
@@ -134,8 +140,10 @@ def discipline_measures(
         .alias("flag"),
         pl.concat_str(
             pl.lit(f"students with IEPs removed more than {params.more_than_days:g} days: "),
-            pl.col("num").cast(pl.String), pl.lit("/"), pl.col("den").cast(pl.String), pl.lit(" = "), pct(pl.col("num"), pl.col("den")),
-            pl.lit(f" vs {cmp_words} "), cmp_num.cast(pl.String), pl.lit("/"), cmp_den.cast(pl.String), pl.lit(" = "), pct(cmp_num, cmp_den),
+            pl.col("num").cast(pl.String), pl.lit("/"), pl.col("den").cast(pl.String), pl.lit(" = "),
+            pct(pl.col("num"), pl.col("den")),
+            pl.lit(f" vs {cmp_words} "), cmp_num.cast(pl.String), pl.lit("/"), cmp_den.cast(pl.String), pl.lit(" = "),
+            pct(cmp_num, cmp_den),
             pl.lit(f"; {params.comparison.replace('_', ' ')} {params.threshold_op} {params.threshold:g}"
                    f"; minimum n {params.min_n}, cell {params.min_cell}"),
         ).alias("note"),
@@ -169,7 +177,8 @@ def discipline_measures(
     return pl.concat(parts)
 
 
-def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int, params: DisciplineParams) -> pl.LazyFrame:
+def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int,
+                params: DisciplineParams) -> pl.LazyFrame:
     # An LEA (or group) is in the denominator when it meets the minimum n and cell, whether or not
     # its comparison could be computed; those that do not are the "excluded" the APR reports.
     meets = meets_minimums(pl.col("den"), params.min_n, pl.col("num"), params.min_cell)

@@ -6,13 +6,13 @@ numerator, denominator population and age range (docs/methods.md section 4):
 | category | numerator (students of group g ...) | denominator (students of g ...) |
 | --- | --- | --- |
 | `identification` | with an IEP | enrolled, ages `ages.identification` |
-| `identification.ID` (`.SLD`, `.EMN`, `.SLI`, `.OHI`, `.AUT`) | with an IEP in that disability | enrolled, same ages |
+| `identification.ID` (`.SLD`, `.EMN`, `.SLI`, `.OHI`, `.AUT`) | with an IEP in that disability | enrolled, same |
 | `placement.RC39LT` | with an IEP, inside regular class < 40% | with an IEP, ages `ages.placement` |
 | `placement.SS_RF` | with an IEP, in a separate school or residential facility | with an IEP, same ages |
-| `discipline.OSS_LE10` | with an IEP, out-of-school suspension/expulsion of 1-10 days in total | with an IEP, ages `ages.discipline` |
+| `discipline.OSS_LE10` | with an IEP, out-of-school suspension/expulsion, 1-10 days | with an IEP, `ages.discipline` |
 | `discipline.OSS_GT10` | ... of more than 10 days | same |
 | `discipline.ISS_LE10`, `discipline.ISS_GT10` | in-school suspensions, 1-10 days / more than 10 | same |
-| `discipline.TOTAL` | disciplinary removals of every type (`removals`), so risk is removals per child | same |
+| `discipline.TOTAL` | disciplinary removals of every type (`removals`): risk is removals per child | same |
 
 Choices the sources leave open, as implemented:
 - Rows with no `age` are counted (exports often leave age out; the age filter applies where an
@@ -167,7 +167,8 @@ def category_counts(
     aggs += [pl.col(x).sum().alias("identification") for x in ident if x == "identification"]
     aggs += [sum_where(pl.col("identification"), pl.col("disability") == x.split(".")[1]).alias(x)
              for x in ident if x != "identification"]
-    aggs += [sum_where(pl.col("placement"), pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).alias(x) for x in place]
+    aggs += [sum_where(pl.col("placement"), pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).alias(x)
+             for x in place]
     wide = everyone
     if aggs:
         wide = wide.join(iep.group_by(keys).agg(aggs), on=keys, how="left").with_columns(pl.exclude(keys).fill_null(0))
@@ -206,7 +207,8 @@ def category_counts(
     if not parts:
         return pl.LazyFrame(schema={"school_year": pl.Int64, "district_id": pl.String, "race_ethnicity": pl.String,
                                     "category": pl.String, "num": pl.Int64, "den": pl.Int64})
-    long = pl.concat([p.select(*keys, "category", pl.col("num").cast(pl.Int64), pl.col("den").cast(pl.Int64)) for p in parts])
+    counts = [pl.col("num").cast(pl.Int64), pl.col("den").cast(pl.Int64)]
+    long = pl.concat([p.select(*keys, "category", *counts) for p in parts])
     # Every LEA gets a row for each of the 7 groups and each category, even a group it does not enrol
     # (status no_data), so a missing row never hides a group.
     frame = (
@@ -235,7 +237,8 @@ def disproportionality_measures(
     return pl.concat([ratio_rows, to_measure_rows(identified), indicators])
 
 
-def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: int, years_in_bundle: list[int]) -> pl.LazyFrame:
+def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: int,
+                years_in_bundle: list[int]) -> pl.LazyFrame:
     k = params.consecutive_years
     window = params.window(year)
     missing = [y for y in window if y not in years_in_bundle]
@@ -261,7 +264,8 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
     else:
         progress = pl.lit(False)
     history = pl.concat_str(
-        [pl.lit(f"{y}: ") + pl.col(f"v{i}").round(2).cast(pl.String).fill_null(pl.lit("not computed")) for i, y in enumerate(window)],
+        [pl.lit(f"{y}: ") + pl.col(f"v{i}").round(2).cast(pl.String).fill_null(pl.lit("not computed"))
+         for i, y in enumerate(window)],
         separator="; ",
     )
     flag = (
@@ -272,9 +276,11 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
     # The row's status: no_data when a year is missing from the bundle; else the status of this
     # year's ratio, so an LEA whose groups all fall below the minimums is n/a for scoring.
     status = pl.lit(NO_DATA) if missing else pl.col("status_now").fill_null(NO_DATA)
-    missing_note = f"; not determined: school year(s) {', '.join(map(str, missing))} not in the bundle" if missing else ""
+    missing_note = (f"; not determined: school year(s) {', '.join(map(str, missing))} not in the bundle"
+                    if missing else "")
     rule = (f"identified when the ratio exceeds the threshold in each of {k} consecutive years"
-            + ("; not identified after reasonable progress in each of the two prior years" if params.reasonable_progress else ""))
+            + ("; not identified after reasonable progress in each of the two prior years"
+               if params.reasonable_progress else ""))
     return wide.select(
         pl.lit(year, pl.Int64).alias("school_year"),
         *keys,
@@ -287,7 +293,8 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
     )
 
 
-def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance: pl.LazyFrame | None, year: int) -> pl.LazyFrame:
+def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance: pl.LazyFrame | None,
+                     year: int) -> pl.LazyFrame:
     """Indicators 9 and 10 for the state: percent of LEAs identified for inappropriate identification."""
     fam = pl.when(pl.col("category") == "identification").then(pl.lit("indicator_9")).otherwise(pl.lit("indicator_10"))
     ident = identified.filter(pl.col("category").str.starts_with("identification")).with_columns(fam.alias("indicator"))
@@ -299,7 +306,8 @@ def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance
     if compliance is not None and "inappropriate_identification" in compliance.collect_schema().names():
         facts = compliance.filter(pl.col("school_year") == year).select("district_id", "inappropriate_identification")
         per_lea = per_lea.join(facts, on="district_id", how="left")
-        note = "LEAs with disproportionate representation found to result from inappropriate identification / LEAs meeting the minimum n and cell"
+        note = ("LEAs with disproportionate representation found to result from inappropriate identification / "
+                "LEAs meeting the minimum n and cell")
         inappropriate = pl.col("inappropriate_identification").fill_null(False)
     else:
         note = ("LEAs with disproportionate representation / LEAs meeting the minimum n and cell "
@@ -318,7 +326,8 @@ def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance
         "numerator", "denominator",
         pl.when(pl.col("denominator") > 0).then(pl.col("numerator") / pl.col("denominator")).alias("value"),
         pl.when(pl.col("denominator") > 0).then(pl.lit(OK)).otherwise(pl.lit(NO_DATA)).alias("status"),
-        (pl.lit(note + "; LEAs identified before review: ") + pl.col("identified").cast(pl.Int64).cast(pl.String)).alias("note"),
+        (pl.lit(note + "; LEAs identified before review: ") + pl.col("identified").cast(pl.Int64).cast(pl.String))
+        .alias("note"),
     )
     excluded = summary.select(
         pl.lit(year, pl.Int64).alias("school_year"),

@@ -65,13 +65,17 @@ def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: 
                         lambda _: (params.min_n, params.min_cell, params.threshold, params.threshold_op))
 
     def complete(counts: pl.LazyFrame, groups: list[str], category: str) -> pl.LazyFrame:
-        frame = leas.join(pl.LazyFrame({"race_ethnicity": groups}), how="cross").with_columns(pl.lit(category).alias("category"))
+        frame = leas.join(pl.LazyFrame({"race_ethnicity": groups}), how="cross").with_columns(
+            pl.lit(category).alias("category")
+        )
         keys = ["school_year", "district_id", "race_ethnicity", "category"]
         return frame.join(counts, on=keys, how="left").with_columns(pl.col("num", "den").fill_null(0))
 
-    ident = plain(enr.filter(age_within(params.ages_identification)).group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
-        sum_where(c, pl.col("iep")).alias("num"), c.sum().alias("den")
-    )).with_columns(pl.lit("low_income_identification").alias("category"))
+    ident = plain(
+        enr.filter(age_within(params.ages_identification))
+        .group_by("school_year", "district_id", income.alias("race_ethnicity"))
+        .agg(sum_where(c, pl.col("iep")).alias("num"), c.sum().alias("den"))
+    ).with_columns(pl.lit("low_income_identification").alias("category"))
     iep = enr.filter(pl.col("iep") & age_within(params.ages_placement))
     sep_income = plain(iep.group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
         sum_where(c, separate).alias("num"), c.sum().alias("den")
@@ -83,14 +87,16 @@ def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: 
         complete(ident, [LOW, NOT_LOW], "low_income_identification"),
         complete(sep_income, [LOW, NOT_LOW], "low_income_separation"),
         complete(sep_race, list(RACE_ETHNICITY), "race_separation"),
-    ]).select("school_year", "district_id", "race_ethnicity", "category", pl.col("num").cast(pl.Int64), pl.col("den").cast(pl.Int64))
+    ]).select("school_year", "district_id", "race_ethnicity", "category", pl.col("num").cast(pl.Int64),
+              pl.col("den").cast(pl.Int64))
     ratios = risk_ratios(counts, rules)
     # The low-income rows are kept for the low-income group only (its comparison is the others).
     ratios = ratios.filter((pl.col("category") == "race_separation") | (pl.col("race_ethnicity") == LOW))
     return to_measure_rows(ratios.with_columns(
         pl.col("category").alias("measure"),
         pl.when(pl.col("category") == "race_separation").then(pl.col("race_ethnicity")).alias("race_ethnicity"),
-        pl.when(pl.col("category") == "race_separation").then(pl.lit(None, pl.String)).otherwise(pl.lit("low_income")).alias("category"),
+        pl.when(pl.col("category") == "race_separation").then(pl.lit(None, pl.String)).otherwise(pl.lit("low_income"))
+        .alias("category"),
         (pl.col("note") + pl.when(pl.col("measure") == "alternate_risk_ratio")
          .then(pl.lit(" (alternate: statewide comparison)")).otherwise(pl.lit(""))).alias("note"),
     ))

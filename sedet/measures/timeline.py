@@ -99,7 +99,8 @@ class TimelineParams(Strict):
     state_exceptions: dict[str, str] = Field(default_factory=dict, description="state exception code -> description")
     state_exceptions_count_as: Literal["excluded", "on_time"] = Field(
         default="excluded",
-        description="a case under a state exception: removed from a and b (docs/methods.md section 6), or counted in b as "
+        description="a case under a state exception: removed from a and b (docs/methods.md section 6), or counted "
+        "in b as "
         "timely (the OSEP Indicator 11 measurement: 'describe cases falling within those exceptions and include in b')",
     )
     late_bands: list[tuple[int, int | None]] = Field(
@@ -117,7 +118,7 @@ class TimelineParams(Strict):
     @classmethod
     def _bands(cls, v: Any) -> Any:
         if isinstance(v, list):
-            return [(x[0], None) if isinstance(x, list) and len(x) == 1 else tuple(x) if isinstance(x, list) else x for x in v]
+            return [((x[0], None) if len(x) == 1 else tuple(x)) if isinstance(x, list) else x for x in v]
         return v
 
     @field_validator("reporting_period_start")
@@ -313,7 +314,8 @@ def timeline_measures(evaluations: pl.LazyFrame, params: TimelineParams, year: i
         pl.col("pending").alias("numerator"),
         pl.col("pending").alias("value"),
         pl.lit(OK).alias("status"),
-        pl.lit(f"children with no determination whose {n}-day timeline runs past {end}: in neither a nor b").alias("note"),
+        pl.lit(f"children with no determination whose {n}-day timeline runs past {end}: in neither a nor b")
+        .alias("note"),
     )
 
     codes = pl.LazyFrame({"category": params.accepted()}, schema={"category": pl.String})
@@ -336,7 +338,8 @@ def timeline_measures(evaluations: pl.LazyFrame, params: TimelineParams, year: i
         pl.lit(OK).alias("status"),
         pl.when(pl.col("category").is_null()).then(pl.lit("children removed from a and b by any accepted exception"))
         .otherwise(pl.lit("children removed from a and b: ")
-                   + pl.col("category").replace_strict(descriptions, default=pl.col("category"), return_dtype=pl.String))
+                   + pl.col("category").replace_strict(descriptions, default=pl.col("category"),
+                                                       return_dtype=pl.String))
         .alias("note"),
     )
     return pl.concat([to_measure_rows(x) for x in (timeline, days_late, pending, exceptions)])

@@ -72,7 +72,8 @@ class TransitionParams(Strict):
             raise ValueError("at least one component")
         for name in v:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(f"component {name!r}: a column name in lower-case snake_case (as the loader reads headers)")
+                raise ValueError(f"component {name!r}: a column name in lower-case snake_case "
+                                 "(as the loader reads headers)")
             if name in RESERVED:
                 raise ValueError(f"component {name!r} is a column of the transition table, not a component")
         if len(set(v)) != len(v):

@@ -37,7 +37,6 @@ from sedet.model import FORMULA_START
 from sedet.report.sheet_xml import new_workbook, save_deterministic, table_sheet
 from sedet.report.xlsx import DECIMAL, PERCENT, Col
 
-
 # How the caller finds a profile by its id (raises SedetError when it cannot): its category short
 # names, best first (None when it has no determination), and its SHA-256 (profile.category_order).
 CategoriesOf = Callable[[str], tuple[list[str] | None, str]]
@@ -179,7 +178,8 @@ def _read_factors(folder: Path) -> pl.DataFrame:
     _missing_columns(path, raw.columns, FACTOR_NEEDS)
     return raw.select(
         pl.col("district_id").cast(pl.String), pl.col("factor_order").cast(pl.Int64), pl.col("factor").cast(pl.String),
-        pl.col("factor_title").cast(pl.String), pl.col("value").cast(pl.Float64, strict=False),  # a public run writes '*' where a value is withheld
+        pl.col("factor_title").cast(pl.String),
+        pl.col("value").cast(pl.Float64, strict=False),  # a public run writes '*' where a value is withheld
         pl.col("points").cast(pl.Float64),
         pl.col("status").cast(pl.String),
     )
@@ -301,8 +301,9 @@ def diff_runs(old: Path, new: Path, categories_of: CategoriesOf) -> DiffResult:
         .with_columns(
             pl.coalesce("new_factor_title", "old_factor_title").alias("factor_title"),
             pl.coalesce("new_factor_order", "old_factor_order").alias("order"),
-            (pl.col("factor") + pl.lit(" ") + _points_text(pl.col("old_points"), pl.col("old_status"), pl.col("has_old"))
-             + pl.lit(" -> ") + _points_text(pl.col("new_points"), pl.col("new_status"), pl.col("has_new"))).alias("moved"),
+            (pl.col("factor") + pl.lit(" ")
+             + _points_text(pl.col("old_points"), pl.col("old_status"), pl.col("has_old")) + pl.lit(" -> ")
+             + _points_text(pl.col("new_points"), pl.col("new_status"), pl.col("has_new"))).alias("moved"),
         )
         .sort("district_id", "order", "factor")
     )
@@ -343,8 +344,8 @@ def summary_line(result: DiffResult) -> str:
             f"{s['new']:,} new, {s['gone']:,} gone")
 
 
-def _pct(v: float | None) -> str:
-    return "" if v is None else f" ({v:.1%})"
+def _category_text(label: str | None, percentage: float | None) -> str:
+    return (label or "not determined") + ("" if percentage is None else f" ({percentage:.1%})")
 
 
 CHANGE_STYLE = {"worse": "red", "better": "green", "new": "cyan", "gone": "yellow", "changed": "magenta"}
@@ -367,8 +368,8 @@ def print_diff(console, result: DiffResult) -> None:
         t.add_column("factors that moved", overflow="fold")
         for r in result.changes.iter_rows(named=True):
             district = r["district_id"] + (f" {r['district_name']}" if r["district_name"] else "")
-            old = "" if r["change"] == "new" else (r["old_category_label"] or "not determined") + _pct(r["old_percentage"])
-            new = "" if r["change"] == "gone" else (r["new_category_label"] or "not determined") + _pct(r["new_percentage"])
+            old = "" if r["change"] == "new" else _category_text(r["old_category_label"], r["old_percentage"])
+            new = "" if r["change"] == "gone" else _category_text(r["new_category_label"], r["new_percentage"])
             style = CHANGE_STYLE.get(r["change"], "")
             t.add_row(escape(district), escape(old), escape(new), f"[{style}]{escape(r['change'])}[/]",
                       escape(r["factors_moved"] or ""))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -22,8 +23,6 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
-
-from collections.abc import Mapping
 
 from sedet.model import MeasureInfo, RunResult
 from sedet.report.labels import titles, value_format, value_formats
@@ -106,7 +105,8 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
     workers = (os.cpu_count() or 2) if parallel else 1
     # LEAs go in chunks: a chunk's rows are rendered in one query while the workers write the
     # previous chunk, and no more than two chunks of rendered rows are held at once.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) if parallel else nullcontext() as pool:
+    pool_or_none = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) if parallel else None
+    with pool_or_none or nullcontext() as pool:
         pending: list = []
         for k in range(0, len(ids), CHUNK):
             chunk = ids[k:k + CHUNK]
@@ -159,7 +159,8 @@ def _titled(m: pl.DataFrame, infos: Mapping[str, MeasureInfo]) -> pl.DataFrame:
 
 
 def measure_rows(titled: pl.DataFrame, styles: StyleRegistry) -> tuple[dict, dict]:
-    """LEAs' Measures rows (from `_titled`), rendered in one query: ({district_id: sheet XML}, {district_id: rows})."""
+    """LEAs' Measures rows (from `_titled`), rendered in one query: ({district_id: sheet XML},
+    {district_id: rows})."""
     xml = rows_xml_by(MEASURE_COLS, titled, "district_id", first_row(_measures_intro("", 0)), styles)
     return xml, dict(titled.group_by("district_id").len().iter_rows())
 
@@ -167,7 +168,6 @@ def measure_rows(titled: pl.DataFrame, styles: StyleRegistry) -> tuple[dict, dic
 def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: int, measures_xml: bytes) -> None:
     """One LEA's workbook. Its Measures rows come rendered (`measure_rows`), `n_measures` of them."""
     book = new_workbook()
-    palette = category_fills(ctx.shorts)
     sheet = book.create_sheet("Determination")
     ctx.styles.register(sheet)  # before any other style: the rendered rows use these indexes
     ws = CountedSheet(sheet)
@@ -176,10 +176,23 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: 
         ws.column_dimensions[col].width = width
     name = row["district_name"] or row["district_id"]
     ws.append([text_cell(ws, ctx.title, TITLE_FONT)])
-    ws.append([text_cell(ws, f"{name} (district {row['district_id']}), school year {ctx.year - 1}-{str(ctx.year)[-2:]}; "
+    year = f"{ctx.year - 1}-{str(ctx.year)[-2:]}"
+    ws.append([text_cell(ws, f"{name} (district {row['district_id']}), school year {year}; "
                              f"{ctx.run_type} determination")])
     ws.append([])
-    fill = palette.get(row["category"]) if row["category"] else None
+    _determination(ws, ctx, row)
+    ws.append([])
+    if f.height:
+        _factors(ws, ctx, f)
+    if n_measures:
+        rendered_table_sheet(book, "Measures", MEASURE_COLS, n_measures, measures_xml,
+                             intro=_measures_intro(name, ctx.year))
+    save_deterministic(book, path)
+
+
+def _determination(ws: CountedSheet, ctx: Context, row: dict) -> None:
+    """The category, the tier and what it requires, points, percentage, rank, level, and the reasons."""
+    fill = category_fills(ctx.shorts).get(row["category"]) if row["category"] else None
     ws.append([text_cell(ws, "Determination", BOLD), filled(ws, row["category_label"] or row["status"], fill)])
     if row["tier"]:
         ws.append([text_cell(ws, "Support tier", BOLD), cell(ws, row["tier"])])
@@ -196,29 +209,26 @@ def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: 
         ws.append([text_cell(ws, "Percentile"), cell(ws, row["percentile"], DECIMAL)])
     if row["accountability_level"] is not None:
         ws.append([text_cell(ws, "Accountability level"), cell(ws, row["accountability_level"], INTEGER)])
-    if row["reasons"]:
-        for reason in row["reasons"].split("; "):
-            ws.append([text_cell(ws, "Condition or override", BOLD), cell(ws, reason)])
-    ws.append([])
-    if f.height:
-        ws.append([text_cell(ws, "How the determination was made", BOLD)])
-        ws.append([text_cell(ws, h, BOLD) for h in
-                   ("Factor", "District", "State", "Points", "Possible", "Flags", "Notes")])
-        for r in f.sort("factor_order").iter_rows(named=True):
-            fmt = ctx.formats.get(r["measure"] or "", DECIMAL)
-            why = "" if r["status"] == "ok" else (r["note"] or "n/a")
-            state = r["state_value"]
-            ws.append([
-                cell(ws, f"{r['factor']}: {r['factor_title']}"),
-                cell(ws, r["value"], fmt) if r["value"] is not None
-                else cell(ws, "n/a" if r["status"] != "ok" else (r["flags"] or "").replace("_", " ")),
-                cell(ws, state, fmt) if state is not None else cell(ws, f"{r['leas_below_max']} of {r['leas_applicable']} LEAs flagged"),
-                cell(ws, r["points"], DECIMAL) if r["points"] is not None else cell(ws, "n/a"),
-                cell(ws, r["possible"], DECIMAL),
-                cell(ws, r["flags"] or ""),
-                cell(ws, why),
-            ])
-    if n_measures:
-        rendered_table_sheet(book, "Measures", MEASURE_COLS, n_measures, measures_xml,
-                             intro=_measures_intro(name, ctx.year))
-    save_deterministic(book, path)
+    for reason in (row["reasons"].split("; ") if row["reasons"] else []):
+        ws.append([text_cell(ws, "Condition or override", BOLD), cell(ws, reason)])
+
+
+def _factors(ws: CountedSheet, ctx: Context, f: pl.DataFrame) -> None:
+    """Every factor with the LEA's value beside the state's (factor_state), points and why n/a."""
+    ws.append([text_cell(ws, "How the determination was made", BOLD)])
+    ws.append([text_cell(ws, h, BOLD) for h in ("Factor", "District", "State", "Points", "Possible", "Flags", "Notes")])
+    for r in f.sort("factor_order").iter_rows(named=True):
+        fmt = ctx.formats.get(r["measure"] or "", DECIMAL)
+        ok = r["status"] == "ok"
+        state = r["state_value"]
+        ws.append([
+            cell(ws, f"{r['factor']}: {r['factor_title']}"),
+            cell(ws, r["value"], fmt) if r["value"] is not None
+            else cell(ws, (r["flags"] or "").replace("_", " ") if ok else "n/a"),
+            cell(ws, state, fmt) if state is not None
+            else cell(ws, f"{r['leas_below_max']} of {r['leas_applicable']} LEAs flagged"),
+            cell(ws, r["points"], DECIMAL) if r["points"] is not None else cell(ws, "n/a"),
+            cell(ws, r["possible"], DECIMAL),
+            cell(ws, r["flags"] or ""),
+            cell(ws, "" if ok else (r["note"] or "n/a")),
+        ])

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -236,7 +236,8 @@ def rows_xml_by(cols: Sequence[Col], data: pl.DataFrame, by: str, first: int, st
     sheet row `first`, as UTF-8: the tables of many workbooks rendered in one query."""
     numbered = data.with_columns((pl.int_range(pl.len()).over(by) + first).cast(pl.String).alias("__sheet_row"))
     xml = _row_xml(cols, numbered, pl.col("__sheet_row"), fill_by, style_of)
-    rendered = numbered.select(by, xml.alias("__xml")).group_by(by, maintain_order=True).agg(pl.col("__xml").str.join(""))
+    rendered = (numbered.select(by, xml.alias("__xml")).group_by(by, maintain_order=True)
+                .agg(pl.col("__xml").str.join("")))
     return {k: x.encode("utf-8") for k, x in rendered.iter_rows()}
 
 

@@ -320,7 +320,8 @@ def _method_sheet(book: Book, result: RunResult) -> None:
     ]
     rows += [(f"input.{name}", sha, "SHA-256 of the file as read") for name, sha in result.fingerprints.items()]
     frame = pl.DataFrame(rows, schema=[c.key for c in cols], orient="row")
-    table_sheet(book, "Method", cols, frame, intro=["Method: profile parameters with their sources, and input fingerprints"])
+    table_sheet(book, "Method", cols, frame,
+                intro=["Method: profile parameters with their sources, and input fingerprints"])
 
 
 def _show(v: object) -> str:

@@ -52,9 +52,9 @@ The rules, and every choice where docs/methods.md section 11 leaves one open:
    up). Members of size 0 would protect nothing (their status says `no_data`), so they are never
    chosen. A pass visits the families in a fixed order (a, one qualifier at a time; b; c), each
    seeing the choices before it, and passes repeat until nothing changes; the result is
-   deterministic and does not depend on the order of the input rows. The same student group published under two measures (same year, LEA, qualifiers and
-   denominator, e.g. proficiency and performance_index) is treated as one cell: withheld in one,
-   withheld in both.
+   deterministic and does not depend on the order of the input rows. The same student group
+   published under two measures (same year, LEA, qualifiers and denominator, e.g. proficiency and
+   performance_index) is treated as one cell: withheld in one, withheld in both.
    Denominators are protected first (a complementary cell of this kind withholds numerator,
    denominator, value and comparison value); numerators next, with the same family rule, for the
    numerators hidden by top/bottom coding: a coded row's numerator would otherwise be the total's
@@ -426,8 +426,6 @@ def _propagate_links(plan: pl.DataFrame, links: pl.DataFrame, *, layer: str) -> 
 
 
 def _render(df: pl.DataFrame, plan: pl.DataFrame, params: ReportingParams, *, comparison: bool) -> pl.DataFrame:
-    token = pl.lit(params.token)
-    top, bottom = band_labels(params)
     hide_den = plan.get_column("hide_den")
     hide_num = hide_den | plan.get_column("coded") | plan.get_column("comp_num")
     coded = plan.get_column("coded") & ~hide_den
@@ -435,42 +433,12 @@ def _render(df: pl.DataFrame, plan: pl.DataFrame, params: ReportingParams, *, co
     primary = plan.get_column("primary")
     value = plan.get_column("value")
     flags = pl.DataFrame({"_hd": hide_den, "_hn": hide_num, "_cd": coded, "_top": (value >= params.top - EPS)})
-
-    def withheld(col: str, hide: str) -> pl.Expr:
-        c = pl.col(col)
-        return pl.when(c.is_null()).then(None).when(pl.col(hide)).then(token)
-
-    def count_text(col: str) -> pl.Expr:
-        c = pl.col(col).cast(pl.Float64)
-        whole = c.is_finite() & (c == c.round(0)) & (c.abs() < 2**53)
-        return pl.when(whole).then(c.cast(pl.Int64).cast(pl.String)).otherwise(c.cast(pl.String))
-
-    def value_text(col: str) -> pl.Expr:
-        return pl.col(col).cast(pl.Float64).cast(pl.String)
-
     present = set(df.columns)
-    exprs: list[pl.Expr] = []
-    if "numerator" in present:
-        exprs.append(withheld("numerator", "_hn").otherwise(count_text("numerator")).alias("numerator"))
-    if "denominator" in present:
-        exprs.append(withheld("denominator", "_hd").otherwise(count_text("denominator")).alias("denominator"))
-    if "value" in present:
-        v = pl.col("value")
-        exprs.append(
-            pl.when(v.is_null()).then(None)
-            .when(pl.col("_cd")).then(pl.when(pl.col("_top")).then(pl.lit(top)).otherwise(pl.lit(bottom)))
-            .when(pl.col("_hn")).then(token)
-            .otherwise(value_text("value")).alias("value")
-        )
+    exprs = _rendered_numbers(present, params)
     has_cmp = pl.lit(False)
     if comparison:
-        for c in COMPARISON_COUNT_COLUMNS:
-            if c in present:
-                exprs.append(pl.when(pl.col(c).is_null()).then(None).otherwise(token).alias(c))
-                has_cmp = has_cmp | pl.col(c).is_not_null()
-        if "comparison_value" in present:
-            exprs.append(withheld("comparison_value", "_hn").otherwise(value_text("comparison_value"))
-                         .alias("comparison_value"))
+        cmp_exprs, has_cmp = _rendered_comparison(present, params)
+        exprs += cmp_exprs
     if "note" in present:
         exprs.append(pl.lit(None, pl.String).alias("note"))
     reason = (
@@ -485,6 +453,56 @@ def _render(df: pl.DataFrame, plan: pl.DataFrame, params: ReportingParams, *, co
     )
     out = out.with_columns(*exprs, reason.alias("suppressed"))
     return out.drop(flags.columns, "_primary", "_cn")
+
+
+def _withheld(col: str, hide: str, token: pl.Expr) -> pl.Then:
+    c = pl.col(col)
+    return pl.when(c.is_null()).then(None).when(pl.col(hide)).then(token)
+
+
+def _count_text(col: str) -> pl.Expr:
+    c = pl.col(col).cast(pl.Float64)
+    whole = c.is_finite() & (c == c.round(0)) & (c.abs() < 2**53)
+    return pl.when(whole).then(c.cast(pl.Int64).cast(pl.String)).otherwise(c.cast(pl.String))
+
+
+def _value_text(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.Float64).cast(pl.String)
+
+
+def _rendered_numbers(present: set[str], params: ReportingParams) -> list[pl.Expr]:
+    """numerator, denominator and value as text, or the token, or a band (rules 4 and 7)."""
+    token = pl.lit(params.token)
+    top, bottom = band_labels(params)
+    exprs: list[pl.Expr] = []
+    if "numerator" in present:
+        exprs.append(_withheld("numerator", "_hn", token).otherwise(_count_text("numerator")).alias("numerator"))
+    if "denominator" in present:
+        exprs.append(_withheld("denominator", "_hd", token).otherwise(_count_text("denominator")).alias("denominator"))
+    if "value" in present:
+        exprs.append(
+            pl.when(pl.col("value").is_null()).then(None)
+            .when(pl.col("_cd")).then(pl.when(pl.col("_top")).then(pl.lit(top)).otherwise(pl.lit(bottom)))
+            .when(pl.col("_hn")).then(token)
+            .otherwise(_value_text("value")).alias("value")
+        )
+    return exprs
+
+
+def _rendered_comparison(present: set[str], params: ReportingParams) -> tuple[list[pl.Expr], pl.Expr]:
+    """The comparison counts always withheld, the comparison value as the numerator is (rule 2); and
+    whether a row has comparison counts."""
+    token = pl.lit(params.token)
+    exprs: list[pl.Expr] = []
+    has_cmp: pl.Expr = pl.lit(False)
+    for c in COMPARISON_COUNT_COLUMNS:
+        if c in present:
+            exprs.append(pl.when(pl.col(c).is_null()).then(None).otherwise(token).alias(c))
+            has_cmp = has_cmp | pl.col(c).is_not_null()
+    if "comparison_value" in present:
+        exprs.append(_withheld("comparison_value", "_hn", token).otherwise(_value_text("comparison_value"))
+                     .alias("comparison_value"))
+    return exprs, has_cmp
 
 
 def _percent(x: float) -> str:

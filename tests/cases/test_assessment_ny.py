@@ -366,7 +366,8 @@ PRIOR_PI_120 = {"3": 18, "1OFF": 12}  # 30 students: (2*18 + 0*12) / 30 * 100 = 
 
 
 def test_case_5a_safe_harbor_from_a_prior_pi_of_120():
-    """Case 5a: prior PI 120 (group of exactly 30) -> target 120 + 0.10 x (200 - 120) = 128; PI 128 < EAMO 138 makes AYP."""
+    """Case 5a: prior PI 120 (group of exactly 30) -> target 120 + 0.10 x (200 - 120) = 128;
+    PI 128 < EAMO 138 makes AYP."""
     df = run(
         block("S", "ELA", 5, PRIOR_PI_120, year=PRIOR),
         block("S", "ELA", 5, {"3": 64, "1OFF": 36}),  # 100 students: 2*64 / 100 * 100 = 128
@@ -395,7 +396,8 @@ def test_case_5b_one_point_below_the_safe_harbor_target():
 
 
 def test_case_5c_safe_harbor_target_hit_exactly_from_prior_130():
-    """Case 5c: prior PI 130 -> target 130 + 0.10 x (200 - 130) = 137; PI 137 meets it (0.1 x 70 is inexact in floats)."""
+    """Case 5c: prior PI 130 -> target 130 + 0.10 x (200 - 130) = 137; PI 137 meets it
+    (0.1 x 70 is inexact in floats)."""
     df = run(
         block("V", "ELA", 6, {"3": 30, "2OFF": 70}, year=PRIOR),  # (2*30 + 1*70) / 100 * 100 = 130
         block("V", "ELA", 6, {"3": 37, "2OFF": 63}),  # (2*37 + 1*63) / 100 * 100 = 137
@@ -529,7 +531,8 @@ def test_case_6e_targets_table_ignored_when_the_profile_says_so():
 def _proficiency_blocks() -> list[list[dict]]:
     return [
         # District A, grade 6 ELA.
-        block("A", "ELA", 6, {"1ON": 5, "1OFF": 5, "2ON": 5, "2OFF": 10, "3": 12, "4": 3}),  # REG: 40 valid, 15 proficient
+        # REG: 40 valid, 15 proficient
+        block("A", "ELA", 6, {"1ON": 5, "1OFF": 5, "2ON": 5, "2OFF": 10, "3": 12, "4": 3}),
         block("A", "ELA", 6, {None: 4}, accountable=True),  # accountable, no score: not in the denominator
         block("A", "ELA", 6, {"4": 6}, accountable=False),  # scored but not accountable: left out
         block("A", "ELA", 6, {"1": 5, "2": 10, "3": 10, "4": 5}, assessment="ALT"),  # ALT: 30 valid, 15 proficient

@@ -431,7 +431,8 @@ def test_case_9_percentile_definitions(tmp_path, definition):
 source = "test"
 method = "percentile"
 percentile_definition = "{definition}"
-categories = [{{ label = "Meets Requirements", short = "MR", min_percentile = 40 }}, {{ label = "Needs Assistance", short = "NA" }}]
+categories = [{{ label = "Meets Requirements", short = "MR", min_percentile = 40 }},
+              {{ label = "Needs Assistance", short = "NA" }}]
 """
     prof = profile(tmp_path, body)
     leas = {"A": 10.0, "B": 20.0, "C": 20.0, "D": 30.0, "E": 40.0}
@@ -697,7 +698,9 @@ def test_case_17_ma_significant_noncompliance_escalates_to_nsi():
     assert (t["L5SNC"]["base"], t["L5SNC"]["category"]) == ("NSI", "NSI")
     assert t["L5SNC"]["category_label"] == "Needs Substantial Intervention"
     assert t["L5SNC"]["reasons"].startswith("significant-noncompliance:")
-    assert (t["L1NO"]["category"], t["L1NO"]["category_label"], t["L1NO"]["reasons"]) == ("MR", "Meets Requirements", "")
+    assert (t["L1NO"]["category"], t["L1NO"]["category_label"], t["L1NO"]["reasons"]) == (
+        "MR", "Meets Requirements", ""
+    )
 
 
 def test_case_18_ma_secondary_analysis_flags_levels_3_to_5_only():

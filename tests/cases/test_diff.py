@@ -139,7 +139,9 @@ def test_case_4_new_and_gone_leas(runs):
     result = diff_runs(*runs, category_order)
     new, gone = change_of(result, "01000"), change_of(result, "00999")
     assert (new["change"], new["old_category_label"], new["new_category_label"]) == ("new", None, "Meets Requirements")
-    assert (gone["change"], gone["old_category_label"], gone["new_category_label"]) == ("gone", "Meets Requirements", None)
+    assert (gone["change"], gone["old_category_label"], gone["new_category_label"]) == (
+        "gone", "Meets Requirements", None
+    )
     assert new["factors_moved"] is None and gone["factors_moved"] is None
 
 
@@ -195,10 +197,10 @@ def test_case_9_identical_runs_have_no_changes(runs):
 def test_case_10_ids_keep_zeros_and_formula_apostrophe_is_removed(tmp_path):
     """The writer wrote '=Cmd SD as "'=Cmd SD" (formula safety): read back as "=Cmd SD".
     "'Twas SD" has an apostrophe before a letter: not the writer's, kept as it is."""
-    old = write_run(tmp_path / "old", [det("00007", "MR", 0.9, name="'=Cmd SD"), det("00008", "MR", 0.9, name="'Twas SD")],
-                    [])
-    new = write_run(tmp_path / "new", [det("00007", "NA", 0.5, name="'=Cmd SD"), det("00008", "NA", 0.5, name="'Twas SD")],
-                    [])
+    old = write_run(tmp_path / "old",
+                    [det("00007", "MR", 0.9, name="'=Cmd SD"), det("00008", "MR", 0.9, name="'Twas SD")], [])
+    new = write_run(tmp_path / "new",
+                    [det("00007", "NA", 0.5, name="'=Cmd SD"), det("00008", "NA", 0.5, name="'Twas SD")], [])
     result = diff_runs(old, new, category_order)
     assert result.changes.select("district_id", "district_name").rows() == [("00007", "=Cmd SD"), ("00008", "'Twas SD")]
 
@@ -239,7 +241,9 @@ def test_case_14_run_without_determinations_is_not_a_sedet_run(runs, tmp_path):
     _, new = runs
     measures_only = tmp_path / "measures_only"
     measures_only.mkdir()
-    pl.DataFrame({"district_id": ["A"], "measure": ["m"], "value": [1.0]}).write_parquet(measures_only / "measures.parquet")
+    pl.DataFrame({"district_id": ["A"], "measure": ["m"], "value": [1.0]}).write_parquet(
+        measures_only / "measures.parquet"
+    )
     (measures_only / "manifest.json").write_text(json.dumps({"profile": {"id": "ny-ffy2011"}}), encoding="utf-8")
     with pytest.raises(UsageError) as e:
         diff_runs(measures_only, new, category_order)

@@ -67,7 +67,9 @@ def pupils(
     }
 
 
-def group(district: str, race: str, enrolled: int, ieps: int | dict[str, int], *, year: int = YEAR, age: int = 10) -> list[dict]:
+def group(
+    district: str, race: str, enrolled: int, ieps: int | dict[str, int], *, year: int = YEAR, age: int = 10
+) -> list[dict]:
     """`enrolled` students of `race`, `ieps` of them with IEPs (a number, or {disability: students})."""
     by_dis = {"SLD": ieps} if isinstance(ieps, int) else ieps
     with_iep = sum(by_dis.values())
@@ -157,7 +159,8 @@ def test_case_1_ratio_of_exactly_3_exceeds_under_at_least_3():
 
 def test_case_2_ratio_of_exactly_3_does_not_exceed_under_more_than_3():
     """Case 2: the same 3.0 with the federal wording "exceeds" (op >) does not exceed."""
-    df = run([group("D1", "BL7", 120, 18), group("D1", "WH7", 880, 44)], params=NJ1.model_copy(update={"threshold_op": ">"}))
+    df = run([group("D1", "BL7", 120, 18), group("D1", "WH7", 880, 44)],
+             params=NJ1.model_copy(update={"threshold_op": ">"}))
     r = ratio(df, "D1", "BL7")
     assert r["value"] == 3.0  # 0.15 / 0.05
     assert r["flag"] == "not_exceeds"  # 3.0 > 3.0 is false

@@ -15,16 +15,22 @@ def _rows(*rows: dict) -> pl.DataFrame:
 
 def test_sort_rows_order_by_hand():
     rows = [
-        {"school_year": 2012, "district_id": "00200", "measure": "risk_ratio", "race_ethnicity": "WH7", "category": "identification", "note": "f"},
-        {"school_year": 2012, "district_id": "00200", "measure": "risk_ratio", "race_ethnicity": "AS7", "category": "identification", "note": "e"},
+        {"school_year": 2012, "district_id": "00200", "measure": "risk_ratio", "race_ethnicity": "WH7",
+         "category": "identification", "note": "f"},
+        {"school_year": 2012, "district_id": "00200", "measure": "risk_ratio", "race_ethnicity": "AS7",
+         "category": "identification", "note": "e"},
         {"school_year": 2012, "district_id": None, "measure": "indicator_9", "note": "c"},
-        {"school_year": 2011, "district_id": "00200", "measure": "risk_ratio", "race_ethnicity": "WH7", "category": "identification", "note": "a"},
+        {"school_year": 2011, "district_id": "00200", "measure": "risk_ratio", "race_ethnicity": "WH7",
+         "category": "identification", "note": "a"},
         {"school_year": 2012, "district_id": "00100", "measure": "alternate_rate", "subject": "MATH", "note": "d2"},
         {"school_year": 2012, "district_id": "00100", "measure": "alternate_rate", "subject": None, "note": "d0"},
         {"school_year": 2012, "district_id": "00100", "measure": "alternate_rate", "subject": "ELA", "note": "d1"},
-        {"school_year": 2012, "district_id": "00200", "measure": "disproportionality", "race_ethnicity": "AS7", "category": "placement.SS_RF", "note": "g2"},
-        {"school_year": 2012, "district_id": "00200", "measure": "disproportionality", "race_ethnicity": "AS7", "category": "identification.ID", "note": "g1"},
-        {"school_year": 2012, "district_id": "00200", "measure": "disproportionality", "race_ethnicity": "AS7", "category": "identification", "note": "g0"},
+        {"school_year": 2012, "district_id": "00200", "measure": "disproportionality", "race_ethnicity": "AS7",
+         "category": "placement.SS_RF", "note": "g2"},
+        {"school_year": 2012, "district_id": "00200", "measure": "disproportionality", "race_ethnicity": "AS7",
+         "category": "identification.ID", "note": "g1"},
+        {"school_year": 2012, "district_id": "00200", "measure": "disproportionality", "race_ethnicity": "AS7",
+         "category": "identification", "note": "g0"},
     ]
     out = sort_rows(_rows(*rows))
     # by hand: 2011 first; in 2012 the statewide row (no district), then 00100 (its rows by subject,

@@ -123,7 +123,8 @@ def test_a_value_that_was_not_computed_stays_null_when_suppressed():
     # (status below_min_n, value null). min_n 20 withholds the counts; the value stays null, not the token.
     df = table(r("participation", "A", 11, 12, value=None, status="below_min_n", subject="ELA", grade_band="3-8"))
     df = df.with_columns(pl.lit(None, pl.Float64).alias("value"))
-    row = pick(suppress_measures(df, ReportingParams(min_n=20), INFOS), "A", "participation", subject="ELA", grade_band="3-8")
+    row = pick(suppress_measures(df, ReportingParams(min_n=20), INFOS), "A", "participation", subject="ELA",
+               grade_band="3-8")
     assert cells(row) == (T, T, None) and row["status"] == "below_min_n"
 
 

@@ -15,7 +15,6 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-
 from sedet.measures.transition import NJ_TRANSITION_COMPONENTS, TransitionParams, transition_measures
 
 YEAR = 2012

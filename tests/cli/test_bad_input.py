@@ -67,7 +67,8 @@ def test_missing_table_the_profile_needs(cli, rows):
             "bundle",
             None,
             None,
-            "a table 'assessments' (assessments.csv, assessments.xlsx or assessments.parquet, or a sheet 'assessments'), "
+            "a table 'assessments' (assessments.csv, assessments.xlsx or assessments.parquet, "
+            "or a sheet 'assessments'), "
             "which the profile needs",
             "no such table in the bundle",
             table="assessments",

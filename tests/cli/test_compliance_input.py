@@ -18,7 +18,10 @@ ASSESS = csv_text(
     "school_year,district_id,subject,grade,iep,assessment,participated,performance_level,count",
     "2012,00123,ELA,4,true,REG,true,3,10",
 )
-TRANSITION_HEADER = "school_year,district_id,student_id,age,postsecondary_goals,transition_services,annual_goals,student_invited,agency_invited"
+TRANSITION_HEADER = (
+    "school_year,district_id,student_id,age,postsecondary_goals,transition_services,annual_goals,"
+    "student_invited,agency_invited"
+)
 TRANSITION = csv_text(TRANSITION_HEADER, "2012,00123,T1,16,true,true,true,true,true")
 COMPLIANCE_HEADER = (
     "school_year,district_id,findings,findings_corrected_on_time,data_timely,data_accurate,data_accuracy_rate,"
@@ -91,7 +94,8 @@ def test_a_missing_transition_component_column_is_an_input_error(cli, rows):
 
 def test_a_missing_compliance_fact_is_an_input_error(cli, rows):
     header = COMPLIANCE_HEADER.replace(",grant_revisions", "")
-    b = nj_bundle(cli, csv_text(EVAL_HEADER), compliance_csv=csv_text(header, "2012,00123,2,2,true,true,0.98,true,false,false,false"))
+    b = nj_bundle(cli, csv_text(EVAL_HEADER),
+                  compliance_csv=csv_text(header, "2012,00123,2,2,true,true,0.98,true,false,false,false"))
     r = validate(cli, b, 1)
     line = next(x for x in rows(r.stderr) if x[0] == "compliance.csv")
     assert line[2] == "grant_revisions"

@@ -69,7 +69,8 @@ method = "cut_points"
 overrides = true
 categories = [
   { label = "Meets", short = "M", min_percentage = 80, tier = "Tier 1", tier_text = "Guidance only" },
-  { label = "Needs Support", short = "NS", min_percentage = 50, tier = "Tier 2", tier_text = "A memo with required actions" },
+  { label = "Needs Support", short = "NS", min_percentage = 50, tier = "Tier 2", \
+tier_text = "A memo with required actions" },
   { label = "Needs Improvement", short = "NIMP", tier = "Tier 3", tier_text = "Direct work with the state" },
 ]
 """
@@ -132,7 +133,8 @@ EXPECTED = {
     "002": (3, 3, 4, 0.75, 25, "Needs Support", "Tier 2"),
     "003": (4, 0, 4, 0.0, 0, "Needs Improvement", "Tier 3"),
 }
-TIER_TEXT = {"Tier 1": "Guidance only", "Tier 2": "A memo with required actions", "Tier 3": "Direct work with the state"}
+TIER_TEXT = {"Tier 1": "Guidance only", "Tier 2": "A memo with required actions",
+             "Tier 3": "Direct work with the state"}
 STATE_T1 = 7 / 9
 STATE_T2 = 5 / 6
 

@@ -94,7 +94,9 @@ def test_more_rows_than_a_sheet_holds_continue_on_further_sheets(tmp_path, monke
     save_deterministic(wb, path)
     book = load_workbook(path)
     # 33 characters: cut to 31, and to 27 before " (2)"
-    assert book.sheetnames == ["Risk ratios by group and catego", "Risk ratios by group and ca (2)", "Risk ratios by group and ca (3)"]
+    assert book.sheetnames == [
+        "Risk ratios by group and catego", "Risk ratios by group and ca (2)", "Risk ratios by group and ca (3)"
+    ]
     got = []
     for ws in book.worksheets:
         rows = [[c.value for c in r] for r in ws.iter_rows()]
