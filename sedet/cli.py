@@ -154,7 +154,8 @@ def determine(
     per_district: Annotated[bool, typer.Option(
         "--per-district", help="also write districts/<district_id>.xlsx, one workbook per LEA")] = False,
     public: Annotated[bool, typer.Option(
-        "--public", help="public release: suppress small cells in every file written (METHODS.md section 9)")] = False,
+        "--public", help="public release: suppress small cells in every file written "
+        "(docs/methods.md section 11)")] = False,
     streaming: Annotated[bool | None, typer.Option(
         "--streaming/--in-memory", help="check and compute large tables streaming from disk (default: streaming when "
         "the bundle's files total 2 GiB or more)")] = None,

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import polars as pl
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from sedet.model import QUALIFIERS, MeasureInfo, RunResult, measure_info
@@ -40,6 +40,14 @@ def _count(x: float | None) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
+RATIO_COLUMNS: list[tuple[str, JustifyMethod]] = [
+    ("group", "left"), ("outcome/group", "right"), ("risk", "right"), ("comparison", "right"),
+    ("comp. risk", "right"), ("ratio", "right"), ("compared with", "left"), ("result", "left"),
+]
+FACTOR_COLUMNS: list[tuple[str, JustifyMethod]] = [
+    ("factor", "left"), ("measure", "left"), ("value", "right"), ("flags", "left"), ("points", "right"),
+    ("possible", "right"), ("why", "left"),
+]
 ALL_WORDS = {"subject": "all subjects", "grade_band": "all grades", "assessment": "all assessments",
              "race_ethnicity": "all groups", "disability": "all disabilities", "category": "all categories"}
 
@@ -57,9 +65,7 @@ def render_ratios(console: Console, rows: pl.DataFrame, year: int) -> None:
     for category in rows.get_column("category").unique().sort().to_list():
         part = rows.filter(pl.col("category") == category).sort("race_ethnicity")
         t = Table(title=f"{category}: risk ratios, {year}", title_justify="left", box=box.SIMPLE, pad_edge=False)
-        for name, just in (("group", "left"), ("outcome/group", "right"), ("risk", "right"),
-                           ("comparison", "right"), ("comp. risk", "right"), ("ratio", "right"),
-                           ("compared with", "left"), ("result", "left")):
+        for name, just in RATIO_COLUMNS:
             t.add_column(name, justify=just, no_wrap=True)
         for r in part.iter_rows(named=True):
             t.add_row(
@@ -136,8 +142,7 @@ def render_determination(console: Console, result: RunResult, district: str) -> 
     console.print()
     console.print("determination: how the measures become a category", style="bold", markup=False)
     t = Table(box=box.SIMPLE, pad_edge=False)
-    for name, just in (("factor", "left"), ("measure", "left"), ("value", "right"), ("flags", "left"),
-                       ("points", "right"), ("possible", "right"), ("why", "left")):
+    for name, just in FACTOR_COLUMNS:
         t.add_column(name, justify=just, no_wrap=name != "why", overflow="fold")
     for r in f.iter_rows(named=True):
         t.add_row(

@@ -109,8 +109,8 @@ def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, e
 
 def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) -> RunResult:
     chosen, years = choose_year(bundle, profile, year)
-    engine = "streaming" if bundle.streaming else "auto"
-    measures = sort_rows(compute_measures(inputs_of(bundle, chosen), profile).collect(engine=engine))
+    query = compute_measures(inputs_of(bundle, chosen), profile)
+    measures = sort_rows(query.collect(engine="streaming") if bundle.streaming else query.collect())
     districts = bundle.tables.get(S.DISTRICTS)
     overrides = bundle.tables.get("overrides")
     names: dict[str, str] = {}

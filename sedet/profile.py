@@ -133,7 +133,7 @@ class LoadedProfile:
     def parameters(self) -> list[tuple[str, Any, str]]:
         """(path, value, source) for every parameter, in file order."""
         flat = _flatten(self.model.model_dump(mode="json", exclude_none=True))
-        default = "sedet default (METHODS.md section 9)"
+        default = "sedet default (docs/methods.md section 11)"
         return [(path, value, self.sources.get(path, default if path.startswith("reporting.") else ""))
                 for path, value in flat]
 

@@ -44,6 +44,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -468,9 +469,9 @@ def _district_names(rng: np.random.Generator, charter: np.ndarray) -> list[str]:
         np.array(_CHARTER_KINDS)[rng.integers(0, len(_CHARTER_KINDS), n)],
         np.array(_KINDS)[rng.integers(0, len(_KINDS), n)],
     )
-    names = pl.Series("name", np.char.add(np.char.add(place, " "), kind))
-    names = (
-        names.to_frame()
+    named = pl.Series("name", np.char.add(np.char.add(place, " "), kind))
+    names: list[str] = (
+        named.to_frame()
         .select(
             pl.when(pl.col("name").cum_count().over("name") > 1)
             .then(pl.format("{} No. {}", pl.col("name"), pl.col("name").cum_count().over("name")))
@@ -920,7 +921,7 @@ class _TableWriter:
         self.fmt = fmt
         self.rows = 0
         self.parts: list[Path] = []
-        self.handle = None
+        self.handle: BinaryIO | None = None
 
     def write(self, frame: pl.DataFrame) -> None:
         if self.fmt == "csv":
@@ -937,6 +938,7 @@ class _TableWriter:
 
     def close(self) -> int:
         if self.fmt == "csv":
+            assert self.handle is not None
             self.handle.close()
             self.handle = None
         elif len(self.parts) == 1:

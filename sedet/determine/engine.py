@@ -1,4 +1,4 @@
-"""From measure rows to points, percentages, ranks and categories (METHODS.md section 8).
+"""From measure rows to points, percentages, ranks and categories (docs/methods.md section 10).
 
 All of it is polars over lazy frames: a loop over the profile's factors builds expressions (a
 state has a handful of factors), never a loop over districts.
@@ -216,7 +216,11 @@ def base_category(per_lea: pl.LazyFrame, det: Determination) -> pl.LazyFrame:
 
 def _condition_holds(measures: pl.LazyFrame, cond: Condition, year: int) -> pl.LazyFrame:
     rows = measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year))
-    test = (pl.col("flag") == cond.flag) if cond.flag is not None else (pl.col("value") >= cond.value_at_least - EPS)
+    if cond.flag is not None:
+        test = pl.col("flag") == cond.flag
+    else:
+        assert cond.value_at_least is not None  # Condition allows exactly one of the two
+        test = pl.col("value") >= cond.value_at_least - EPS
     selected = _select(rows, cond.measure, cond.where)
     return selected.group_by("district_id").agg(test.fill_null(False).any().alias("holds"))
 

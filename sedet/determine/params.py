@@ -1,4 +1,4 @@
-"""How a profile declares its scoring matrix and its category method (METHODS.md section 8).
+"""How a profile declares its scoring matrix and its category method (docs/methods.md section 10).
 
 A new state method is a new profile, not new code: factors name the measure rows they read and
 map them to points with cut points; groups weight factors; a category method turns the

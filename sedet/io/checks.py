@@ -81,9 +81,9 @@ def prefilter(frame: pl.DataFrame, checks: list[Check], known: dict[str, pl.Seri
       of them fails.
     `known`: distinct values already computed, by column."""
     known = known or {}
-    shortcuts = [i for i, c in enumerate(checks) if c.maybe is not None]
-    can = frame.select([checks[i].maybe.alias(f"m{i}") for i in shortcuts]).row(0) if shortcuts else ()  # type: ignore[union-attr]
-    impossible = {i for i, m in zip(shortcuts, can, strict=True) if m is False}
+    shortcuts = [(i, c.maybe.alias(f"m{i}")) for i, c in enumerate(checks) if c.maybe is not None]
+    can = frame.select([e for _, e in shortcuts]).row(0) if shortcuts else ()
+    impossible = {i for (i, _), m in zip(shortcuts, can, strict=True) if m is False}
     return [chk for i, chk in enumerate(checks) if i not in impossible and _may_hold(frame, chk, known)]
 
 

@@ -38,24 +38,28 @@ def read_streaming(spec: TableSpec, src: Source, limit: int) -> tuple[TableRead,
     problems = header_problems(src, original, headers, cols, 1 if csv_file else None)
     if problems:
         return TableRead(None, problems, len(problems)), 0, original
-    counts = None
-    for fast in (True, False):
-        scan = _scan(spec, src, cols, original, headers, fast)
-        try:
-            counts = scan.full.select(pl.len().alias("rows"), *[c.bad.fill_null(False).sum().alias(f"c{i}")
-                                                                for i, c in enumerate(scan.checks)])
-            counts = counts.collect(engine="streaming").row(0)
-            break
-        except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError, pl.exceptions.SchemaError):
-            if not fast:
-                raise BundleError([Problem(src.label, None, None, "a well-formed file", "content polars cannot read",
-                                           table=src.table)]) from None
-    assert counts is not None
+    scan, counts = _counted(spec, src, cols, original, headers)
     rows = counts[0]
     found, total = count_and_locate(scan.full, scan.checks, counts[1:], src, limit, numbered=scan.numbered)
     if total:
         return TableRead(None, found, total), rows, original
     return TableRead(scan.full), rows, original
+
+
+def _counted(spec: TableSpec, src: Source, cols: list[Column], original: list[str], headers: list[str]
+             ) -> tuple[_Scan, tuple[int, ...]]:
+    """One streaming pass: the rows, and how many rows each rule holds for. Numbers and flags are
+    first parsed by polars' reader; if a value does not parse, the file is scanned again as text."""
+    for fast in (True, False):
+        scan = _scan(spec, src, cols, original, headers, fast)
+        query = scan.full.select(pl.len().alias("rows"), *[c.bad.fill_null(False).sum().alias(f"c{i}")
+                                                            for i, c in enumerate(scan.checks)])
+        try:
+            return scan, query.collect(engine="streaming").row(0)
+        except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError, pl.exceptions.SchemaError):
+            continue
+    raise BundleError([Problem(src.label, None, None, "a well-formed file", "content polars cannot read",
+                               table=src.table)])
 
 
 def _scan(spec: TableSpec, src: Source, cols: list[Column], original: list[str], headers: list[str],

@@ -52,7 +52,7 @@ class TableRead:
     """A table as read: the typed frame (None when it has problems), its problems (up to the limit)
     and how many in all, and the school years it holds when known from reading it."""
 
-    frame: pl.DataFrame | None
+    frame: pl.DataFrame | pl.LazyFrame | None  # lazy when streamed (io.stream)
     problems: list[Problem] = field(default_factory=list)
     total: int = 0
     years: list[int] | None = None
@@ -72,7 +72,7 @@ def read_table(spec: TableSpec, src: Source, raw: pl.DataFrame, offset: int, lim
     # Blank lines (CSV) and blank rows (Excel) are read as rows of nulls, so that row numbers stay
     # true; drop them. The column with the fewest nulls tells cheaply whether there can be any. Row
     # numbers (counted from `offset`) are added only where needed: here, or to name a problem's rows.
-    if data_cols and min(df.get_column(c).null_count() for c in data_cols):
+    if data_cols and min(df.get_column(c).null_count() for c in data_cols) > 0:
         df = df.with_row_index(ROW, offset=offset).filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
     nulls = {c: df.get_column(c).null_count() for c in data_cols}
     typing = type_columns(spec.table.name, df.schema, cols, headers, spec.codes, values, nulls)

@@ -94,7 +94,7 @@ def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
 def plain(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Categorical columns as text and Int16 columns as Int64. In memory, the student-level tables
     hold their codes and district ids as Categorical and their small whole numbers (school_year,
-    age, grade) as Int16, to take less memory (io.bundle.categorical_columns, small_int_columns):
+    age, grade) as Int16, to take less memory (io.read.categorical_columns, small_int_columns):
     a measure aggregates them first, then gives the small result the plain types of the frames
     built here before joining them."""
     return frame.with_columns(cs.categorical().cast(pl.String), pl.col(pl.Int16).cast(pl.Int64))

@@ -152,7 +152,7 @@ def discipline_measures(
     # 4B: discrepancy by race and the LEA's policies contributed (a compliance fact).
     has_fact = compliance is not None and "policies_contributed" in compliance.collect_schema().names()
     by_group = rate_rows.filter(pl.col("race_ethnicity").is_not_null())
-    if has_fact:
+    if compliance is not None and has_fact:
         facts = compliance.filter(pl.col("school_year") == year).select("district_id", "policies_contributed")
         by_group = by_group.join(facts, on="district_id", how="left")
     else:

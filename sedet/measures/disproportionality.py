@@ -71,6 +71,7 @@ DISCIPLINE_SPLITS = {
     "discipline.ISS_LE10": ("ISS", False),
     "discipline.ISS_GT10": ("ISS", True),
 }
+AgeGroup = Literal["identification", "placement", "discipline"]
 PER_CHILD = ("discipline.TOTAL",)  # categories whose risk is removals per child, not a share of children
 Op = Literal[">=", ">"]
 
@@ -99,7 +100,7 @@ class DisproportionalityParams(Strict):
     consecutive_years: int
     reasonable_progress: bool
     reasonable_progress_margin: float
-    ages: dict[Literal["identification", "placement", "discipline"], tuple[NonNegInt, NonNegInt]]
+    ages: dict[AgeGroup, tuple[NonNegInt, NonNegInt]]
     more_than_days: float = Field(description="'more than 10 days': the split of the suspension categories")
 
     @field_validator("threshold", "reasonable_progress_margin", "more_than_days", mode="before")
@@ -153,7 +154,8 @@ def category_counts(
     ident = [x for x in cats if x.startswith("identification")]
     place = [x for x in cats if x.startswith("placement")]
     disc = [x for x in cats if x.startswith("discipline")]
-    fams = [f for f, on in (("identification", ident), ("placement", place), ("discipline", disc)) if on]
+    by_group: dict[AgeGroup, list[str]] = {"identification": ident, "placement": place, "discipline": disc}
+    fams = [f for f, on in by_group.items() if on]
     everyone = plain(enr.group_by(keys).agg(
         (sum_where(c, age_within(params.ages["identification"])) if ident else pl.len()).alias("den.identification")
     ))

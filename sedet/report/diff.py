@@ -186,7 +186,9 @@ def _read_factors(folder: Path) -> pl.DataFrame:
 
 
 def _run_info(folder: Path, manifest: dict, leas: int) -> RunInfo:
-    prof = manifest.get("profile") if isinstance(manifest.get("profile"), dict) else {}
+    prof = manifest.get("profile")
+    if not isinstance(prof, dict):
+        prof = {}
     year = manifest.get("school_year")
     return RunInfo(folder=folder, profile_id=prof.get("id"), profile_sha256=prof.get("sha256"),
                    school_year=year if isinstance(year, int) else None, leas=leas)

@@ -260,8 +260,8 @@ def _bar_chart(chart_title: str, ws: CountedSheet, first: int, last: int, *, hor
         chart.height, chart.width = 7, 16
     chart.title = chart_title
     chart.legend = None
-    chart.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    chart.add_data(Reference(ws.sheet, min_col=2, min_row=first - 1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws.sheet, min_col=1, min_row=first, max_row=last))
     return chart
 
 

@@ -63,7 +63,7 @@ The rules, and every choice where docs/methods.md section 11 leaves one open:
 4. Top/bottom coding (params.top_bottom_coding): a row whose value is its rate (value =
    numerator / denominator, within 1e-9, in [0, 1]) with coding_min_n <= denominator <=
    coding_max_n, shows "≥95%" when value >= top and "≤5%" when value <= bottom (labels from the
-   parameters; both bounds inclusive, with the 1e-9 tolerance of METHODS.md). Its numerator and
+   parameters; both bounds inclusive, with the 1e-9 tolerance of docs/methods.md section 1). Its numerator and
    comparison value are withheld (numerator / denominator would give the value back); its
    denominator is shown. Rows whose value is not a rate (risk ratios, the performance index) are
    not coded.
@@ -207,7 +207,7 @@ def public_manifest(manifest: dict, params: ReportingParams, *, measures: pl.Dat
     top, bottom = band_labels(params)
     section: dict = {
         "applied": True,
-        "rule": "METHODS.md section 9 (IDEA 618(b)(1)): suppress counts and rates of groups under min_n, "
+        "rule": "docs/methods.md section 11 (IDEA 618(b)(1)): suppress counts and rates of groups under min_n, "
                 "complementary suppression along totals, optional top/bottom coding; suppression at output only",
         "parameters": params.model_dump(mode="json"),
         "band_labels": {"top": top, "bottom": bottom},
@@ -455,9 +455,10 @@ def _render(df: pl.DataFrame, plan: pl.DataFrame, params: ReportingParams, *, co
     return out.drop(flags.columns, "_primary", "_cn")
 
 
-def _withheld(col: str, hide: str, token: pl.Expr) -> pl.Then:
+def _withheld(col: str, hide: str, token: pl.Expr, shown: pl.Expr) -> pl.Expr:
+    """Empty where empty, the token where `hide` holds, else `shown`."""
     c = pl.col(col)
-    return pl.when(c.is_null()).then(None).when(pl.col(hide)).then(token)
+    return pl.when(c.is_null()).then(None).when(pl.col(hide)).then(token).otherwise(shown)
 
 
 def _count_text(col: str) -> pl.Expr:
@@ -476,9 +477,9 @@ def _rendered_numbers(present: set[str], params: ReportingParams) -> list[pl.Exp
     top, bottom = band_labels(params)
     exprs: list[pl.Expr] = []
     if "numerator" in present:
-        exprs.append(_withheld("numerator", "_hn", token).otherwise(_count_text("numerator")).alias("numerator"))
+        exprs.append(_withheld("numerator", "_hn", token, _count_text("numerator")).alias("numerator"))
     if "denominator" in present:
-        exprs.append(_withheld("denominator", "_hd", token).otherwise(_count_text("denominator")).alias("denominator"))
+        exprs.append(_withheld("denominator", "_hd", token, _count_text("denominator")).alias("denominator"))
     if "value" in present:
         exprs.append(
             pl.when(pl.col("value").is_null()).then(None)
@@ -500,7 +501,7 @@ def _rendered_comparison(present: set[str], params: ReportingParams) -> tuple[li
             exprs.append(pl.when(pl.col(c).is_null()).then(None).otherwise(token).alias(c))
             has_cmp = has_cmp | pl.col(c).is_not_null()
     if "comparison_value" in present:
-        exprs.append(_withheld("comparison_value", "_hn", token).otherwise(_value_text("comparison_value"))
+        exprs.append(_withheld("comparison_value", "_hn", token, _value_text("comparison_value"))
                      .alias("comparison_value"))
     return exprs, has_cmp
 

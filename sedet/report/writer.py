@@ -39,24 +39,47 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
 
     With `public`, every table is suppressed first (docs/methods.md section 11) and every file is
     laid out from the suppressed tables; the computations behind them used the full data."""
-    m = result.measures
-    written: list[Path] = []
+    measures, factors = _tables(result, public)
     hashes: dict[Path, str] = {}
+    written = _flat_files_and_workbook(result, out, measures, factors, public, hashes)
+    if per_district:
+        from sedet.report.district import write_district_workbooks
+
+        written += write_district_workbooks(result, out, measures=measures if public else None, factors=factors)
+    manifest = out / "manifest.json"
+    doc = _manifest(result, run_options, written, hashes)
+    if public:
+        from sedet.report.suppress import public_manifest
+
+        doc = public_manifest(doc, result.profile.reporting, measures=measures, factors=factors)
+    manifest.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    written.append(manifest)
+    return written
+
+
+def _tables(result: RunResult, public: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The measure rows with district names, and the factor rows: suppressed for a public release."""
     names = dict(result.district_names)
-    with_names = m.with_columns(
+    measures = result.measures.with_columns(
         pl.col("district_id").replace_strict(names, default=None, return_dtype=pl.String).alias("district_name")
     ).select(["school_year", "district_id", "district_name", *MEASURE_COLUMNS[2:]])
     factors = result.determinations.factors if result.determinations is not None else None
-    rp = result.profile.reporting
-    if public:
-        from sedet.report.suppress import suppress_factors, suppress_measures
+    if not public:
+        return measures, factors
+    from sedet.report.suppress import suppress_factors, suppress_measures
 
-        with_names = suppress_measures(with_names, rp, result.measure_info)
-        if factors is not None:
-            factors = suppress_factors(factors, rp, measures=result.measures, infos=result.measure_info)
+    rp, infos = result.profile.reporting, result.measure_info
+    if factors is not None:
+        factors = suppress_factors(factors, rp, measures=result.measures, infos=infos)
+    return suppress_measures(measures, rp, infos), factors
 
-    # The flat files: polars writes them outside the GIL, in two threads beside the workbook
-    # (openpyxl, Python-bound); each thread also fingerprints what it wrote, for the manifest.
+
+def _flat_files_and_workbook(result: RunResult, out: Path, measures: pl.DataFrame, factors: pl.DataFrame | None,
+                             public: bool, hashes: dict[Path, str]) -> list[Path]:
+    """The flat files and determinations.xlsx. polars writes the flat files outside the GIL, in two
+    threads beside the workbook (openpyxl, Python-bound); each thread also fingerprints what it
+    wrote, for the manifest (`hashes`)."""
+
     def write(path: Path, frame: pl.DataFrame) -> None:
         if path.suffix == ".csv":
             csv_safe(frame).write_csv(path)
@@ -65,34 +88,22 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
             frame.write_parquet(path, statistics=False, compression="zstd", compression_level=1)
         hashes[path] = sha256_file(path)
 
-    flat = [(out / "measures.parquet", with_names), (out / "measures.csv", with_names)]  # in manifest order
-    if result.determinations is not None:
+    def write_all(files: list[tuple[Path, pl.DataFrame]]) -> None:
+        for path, frame in files:
+            write(path, frame)
+
+    flat = [(out / "measures.parquet", measures), (out / "measures.csv", measures)]  # in manifest order
+    if result.determinations is not None and factors is not None:
         flat += [(out / "determinations.csv", result.determinations.table), (out / "factors.parquet", factors)]
-    taken = extracts(result, with_names)  # before the flat files take polars' threads
+    taken = extracts(result, measures)  # before the flat files take polars' threads
+    xlsx = out / "determinations.xlsx"
     with ThreadPoolExecutor(max_workers=2) as pool:
         # the large CSV alone in one thread, the rest in the other
-        jobs = [pool.submit(write, *flat[1]), pool.submit(lambda: [write(p, f) for p, f in flat[:1] + flat[2:]])]
-        xlsx = out / "determinations.xlsx"
-        write_statewide(result, with_names, xlsx, factors=factors, public=public, taken=taken)
+        jobs = [pool.submit(write, *flat[1]), pool.submit(write_all, flat[:1] + flat[2:])]
+        write_statewide(result, measures, xlsx, factors=factors, public=public, taken=taken)
         for job in jobs:
             job.result()
-    written += [p for p, _ in flat]
-    written.append(xlsx)
-
-    if per_district:
-        from sedet.report.district import write_district_workbooks
-
-        written += write_district_workbooks(result, out, measures=with_names if public else None, factors=factors)
-
-    manifest = out / "manifest.json"
-    doc = _manifest(result, run_options, written, hashes)
-    if public:
-        from sedet.report.suppress import public_manifest
-
-        doc = public_manifest(doc, rp, measures=with_names, factors=factors)
-    manifest.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    written.append(manifest)
-    return written
+    return [*(p for p, _ in flat), xlsx]
 
 
 def _manifest(result: RunResult, run_options: dict, written: list[Path], hashes: dict[Path, str]) -> dict:

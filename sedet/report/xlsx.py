@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -40,7 +41,7 @@ class Col:
     painted: bool = False
 
 
-def text_cell(ws, value: str, font: Font | None = None) -> WriteOnlyCell:
+def text_cell(ws: Any, value: str, font: Font | None = None) -> Cell:
     """A cell that holds text and is never read as a formula, whatever it starts with."""
     c = WriteOnlyCell(ws, value=value)
     c.data_type = "s"  # openpyxl would otherwise store '=...' as a formula
@@ -49,7 +50,7 @@ def text_cell(ws, value: str, font: Font | None = None) -> WriteOnlyCell:
     return c
 
 
-def _number_cell(ws: Any, value: Any, fmt: str) -> WriteOnlyCell:
+def _number_cell(ws: Any, value: Any, fmt: str) -> Cell:
     """A number cell with a number format."""
     c = WriteOnlyCell(ws, value=value)
     c.number_format = fmt
@@ -124,16 +125,16 @@ class CountedSheet:
     """A write-only sheet that knows how many rows it has (openpyxl does not track them), so that
     charts can refer to the rows just written."""
 
-    def __init__(self, ws):
-        self._ws = ws
+    def __init__(self, ws: Any):
+        self.sheet = ws
         self.rows = 0
 
-    def append(self, row) -> None:
-        self._ws.append(row)
+    def append(self, row: list) -> None:
+        self.sheet.append(row)
         self.rows += 1
 
-    def __getattr__(self, name):
-        return getattr(self._ws, name)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sheet, name)
 
 
 def first_row(intro: Sequence[str]) -> int:
