@@ -1,4 +1,4 @@
-"""Profiles are read strictly (DESIGN.md, "Profiles"; STYLE.md: loaders reject unknown keys).
+"""Profiles are read strictly (docs/design.md section 5: loaders reject unknown keys).
 
 Each case writes a small variation of the NY profile and checks the key path in the error.
 """

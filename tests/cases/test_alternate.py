@@ -1,6 +1,6 @@
 """Worked examples: alternate assessment participation (NJ Factor 6; ESSA 1% cap).
 
-The rule (METHODS.md section 2; docs/reference/nj-ffy2022-about-determinations.txt, Factor 6):
+The rule (docs/methods.md section 3; docs/reference/nj-ffy2022-about-determinations.txt, Factor 6):
 per LEA and subject, students who took the alternate assessment (DLM) / all students tested
 (regular + alternate), all students, not only those with IEPs. Grades: ELA and MATH 3-8 and 11,
 SCI 5, 8 and 11. The LEA's rate is the highest of the subjects' rates. ESSA: "no more than 1%",

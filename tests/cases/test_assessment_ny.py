@@ -1,6 +1,6 @@
 """Worked examples: New York SPP/APR Indicator 3 (FFY 2011, school year 2011-12), students with IEPs.
 
-The rule (METHODS.md section 1; docs/reference/ny-ffy2011-apr-indicator3-method.txt; configs/ny-ffy2011.toml):
+The rule (docs/methods.md section 2; docs/reference/ny-ffy2011-apr-indicator3-method.txt; configs/ny-ffy2011.toml):
 
 - Participation = participants / students with IEPs enrolled in the testing window (students not
   enrolled in the window are not counted). Minimum 40 enrolled; target 95%, met when rate >= 0.95.
@@ -411,7 +411,7 @@ def test_case_5c2_safe_harbor_target_exact_in_arithmetic_not_in_floats():
     """Case 5c2: prior PI 20/3 -> target 20/3 + (200 - 20/3)/10 = 20/3 + 58/3 = 26 exactly; PI 26 meets it.
 
     Computed naively in floating point the target comes out a hair above 26, so this checks the
-    METHODS.md rule that a threshold test must hold on exact values.
+    rule (docs/methods.md section 1) that a threshold test must hold on exact values.
     """
     df = run(
         block("W", "ELA", 8, {"2OFF": 2, "1OFF": 28}, year=PRIOR),  # (1*2 + 0*28) / 30 * 100 = 20/3 = 6.67
@@ -560,7 +560,7 @@ def test_case_7a_proficiency_regular_assessment():
 
 
 def test_case_7a2_proficiency_of_accountable_students_only():
-    """Case 7a2: with proficiency_population = "accountable" (METHODS.md section 1's reading),
+    """Case 7a2: with proficiency_population = "accountable" (docs/methods.md section 2's reading),
     the 6 scored students who are not accountable are left out."""
     params = PARAMS.model_copy(update={"proficiency_population": "accountable"})
     df = run(*_proficiency_blocks(), params=params)

@@ -1,6 +1,6 @@
 """Worked examples: LEA compliance facts (NJ Factors 7, 8, 9; MA compliance criteria).
 
-The rule (METHODS.md section 7; docs/reference/nj-ffy2022-about-determinations.txt, Factors 7-9):
+The rule (docs/methods.md section 8; docs/reference/nj-ffy2022-about-determinations.txt, Factors 7-9):
 - Factor 7: findings of noncompliance corrected within one year of notification / findings; any
   uncorrected finding flags the district. A district with no finding has nothing to correct (no rate).
 - Every fact the profile declares is passed on as a number: bools as 1 (yes) / 0 (no), counts such

@@ -1,24 +1,24 @@
-"""Worked examples: from measure rows to a determination category (METHODS.md section 8).
+"""Worked examples: from measure rows to a determination category (docs/methods.md section 10).
 
 The rules, and where they come from:
 
-- **Points matrix** (METHODS.md section 8; OSEP's compliance scoring, used as the NJ default in
+- **Points matrix** (docs/methods.md section 10; OSEP's compliance scoring, used as the NJ default in
   configs/nj-ffy2022.toml): each factor maps its measure to points by cut points (>= 95% -> 2,
   >= 75% -> 1, else 0); a lower-is-better factor uses `at_most`; a 0%-target factor scores by flag
   (`identified` in any row -> 0, else 2); a factor that does not apply to the LEA (every row below
   the minimum n) is left out of points possible and shown n/a; a `score = "value"` factor earns its
   value on its own scale (sedet/determine/params.py, `Factor.max_points`).
   Determination percentage = points earned / points possible.
-- **Weighted groups** (METHODS.md section 8, IN: results 50%, compliance 30%, data 20%): each group's
+- **Weighted groups** (docs/methods.md section 10, IN: results 50%, compliance 30%, data 20%): each group's
   percentage is its earned / possible; a group with no applicable factor is dropped and the other
   weights renormalised, or (`when_empty = "use:<group>"`) takes another group's percentage.
 - **Percentile** (docs/reference/nj-ffy2022-about-determinations.txt, "Differentiated Supports for
   Local Determinations"): "LEAs are ordered by rank, and a percentile is calculated ... Meets
   Requirements - 6th percentile and above; Needs Assistance - 5th percentile and below; Needs
   Intervention / Needs Substantial Intervention - determined on a case-by-case basis". Percentile
-  rank by default = 100 x share of LEAs with a strictly lower percentage (METHODS.md section 8);
+  rank by default = 100 x share of LEAs with a strictly lower percentage (docs/methods.md section 10);
   tied LEAs share a percentile, a category and a rank (rank 1 = highest, "min" method).
-- **Cut points** (METHODS.md section 8): OSEP for states >= 80% MR, >= 60% NA, else NI; AZ for LEAs
+- **Cut points** (docs/methods.md section 10): OSEP for states >= 80% MR, >= 60% NA, else NI; AZ for LEAs
   80-100 MR, 50-79 NA, 20-49 NI, < 20 NSI.
 - **Level alignment** (docs/reference/ma-2012-alignment-of-levels-and-determinations.txt): levels
   1-5 -> MR, MRAR, NTA, NI, NSI; "a Level 1 district with significant compliance issues may be
@@ -448,7 +448,7 @@ categories = [{{ label = "Meets Requirements", short = "MR", min_percentile = 40
 
 CUT_OSEP = SCORE_FACTOR + f"""
 [determination]
-source = "METHODS.md section 8: OSEP for states"
+source = "docs/methods.md section 10: OSEP for states"
 method = "cut_points"
 {OSEP_CATEGORIES}
 """
@@ -503,7 +503,7 @@ def test_case_12_az_four_categories_80_50_20(tmp_path):
     """
     prof = profile(tmp_path, SCORE_FACTOR + """
 [determination]
-source = "METHODS.md section 8: AZ for LEAs"
+source = "docs/methods.md section 10: AZ for LEAs"
 method = "cut_points"
 categories = [
   { label = "Meets Requirements", short = "MR", min_percentage = 80 },

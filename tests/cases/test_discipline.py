@@ -1,6 +1,6 @@
 """Worked examples: significant discrepancy in suspension and expulsion (Indicators 4A and 4B; NJ Factor 1).
 
-The rule (METHODS.md section 4; docs/reference/nj-ffy2022-about-determinations.txt, Factor 1;
+The rule (docs/methods.md section 5; docs/reference/nj-ffy2022-about-determinations.txt, Factor 1;
 34 CFR 300.170(a); configs/nj-ffy2022.toml, [measures.discipline]):
 
 - Rate = students with IEPs whose out-of-school suspensions and expulsions add up to MORE than

@@ -1,6 +1,6 @@
 """Worked examples: significant disproportionality (NJ Factor 2; 34 CFR 300.647) and Indicators 9 and 10.
 
-The rule (METHODS.md section 3; docs/reference/nj-ffy2022-about-determinations.txt, Factor 2;
+The rule (docs/methods.md section 4; docs/reference/nj-ffy2022-about-determinations.txt, Factor 2;
 configs/nj-ffy2022.toml, [measures.disproportionality]):
 
 - risk(g) = students of group g with the outcome / students of g in the denominator population;

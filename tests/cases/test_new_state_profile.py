@@ -1,6 +1,6 @@
 """Worked example: a new state's method written as a profile alone, with no new code.
 
-The rule (METHODS.md section 8; sedet/determine/params.py: "A new state method is a new profile,
+The rule (docs/methods.md section 10; sedet/determine/params.py: "A new state method is a new profile,
 not new code"): factors name the measure rows they read and map them to points with cut points;
 groups weight factors; a category method turns the percentage into a category.
 

@@ -1,4 +1,4 @@
-"""Worked examples: suppression for public release (`--public`; METHODS.md section 9; IDEA 618(b)(1)).
+"""Worked examples: suppression for public release (`--public`; docs/methods.md section 11; IDEA 618(b)(1)).
 
 The rule (sedet/report/suppress.py documents every choice):
 

@@ -1,6 +1,6 @@
 """Worked examples: timely initial evaluation (SPP/APR Indicator 11; NJ Factor 3).
 
-The rule (METHODS.md section 5; docs/reference/nj-ffy2022-about-determinations.txt, Factor 3;
+The rule (docs/methods.md section 6; docs/reference/nj-ffy2022-about-determinations.txt, Factor 3;
 34 CFR 300.301(c)-(e), 300.309(c)):
 
 - a = children whose parental consent to evaluate was received in the reporting period (July 1 of

@@ -1,6 +1,6 @@
 """Worked examples: secondary transition (SPP/APR Indicator 13; NJ Factor 5).
 
-The rule (METHODS.md section 6; docs/reference/nj-ffy2022-about-determinations.txt, Factor 5):
+The rule (docs/methods.md section 7; docs/reference/nj-ffy2022-about-determinations.txt, Factor 5):
 percent = IEPs of youth aged 16 and above that include **every** required component / IEPs of
 youth aged 16 and above reviewed. NJ's five components: measurable postsecondary goals, transition
 services, annual IEP goals related to transition needs, the student invited, a participating agency

@@ -217,7 +217,7 @@ def test_profiles_show_parameter_with_source(cli, rows):
     result = cli("profiles", "show", "ny-ffy2011", code=0)
     line = next(r for r in rows(result.stdout) if r[0] == "measures.assessment.participation_min_n")
     assert line[1] == "40"
-    assert line[2] == "METHODS.md section 1: NY minimum 40 students for participation (8 NYCRR 100.2(p))"
+    assert line[2] == "docs/methods.md section 2: NY minimum 40 students for participation (8 NYCRR 100.2(p))"
     # a parameter that takes its table's source
     line = next(r for r in rows(result.stdout) if r[0] == "measures.assessment.subjects")
     assert line[2] == "NY APR FFY 2011 Indicator 3, 'Measurement' and 'Data Source' sections"
@@ -252,7 +252,7 @@ def _profile(tmp_path, text: str, old: str, new: str):
 
 
 PARTICIPATION_MIN_N = (
-    'participation_min_n = { value = 40, source = "METHODS.md section 1: NY minimum 40 students '
+    'participation_min_n = { value = 40, source = "docs/methods.md section 2: NY minimum 40 students '
     'for participation (8 NYCRR 100.2(p))" }'
 )
 
