@@ -46,25 +46,32 @@ def main() -> None:
 
     import polars as pl
 
-    from sedet.io import bundle as B
     from sedet.io import schema as S
+    from sedet.io.discover import discover
+    from sedet.io.read import categorical_columns, category_dtype, read_raw, small_int_columns
+    from sedet.io.table import TableSpec, finish, read_table
+    from sedet.io.typed import Codes
     from sedet.measures.discipline import discipline_measures
     from sedet.measures.disproportionality import CATEGORIES, disproportionality_measures
+    from sedet.pipeline import load_spec
     from sedet.profile import load_profile
 
     profile = load_profile("nj-ffy2022")
     params = profile.measures.disproportionality.model_copy(update={"categories": list(CATEGORIES)})
-    sources = {s.table: s for s in B.discover(bundle)}
+    sources = {s.table: s for s in discover(bundle)}
     t0 = time.perf_counter()
     frames = {}
-    lists = B.code_lists_for(profile)
+    spec = load_spec(profile, pruned=False)
+    codes = Codes(spec.code_lists, spec.code_maps)
+    categories: dict = {}  # the run's category set of each Categorical column, as the loader keeps them
     for name in ("enrollment", "discipline", "compliance"):
         src = sources[name]
-        reader = B.TableReader(S.TABLES[name], profile, lists)
-        raw, offset = B.read_raw(src, None, reader.kinds())
-        frame, problems, n = reader.read(src, raw, offset, 100)
-        assert frame is not None, problems
-        frames[name] = B._finish(name, frame)
+        table = TableSpec(S.TABLES[name], codes, spec.columns.get(name), tuple(spec.checks.get(name, ())))
+        raw, offset = read_raw(src, None, table.kinds(), None, categories)
+        read = read_table(table, src, raw, offset, 100)
+        assert read.frame is not None, read.problems
+        kept = {c: category_dtype(c, categories) for c in categorical_columns(name)}
+        frames[name] = finish(table.table, read.frame, kept | {c: pl.Int16() for c in small_int_columns(name)})
     load_s = time.perf_counter() - t0
     years = sorted(frames["enrollment"].get_column("school_year").unique().to_list())
     year = years[-1]
