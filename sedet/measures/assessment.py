@@ -31,6 +31,7 @@ from sedet.measures.common import (
     at_least,
     fmt_num,
     guarded,
+    meets_minimums,
     plain,
     status_expr,
     sum_where,
@@ -244,7 +245,7 @@ def assessment_measures(
 
     # Performance index of the prior year, where it met the minimum, for safe harbor.
     prior = by_group.filter(
-        (pl.col("school_year") == year - 1) & (pl.col("accountable") >= max(params.performance_min_n, 1))
+        (pl.col("school_year") == year - 1) & meets_minimums(pl.col("accountable"), params.performance_min_n)
     ).select(
         pl.col("district_id"), pl.col("subject"), pl.col("grade_band"),
         (mult * pl.col("points") / pl.col("accountable")).alias("prior_pi"),
