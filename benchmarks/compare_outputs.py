@@ -11,8 +11,10 @@ For a change that must not change any output (a refactoring), run this before an
 given by path so that an older copy can be used), the output folder of `sedet determine` plain,
 with --per-district, with --public and with both; and the terminal output (stdout, stderr, exit
 code) of each run, of `sedet explain` for the first district and of `sedet profiles show`.
-`diff` lists every file that differs; for a workbook, the zip members that differ.
-Not part of the test suite (it takes a few minutes).
+`diff` lists every file that differs; for a workbook, the zip members that differ. For a change
+that changes some text on purpose (a citation), `--same OLD=NEW` compares the first folder's files
+with OLD read as NEW (in workbooks, each member), and a manifest.json without the output files'
+SHA-256 (the files themselves are compared). Not part of the test suite (it takes a few minutes).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import filecmp
+import json
 import shutil
 import subprocess
 import sys
@@ -70,13 +73,43 @@ def run(out: Path, sedet: list[str], configs: Path, bundles: Path | None) -> Non
         print(f"{profile.stem}: done", file=sys.stderr)
 
 
-def _zip_diff(a: Path, b: Path) -> list[str]:
-    with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
-        names = sorted(set(za.namelist()) | set(zb.namelist()))
-        return [n for n in names if n not in za.namelist() or n not in zb.namelist() or za.read(n) != zb.read(n)]
+def _replaced(data: bytes, same: list[tuple[str, str]]) -> bytes:
+    for old, new in same:
+        data = data.replace(old.encode(), new.encode())
+    return data
 
 
-def diff(a: Path, b: Path) -> int:
+def _members(path: Path, same: list[tuple[str, str]]) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: _replaced(z.read(n), same) for n in z.namelist()}
+
+
+def _zip_diff(a: Path, b: Path, same: list[tuple[str, str]]) -> list[str]:
+    ma, mb = _members(a, same), _members(b, [])
+    return [n for n in sorted(set(ma) | set(mb)) if ma.get(n) != mb.get(n)]
+
+
+def _manifest(path: Path, same: list[tuple[str, str]]) -> dict:
+    doc = json.loads(_replaced(path.read_bytes(), same))
+    for entry in doc.get("outputs", []):
+        entry.pop("sha256", None)
+    return doc
+
+
+def _differs(a: Path, b: Path, same: list[tuple[str, str]]) -> list[str] | None:
+    """None when the files are the same (after `same`); else the zip members that differ (or [])."""
+    if not same:
+        if filecmp.cmp(a, b, shallow=False):
+            return None
+        return _zip_diff(a, b, []) if a.suffix == ".xlsx" else []
+    if a.suffix == ".xlsx":
+        return _zip_diff(a, b, same) or None
+    if a.name == "manifest.json":
+        return None if _manifest(a, same) == _manifest(b, []) else []
+    return None if _replaced(a.read_bytes(), same) == b.read_bytes() else []
+
+
+def diff(a: Path, b: Path, same: list[tuple[str, str]]) -> int:
     files_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file() and "bundles" not in p.parts}
     files_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file() and "bundles" not in p.parts}
     differ = 0
@@ -84,8 +117,9 @@ def diff(a: Path, b: Path) -> int:
         if rel not in files_a or rel not in files_b:
             print(f"only in {'the first' if rel in files_a else 'the second'}: {rel}")
             differ += 1
-        elif not filecmp.cmp(a / rel, b / rel, shallow=False):
-            members = _zip_diff(a / rel, b / rel) if rel.suffix == ".xlsx" else []
+            continue
+        members = _differs(a / rel, b / rel, same)
+        if members is not None:
             print(f"differs: {rel}" + (f" ({', '.join(members)})" if members else ""))
             differ += 1
     print(f"{len(files_a | files_b)} files compared, {differ} differ")
@@ -103,11 +137,13 @@ def main() -> None:
     d = sub.add_parser("diff")
     d.add_argument("a", type=Path)
     d.add_argument("b", type=Path)
+    d.add_argument("--same", action="append", default=[], metavar="OLD=NEW",
+                   help="text of the first folder's files that reads as NEW in the second")
     args = parser.parse_args()
     if args.command == "run":
         run(args.out, args.sedet.split(), args.configs, args.bundles)
     else:
-        raise SystemExit(diff(args.a, args.b))
+        raise SystemExit(diff(args.a, args.b, [tuple(x.split("=", 1)) for x in args.same]))
 
 
 if __name__ == "__main__":

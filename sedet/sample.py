@@ -51,7 +51,18 @@ import polars as pl
 
 from sedet.io.schema import COMPLIANCE_FACTS, TABLES
 from sedet.measures.transition import NJ_TRANSITION_COMPONENTS
-from sedet.model import BOOL, DATE, DISABILITY, ENVIRONMENT, FLOAT, INT, RACE_ETHNICITY, REMOVAL_TYPE, SUBJECT
+from sedet.model import (
+    BOOL,
+    DATE,
+    DISABILITY,
+    ENVIRONMENT,
+    FEDERAL_EVALUATION_EXCEPTIONS,
+    FLOAT,
+    INT,
+    RACE_ETHNICITY,
+    REMOVAL_TYPE,
+    SUBJECT,
+)
 
 __all__ = ["FORMATS", "make_bundle"]
 
@@ -211,7 +222,7 @@ LATE_BETA = (1.2, 12.0)
 LATE_MEAN_EXTRA = 30.0
 UNDETERMINED_P = 0.02  # consent received, no determination recorded
 EXCEPTION_P = (0.02, 0.12)  # share with a lawful exception: on time, late
-EXCEPTIONS = ("301D1", "301D2", "309C")
+EXCEPTIONS = tuple(FEDERAL_EVALUATION_EXCEPTIONS)  # 301D1, 301D2, 309C
 EXCEPTION_WEIGHTS = np.array([0.5, 0.25, 0.25])
 
 # --------------------------------------------------------------------------

@@ -77,7 +77,8 @@ from sedet.model import (
     found,
 )
 
-FederalException = Literal["301D1", "301D2", "309C"]
+# the federal codes, as a type the profile's parameters are validated against
+FederalException = Literal[tuple(FEDERAL_EVALUATION_EXCEPTIONS)]  # type: ignore[valid-type]
 
 KEY = ["school_year", "district_id"]
 NOT_DETERMINED = "not_determined"
@@ -95,7 +96,8 @@ class TimelineParams(Strict):
         description="MM-DD: the period runs from this day in the year before school_year to the day before it "
         "in school_year (07-01: July 1, 2011 - June 30, 2012 for school_year 2012)",
     )
-    exceptions: list[FederalException] = Field(description="federal exception codes the state accepts")
+    exceptions: list[FederalException] = Field(  # type: ignore[valid-type]
+        description="federal exception codes the state accepts")
     state_exceptions: dict[str, str] = Field(default_factory=dict, description="state exception code -> description")
     state_exceptions_count_as: Literal["excluded", "on_time"] = Field(
         default="excluded",
