@@ -129,6 +129,7 @@ def arguments() -> argparse.Namespace:
     ap.add_argument("--baseline", type=Path,
                     help="the Python of another sedet install (an earlier commit in its own venv): each round also "
                          "times its `sedet determine`, in alternating order, and the ratio of the two is reported")
+    ap.add_argument("--baseline-label", help="what --baseline is, for the results (default: its path)")
     ap.add_argument("--pyinstrument", action="store_true",
                     help="then profile one run with pyinstrument (pip install '.[bench]') "
                          "and print where the time went")
@@ -209,7 +210,8 @@ def baseline_figures(args: argparse.Namespace, rounds: list, baseline: list) -> 
     if not baseline:
         return {}
     ratios = [r[1] / b[0] for r, b in zip(rounds, baseline, strict=True)]
-    return {"baseline_python": str(args.baseline), "baseline_s": round(statistics.median(w for w, _ in baseline), 2),
+    return {"baseline": args.baseline_label or str(args.baseline),
+            "baseline_s": round(statistics.median(w for w, _ in baseline), 2),
             "baseline_peak_mb": round(max(m for _, m in baseline)),
             "ratio_to_baseline": round(statistics.median(ratios), 3),
             "ratios_to_baseline_per_round": [round(x, 3) for x in ratios]}
