@@ -196,23 +196,14 @@ class Problem:
 
 
 class Strict(BaseModel):
-    """Strict types, unknown keys refused, values frozen."""
+    """Strict types, unknown keys refused, values frozen. (Strict still reads a whole number where a
+    float is declared, as 40.0: TOML writes 40 and 40.0 differently.)"""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 NonNegInt = Annotated[int, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-def as_float(v: Any) -> Any:
-    """A field validator body: TOML writes 40 and 40.0 differently, and a float parameter accepts
-    either (ints become floats, in nested lists and dicts too)."""
-    if isinstance(v, dict):
-        return {k: as_float(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [as_float(x) for x in v]
-    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 class ReportingParams(Strict):

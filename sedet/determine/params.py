@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sedet.model import Strict, as_float
+from sedet.model import Strict
 
 NOT_APPLICABLE = ["below_min_n", "below_min_cell", "no_data", "comparison_below_min"]
 
@@ -51,10 +51,6 @@ class PointRule(Strict):
             return {"otherwise": True, "points": v["otherwise"]}
         return v
 
-    @field_validator("at_least", "above", "at_most", "below", "points", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
     @model_validator(mode="after")
     def _one_test(self) -> PointRule:
@@ -84,10 +80,6 @@ class Factor(Strict):
     not_applicable: list[str] = Field(default_factory=lambda: list(NOT_APPLICABLE))
     source: str | None = None
 
-    @field_validator("max_points", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
     @model_validator(mode="after")
     def _check(self) -> Factor:
@@ -121,10 +113,6 @@ class Group(Strict):
         "group's percentage",
     )
 
-    @field_validator("weight", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
     @field_validator("when_empty")
     @classmethod
@@ -147,10 +135,6 @@ class Category(Strict):
     tier: str | None = None
     tier_text: str | None = None
 
-    @field_validator("min_percentile", "min_percentage", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
 
 class Condition(Strict):
@@ -173,10 +157,6 @@ class Condition(Strict):
         description="how the escalated category is shown; {level} and {to} are filled in, e.g. 'Level {level}-{to}'",
     )
 
-    @field_validator("value_at_least", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:

@@ -31,14 +31,14 @@ Choices the sources leave open:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
 from pydantic import Field, field_validator
 
 from sedet.measures.common import fmt_num, plain, sum_where, to_measure_rows
 from sedet.measures.family import Family
-from sedet.model import EPS, NO_DATA, OK, Fraction, Inputs, MeasureInfo, Strict, as_float
+from sedet.model import EPS, NO_DATA, OK, Fraction, Inputs, MeasureInfo, Strict
 
 KEY = ["school_year", "district_id"]
 
@@ -53,10 +53,6 @@ class AlternateParams(Strict):
     )
     cap: Fraction = Field(description="share of tested students on the alternate assessment (ESSA: 0.01)")
 
-    @field_validator("cap", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
     @field_validator("grades")
     @classmethod

@@ -50,7 +50,6 @@ from sedet.model import (
     NonNegInt,
     Strict,
     T,
-    as_float,
     found,
 )
 
@@ -62,11 +61,6 @@ class Scale(Strict):
     assessments: list[Literal["REG", "ALT"]]
     weights: dict[str, float]
     proficient: list[str]
-
-    @field_validator("weights", mode="before")
-    @classmethod
-    def _weights(cls, v: Any) -> Any:
-        return {k: as_float(w) for k, w in v.items()} if isinstance(v, dict) else v
 
     @model_validator(mode="after")
     def _proficient_levels_exist(self) -> Scale:
@@ -99,17 +93,6 @@ class AssessmentParams(Strict):
     safe_harbor_fraction: Fraction
     use_targets_table: bool
 
-    @field_validator("participation_target", "safe_harbor_fraction", "performance_index_multiplier", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
-
-    @field_validator("amo", mode="before")
-    @classmethod
-    def _amo(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {s: ({b: as_float(x) for b, x in d.items()} if isinstance(d, dict) else d) for s, d in v.items()}
-        return v
 
     @field_validator("eamo_offsets", mode="before")
     @classmethod

@@ -33,7 +33,7 @@ from pydantic import Field, field_validator
 from sedet.measures.common import age_within, meets_minimums, plain, shortfall, sum_where, to_measure_rows
 from sedet.measures.family import Family
 from sedet.measures.ratios import exceeds, pct
-from sedet.model import NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict, as_float
+from sedet.model import NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
 
 Comparison = Literal["rate_ratio_nondisabled", "rate_ratio_state", "rate_difference_state"]
 
@@ -50,10 +50,6 @@ class DisciplineParams(Strict):
     ages: tuple[NonNegInt, NonNegInt]
     by_race: bool
 
-    @field_validator("threshold", "more_than_days", mode="before")
-    @classmethod
-    def _floats(cls, v):
-        return as_float(v)
 
     @field_validator("ages", mode="before")
     @classmethod

@@ -50,7 +50,7 @@ from pydantic import Field, field_validator, model_validator
 from sedet.measures.common import age_within, meets_minimums, only_where, plain, sum_where, to_measure_rows
 from sedet.measures.family import Family
 from sedet.measures.ratios import risk_ratios, rules_frame
-from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict, as_float
+from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
 
 IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
 CATEGORIES = (
@@ -84,10 +84,6 @@ class Rule(Strict):
     threshold: float | None = None
     threshold_op: Op | None = None
 
-    @field_validator("threshold", mode="before")
-    @classmethod
-    def _floats(cls, v):
-        return as_float(v)
 
 
 class DisproportionalityParams(Strict):
@@ -103,10 +99,6 @@ class DisproportionalityParams(Strict):
     ages: dict[AgeGroup, tuple[NonNegInt, NonNegInt]]
     more_than_days: float = Field(description="'more than 10 days': the split of the suspension categories")
 
-    @field_validator("threshold", "reasonable_progress_margin", "more_than_days", mode="before")
-    @classmethod
-    def _floats(cls, v):
-        return as_float(v)
 
     @field_validator("ages", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ from pydantic import field_validator
 from sedet.measures.common import age_within, plain, sum_where, to_measure_rows
 from sedet.measures.family import Family
 from sedet.measures.ratios import risk_ratios, rules_frame
-from sedet.model import RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict, as_float
+from sedet.model import RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
 
 LOW, NOT_LOW = "LOW_INCOME", "NOT_LOW_INCOME"
 
@@ -44,10 +44,6 @@ class SecondaryParams(Strict):
     ages_identification: tuple[NonNegInt, NonNegInt]
     ages_placement: tuple[NonNegInt, NonNegInt]
 
-    @field_validator("threshold", mode="before")
-    @classmethod
-    def _floats(cls, v):
-        return as_float(v)
 
     @field_validator("ages_identification", "ages_placement", mode="before")
     @classmethod

@@ -73,7 +73,6 @@ from sedet.model import (
     MeasureInfo,
     Strict,
     T,
-    as_float,
     found,
 )
 
@@ -111,10 +110,6 @@ class TimelineParams(Strict):
     )
     target: Fraction = 1.0
 
-    @field_validator("target", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
     @field_validator("late_bands", mode="before")
     @classmethod

@@ -29,14 +29,13 @@ Choices the sources leave open:
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import polars as pl
 from pydantic import Field, field_validator
 
 from sedet.measures.common import plain, sum_where, target_flag, to_measure_rows
 from sedet.measures.family import Family
-from sedet.model import NO_DATA, OK, Fraction, Inputs, MeasureInfo, NonNegInt, Strict, as_float
+from sedet.model import NO_DATA, OK, Fraction, Inputs, MeasureInfo, NonNegInt, Strict
 
 KEY = ["school_year", "district_id"]
 RESERVED = ("school_year", "district_id", "student_id", "age", "count")
@@ -60,10 +59,6 @@ class TransitionParams(Strict):
     )
     target: Fraction
 
-    @field_validator("target", mode="before")
-    @classmethod
-    def _floats(cls, v: Any) -> Any:
-        return as_float(v)
 
     @field_validator("components")
     @classmethod
