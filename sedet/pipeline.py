@@ -16,7 +16,7 @@ import polars as pl
 from sedet.determine import determine, override_check, tables_needed
 from sedet.errors import DEFAULT_LIMIT, UsageError
 from sedet.io import schema as S
-from sedet.io.bundle import Bundle, LoadSpec, load_bundle
+from sedet.io.bundle import Bundle, LoadedTable, LoadSpec, load_bundle
 from sedet.measures.common import sort_rows, to_measure_rows
 from sedet.measures.registry import measure_infos
 from sedet.model import MEASURE_SCHEMA, Check, Inputs, InputTable, RunResult
@@ -108,6 +108,7 @@ def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, e
 
 
 def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) -> RunResult:
+    """Measures and determinations of a bundle already loaded for this profile."""
     chosen, years = choose_year(bundle, profile, year)
     query = compute_measures(inputs_of(bundle, chosen), profile)
     measures = sort_rows(query.collect(engine="streaming") if bundle.streaming else query.collect())
@@ -129,7 +130,7 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) 
                      measure_infos(), names, n_districts.item(), status_counts, dets)
 
 
-def _frame(table) -> pl.DataFrame | None:
+def _frame(table: LoadedTable | None) -> pl.DataFrame | None:
     return table.frame.lazy().collect() if table is not None else None
 
 
