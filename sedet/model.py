@@ -110,12 +110,13 @@ CODE = "code"  # text checked against a code list (after the profile's local map
 class Column:
     name: str
     kind: str
-    required: bool = False
+    required: bool = False  # in the header, and a value in every row
+    in_header: bool = False  # in the header, where a row may leave it empty (a fact that may be missing)
     default: object = None
     default_from: str | None = None  # an empty cell takes the value of this column of the same row
     codes: str | None = None  # name of a code list (CODE_LISTS, or one the profile supplies)
-    min: int | None = None
-    max: int | None = None
+    min: float | None = None
+    max: float | None = None
     student_id: bool = False  # never written to any report
 
 

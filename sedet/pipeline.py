@@ -9,6 +9,7 @@ run (model.RunResult) made of plain data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +20,7 @@ from sedet.io import schema as S
 from sedet.io.bundle import Bundle, LoadedTable, LoadSpec, load_bundle
 from sedet.measures.common import sort_rows, to_measure_rows
 from sedet.measures.registry import measure_infos
-from sedet.model import MEASURE_SCHEMA, Check, Inputs, InputTable, RunResult
+from sedet.model import MEASURE_SCHEMA, Check, Column, Inputs, InputTable, RunResult
 from sedet.profile import LoadedProfile
 
 # The tables whose years tell which school years a bundle holds, in order of preference.
@@ -50,11 +51,13 @@ def load_spec(profile: LoadedProfile, *, pruned: bool = True) -> LoadSpec:
     codes, the columns its parameters name, its rules; with `pruned`, the only columns read of the
     large tables (columns_read)."""
     code_lists = dict(S.DEFAULT_CODE_LISTS)
-    columns: dict[str, list[str]] = {}
+    columns: dict[str, list[Column]] = {}
     checks: dict[str, list[Check]] = {}
     for family, params in profile.families():
         code_lists.update(family.code_lists(params))
-        columns.update(family.columns(params))
+        for table, named in family.columns(params).items():
+            columns[table] = [c if isinstance(c, Column) else replace(S.TABLES[table].extra(c), required=True)
+                              for c in named]
         for table, rules in family.row_checks(params).items():
             checks.setdefault(table, []).extend(rules)
     det = profile.model.determination

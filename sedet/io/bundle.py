@@ -33,7 +33,7 @@ from sedet.io.read import (
 from sedet.io.stream import read_streaming
 from sedet.io.table import TableRead, TableSpec, finish, read_table
 from sedet.io.typed import Codes
-from sedet.model import Check, Problem
+from sedet.model import Check, Column, Problem
 
 STREAMING_FROM = 2 << 30  # a bundle of this many bytes or more is checked and computed streaming
 STREAM_TABLE_FROM = 64 << 20  # in a streaming run, tables of this size or more stay on disk
@@ -46,7 +46,7 @@ class LoadSpec:
     required: tuple[str, ...] = ()  # tables that must be in the bundle
     code_lists: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(S.DEFAULT_CODE_LISTS))
     code_maps: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # local code -> EDFacts code
-    columns: Mapping[str, list[str]] = field(default_factory=dict)  # columns a table must have beyond its own
+    columns: Mapping[str, list[Column]] = field(default_factory=dict)  # columns a table must have beyond its own
     checks: Mapping[str, list[Check]] = field(default_factory=dict)  # rules that depend on the profile, by table
     reads: Mapping[str, frozenset[str]] = field(default_factory=dict)  # the only columns read of these tables
 

@@ -22,8 +22,8 @@ from sedet.model import ROW, Check, Column, Problem, T, found
 
 def header_problems(src: Source, original: list[str], headers: list[str], cols: list[Column],
                     first_row: int | None) -> list[Problem]:
-    """A column named twice (after normalising), or a required column missing. `first_row`: the row
-    of the header (None where a file has no header row, Parquet)."""
+    """A column named twice (after normalising), or a required column (or one that must be in the
+    header) missing. `first_row`: the row of the header (None where a file has no header row, Parquet)."""
     label, sheet, tname = src.label, src.sheet, src.table
     problems = []
     seen: dict[str, str] = {}
@@ -36,7 +36,7 @@ def header_problems(src: Source, original: list[str], headers: list[str], cols: 
         return problems
     found_text = "columns " + ", ".join(repr(h) for h in headers)
     return [Problem(label, c.name, None, f"a column named {c.name!r} (required in table {tname!r})", found_text,
-                    sheet, tname) for c in cols if c.required and c.name not in headers]
+                    sheet, tname) for c in cols if (c.required or c.in_header) and c.name not in headers]
 
 
 def table_rules(table: Table, columns: Sequence[str], given: Sequence[Check],

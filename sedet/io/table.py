@@ -3,7 +3,7 @@ rules), and the in-memory path (the streaming one is io.stream)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -21,7 +21,7 @@ class TableSpec:
 
     table: Table
     codes: Codes
-    declared: list[str] | None = None  # columns beyond its own the profile names (required); None: none named
+    declared: list[Column] | None = None  # columns beyond its own the profile names; None: none named
     checks: tuple[Check, ...] = ()  # rules the profile adds
     reads: frozenset[str] | None = None  # the only columns read and checked (None: all)
     districts: pl.Series | None = None  # the district_ids of the districts table, when the bundle has one
@@ -31,7 +31,7 @@ class TableSpec:
         t = self.table
         cols = [c for c in t.columns if self.reads is None or c.name in self.reads]
         if self.declared is not None:
-            return cols + [replace(t.extra(n), required=True) for n in self.declared]
+            return cols + list(self.declared)
         listed = {c.name for c in t.extras}
         return cols + [t.extra(n) for n in present
                        if n in listed or (t.unknown_are_extras and n not in t.by_name)]

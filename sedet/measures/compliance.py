@@ -8,31 +8,40 @@ District rows, for the school year asked, one set per row of the `compliance` ta
   in whole numbers) / `uncorrected`; status `no_data` (no value, no flag) when the district had no
   finding: with nothing to correct there is no rate, and the factor stage decides whether that earns
   the points or is left out (not applicable).
-- `compliance_fact`, one row per declared fact (`category` = the fact's column name): value = the
-  fact as a number: bools as 1.0 (true) / 0.0 (false) with flag `yes` / `no`; counts and rates as they
-  are (`grant_revisions` keeps its count, `data_accuracy_rate` its share), flag null. numerator and
-  denominator stay null: a fact is not a ratio. A blank fact gives value null and status `no_data`
-  (the loader refuses blanks in declared columns, so this only happens when called directly).
+- `compliance_fact`, one row per declared fact (`category` = the fact's column name), numerator and
+  denominator null (a fact is not a ratio):
+  - a number or whole number: value = the number, flag null (`grant_revisions` keeps its count,
+    `data_accuracy_rate` its share);
+  - yes/no: value 1.0 (yes) / 0.0 (no), flag `yes` / `no`;
+  - a date: value null, flag = the date as YYYY-MM-DD (a condition compares it with a date);
+  - a code: value null, flag = the code.
+  An empty cell (allowed only where the profile says the fact `may_be_missing`) gives value and flag
+  null and status `no_data`: the fact is missing, never zero, and a factor that reads it is not
+  applicable for that LEA.
 
 A district with no compliance row for the year has no rows here at all: sedet does not invent a
 fact. The factor stage sees the measure missing and treats the factor as it treats any measure that
 is not there (the profile's choice: not applicable, or a data-quality failure).
 
-Which facts exist is the profile's list (`facts`); the loader requires those columns and types them
-(`sedet.io.schema`, the compliance table's known facts: whole numbers, bools, rates; any other
-fact as a number).
+Which facts exist is the profile's list (`facts`). A fact written as a bare name is typed as
+`sedet.io.schema` knows it (whole numbers, yes/no, rates; any other name as a number) and needs a
+value in every row; a fact written as a table says its type and whether it may be missing:
+
+    facts = ["findings", { name = "met_goal", type = "yes_no" },
+             { name = "component_b", type = "number", min = 0, max = 4, may_be_missing = true }]
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import polars as pl
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sedet.measures.common import to_measure_rows
 from sedet.measures.family import Family
-from sedet.model import MEASURE_SCHEMA, NO_DATA, OK, Inputs, MeasureInfo, Strict
+from sedet.model import BOOL, CODE, DATE, FLOAT, INT, MEASURE_SCHEMA, NO_DATA, OK, Column, Inputs, MeasureInfo, Strict
 
 KEY = ["school_year", "district_id"]
 
@@ -52,14 +61,63 @@ DESCRIPTIONS = {
 }
 
 
+FACT_KINDS = {"number": FLOAT, "whole_number": INT, "yes_no": BOOL, "date": DATE, "code": CODE}
+
+
+class Fact(Strict):
+    """An LEA fact declared with its type: a column of the compliance table."""
+
+    name: str = Field(description="the column of the compliance table (lower-case snake_case)",
+                      examples=["met_minimum_performance_goal"])
+    type: Literal["number", "whole_number", "yes_no", "date", "code"] = Field(
+        description="number; whole_number; yes_no (true/false, yes/no, y/n, 1/0); date (YYYY-MM-DD and the "
+        "other spellings the loader reads); code (one of `values`)", examples=["yes_no"])
+    values: list[str] | None = Field(default=None, description="the allowed codes of a `code` fact",
+                                     examples=[["complete", "in_progress", "not_started"]])
+    may_be_missing: bool = Field(default=False, description="an empty cell means the fact is missing for that LEA "
+                                 "(a factor reading it is not applicable); false: an empty cell is an error",
+                                 examples=[True])
+    min: float | None = Field(default=None, description="lowest allowed value of a number", examples=[0])
+    max: float | None = Field(default=None, description="highest allowed value of a number", examples=[4])
+    title: str | None = Field(default=None, description="what the fact is, as the workbook's notes say it",
+                              examples=["met the minimum performance goal"])
+
+    @model_validator(mode="after")
+    def _check(self) -> Fact:
+        if (self.type == "code") != (self.values is not None):
+            raise ValueError(f"fact {self.name}: `values` (the allowed codes) is needed for a code fact, and only "
+                             "for it")
+        if self.type not in ("number", "whole_number") and (self.min is not None or self.max is not None):
+            raise ValueError(f"fact {self.name}: min and max apply to numbers only")
+        return self
+
+    def column(self) -> Column:
+        """How the loader reads it."""
+        codes = f"fact.{self.name}" if self.type == "code" else None
+        return Column(self.name, FACT_KINDS[self.type], required=not self.may_be_missing, in_header=True,
+                      codes=codes, min=self.min, max=self.max)
+
+
 class ComplianceParams(Strict):
     """docs/methods.md section 8: the LEA-level facts a profile scores (columns of `compliance`)."""
 
-    facts: list[str] = Field(description="columns of the compliance table the profile scores; the loader requires them")
+    facts: list[str | Fact] = Field(
+        description="columns of the compliance table the profile scores: a bare name (typed as sedet knows it, or as "
+        "a number; a value needed in every row) or a table with its type (see Fact)",
+        examples=[["findings", "findings_corrected_on_time", {"name": "met_goal", "type": "yes_no"}]])
+
+    @property
+    def names(self) -> list[str]:
+        return [f if isinstance(f, str) else f.name for f in self.facts]
+
+    def title(self, name: str) -> str:
+        declared = next((f.title for f in self.facts if isinstance(f, Fact) and f.name == name), None)
+        return declared or DESCRIPTIONS.get(name, name)
 
     @field_validator("facts")
     @classmethod
-    def _names(cls, v: list[str]) -> list[str]:
+    def _names(cls, facts: list[str | Fact]) -> list[str | Fact]:
+        v = [f if isinstance(f, str) else f.name for f in facts]
         for name in v:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 raise ValueError(f"fact {name!r}: a column name in lower-case snake_case (as the loader reads headers)")
@@ -67,7 +125,7 @@ class ComplianceParams(Strict):
                 raise ValueError(f"fact {name!r} is a key column of the compliance table, not a fact")
         if len(set(v)) != len(v):
             raise ValueError("each fact once")
-        return v
+        return facts
 
 
 def compliance_measures(compliance: pl.LazyFrame, params: ComplianceParams, year: int) -> pl.LazyFrame:
@@ -75,7 +133,7 @@ def compliance_measures(compliance: pl.LazyFrame, params: ComplianceParams, year
     rows = compliance.filter(pl.col("school_year") == year)
     schema = rows.collect_schema()
     parts: list[pl.LazyFrame] = []
-    if {"findings", "findings_corrected_on_time"} <= set(params.facts):
+    if {"findings", "findings_corrected_on_time"} <= set(params.names):
         found, fixed = pl.col("findings"), pl.col("findings_corrected_on_time")
         some = found.fill_null(0) > 0
         parts.append(rows.select(
@@ -92,22 +150,44 @@ def compliance_measures(compliance: pl.LazyFrame, params: ComplianceParams, year
             .otherwise(pl.lit("no finding of noncompliance: nothing to correct"))
             .alias("note"),
         ))
-    for name in params.facts:
-        col = pl.col(name)
-        is_bool = schema[name] == pl.Boolean
+    for name in params.names:
+        value, flag, shown = _fact_value(pl.col(name), schema[name])
         parts.append(rows.select(
             *KEY,
             pl.lit("compliance_fact").alias("measure"),
             pl.lit(name).alias("category"),
-            col.cast(pl.Float64).alias("value"),
-            pl.when(col.is_not_null()).then(pl.lit(OK)).otherwise(pl.lit(NO_DATA)).alias("status"),
-            (pl.when(col).then(pl.lit("yes")).when(~col).then(pl.lit("no")) if is_bool else pl.lit(None, pl.String))
-            .alias("flag"),
-            pl.lit(DESCRIPTIONS.get(name, name) + (" (1 = yes, 0 = no)" if is_bool else "")).alias("note"),
+            value.alias("value"),
+            pl.when(pl.col(name).is_not_null()).then(pl.lit(OK)).otherwise(pl.lit(NO_DATA)).alias("status"),
+            flag.alias("flag"),
+            pl.lit(params.title(name) + shown).alias("note"),
         ))
     if not parts:
         return pl.LazyFrame(schema=MEASURE_SCHEMA)
     return pl.concat([to_measure_rows(p) for p in parts])
+
+
+def _fact_value(col: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr, str]:
+    """A fact's value, its flag, and what the note adds about how it is shown."""
+    none = pl.lit(None, pl.String)
+    if dtype == pl.Boolean:
+        yes_no = pl.when(col).then(pl.lit("yes")).when(~col).then(pl.lit("no"))
+        return col.cast(pl.Float64), yes_no, " (1 = yes, 0 = no)"
+    if dtype == pl.Date:
+        return pl.lit(None, pl.Float64), col.dt.strftime("%Y-%m-%d"), " (the date is in the flag column)"
+    if dtype == pl.String:
+        return pl.lit(None, pl.Float64), col, " (the code is in the flag column)"
+    return col.cast(pl.Float64), none, ""
+
+
+def columns(params: ComplianceParams) -> dict[str, list[str | Column]]:
+    """The facts the loader must find: by name (typed as sedet knows them), or as declared."""
+    return {"compliance": [f if isinstance(f, str) else f.column() for f in params.facts]}
+
+
+def code_lists(params: ComplianceParams) -> dict[str, tuple[str, ...]]:
+    """The allowed codes of each code fact (read in capitals, as every code)."""
+    return {f"fact.{f.name}": tuple(v.upper() for v in f.values)
+            for f in params.facts if isinstance(f, Fact) and f.values is not None}
 
 
 def compute(inputs: Inputs, params: ComplianceParams) -> pl.LazyFrame:
@@ -119,7 +199,8 @@ FAMILY = Family(
     params=ComplianceParams,
     compute=compute,
     tables=lambda p: ("compliance",),
-    columns=lambda p: {"compliance": list(p.facts)},
+    columns=columns,
+    code_lists=code_lists,
     measures=(
         MeasureInfo("compliance_fact", "LEA compliance facts"),
         # counts findings of noncompliance, not students

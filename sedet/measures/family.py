@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import polars as pl
 
-from sedet.model import Check, Inputs, MeasureInfo, Strict
+from sedet.model import Check, Column, Inputs, MeasureInfo, Strict
 
 P = TypeVar("P", bound=Strict)
 
@@ -33,8 +33,9 @@ class Family(Generic[P]):
     tables: Callable[[P], tuple[str, ...]]  # the tables it cannot run without
     # of the tables read only in part (schema: Table.prune), the columns it reads
     reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # columns a table must have beyond its own, named by the parameters (transition components)
-    columns: Callable[[P], Mapping[str, list[str]]] = _nothing
+    # columns a table must have beyond its own, named by the parameters (transition components): by
+    # name (typed as the table declares, a value in every row), or as a Column (typed facts)
+    columns: Callable[[P], Mapping[str, list[str | Column]]] = _nothing
     # code lists the parameters fix (performance levels, accepted exception codes)
     code_lists: Callable[[P], Mapping[str, tuple[str, ...]]] = _nothing
     # rules over a table that depend on the parameters, by table
