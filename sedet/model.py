@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -310,6 +311,22 @@ class CategoryInfo:
     op: str = ">="
     min_percentile: float | None = None
     min_percentage: float | None = None
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class ScoreInfo:
+    """The state's own score (a profile's [determination.score]), as the reports show it."""
+
+    name: str
+    scale_min: float
+    scale_max: float
+    decimals: int
+
+    def text(self, value: float) -> str:
+        """The score with its decimals, half away from zero (2.125 -> '2.13' at 2 decimals)."""
+        q = Decimal(repr(value)).quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
+        return f"{q:f}"
 
 
 @dataclass(frozen=True)
@@ -317,6 +334,7 @@ class MethodInfo:
     method: str  # percentile, cut_points or level_alignment
     percentile_definition: str
     categories: tuple[CategoryInfo, ...]  # from the best to the most serious
+    score: ScoreInfo | None = None  # the state's own score, when the profile defines one
 
     def label_of(self, short: str) -> str:
         return next(c.label for c in self.categories if c.short == short)
@@ -334,8 +352,11 @@ class Distribution:
     relabelled: tuple[tuple[str, int], ...]  # labels other than the categories' own ("Level 1-NSI"), LEAs
     undetermined: int
     ranked: int  # LEAs with a percentage
-    histogram: tuple[tuple[int, int, int], ...]  # (from %, to %, LEAs), in 10-point bins
-    lowest: Mapping[str, float]  # category short -> lowest percentage the method placed there
+    # (from, to, LEAs): 10-point bins of percentages, or tenths of the scale of the profile's own score
+    histogram: tuple[tuple[float, float, int], ...]
+    lowest: Mapping[str, float]  # category short -> lowest percentage (or score) the method placed there
+    # how each LEA's category was placed: (method / condition <id> / override / not determined, LEAs)
+    placed: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sedet.determine import determine, override_check, tables_needed
+from sedet.determine import determine, needs_prior_year, override_check, tables_needed
 from sedet.errors import DEFAULT_LIMIT, UsageError
 from sedet.io import schema as S
 from sedet.io.bundle import Bundle, LoadedTable, LoadSpec, load_bundle
@@ -63,6 +63,7 @@ def load_spec(profile: LoadedProfile, *, pruned: bool = True) -> LoadSpec:
     det = profile.model.determination
     if det is not None:
         checks.setdefault("overrides", []).append(override_check(det))
+        checks.setdefault("history", []).append(override_check(det))
     return LoadSpec(required_tables(profile), code_lists, profile.model.codes, columns, checks,
                     columns_read(profile) if pruned else {})
 
@@ -121,7 +122,11 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) 
     if districts is not None:
         pairs = districts.frame.lazy().select("district_id", "district_name").collect().iter_rows()
         names = {d: n for d, n in pairs if n is not None}
-    dets = determine(profile.model, measures, _frame(districts), _frame(overrides), chosen)
+    prior = None
+    if needs_prior_year(profile.model) and chosen - 1 in years:
+        prior = compute_measures(inputs_of(bundle, chosen - 1), profile).collect()
+    dets = determine(profile.model, measures, _frame(districts), _frame(overrides), chosen,
+                     history=_frame(bundle.tables.get("history")), prior=prior)
     rows = measures.lazy().filter(pl.col("district_id").is_not_null())
     n_districts, status_counts = pl.collect_all([
         rows.select(pl.col("district_id").n_unique()),

@@ -66,6 +66,11 @@ from sedet.model import (
 
 __all__ = ["FORMATS", "make_bundle"]
 
+# Every table of the schema but `history`: earlier determinations are written in the categories of one
+# profile, and a history table in the bundle must name categories of the profile that reads it.
+GENERATED = tuple(t for t in TABLES if t != "history")
+
+
 FORMATS = ("csv", "parquet")
 
 # Students generated (and held in memory) at a time. Whole districts go in a
@@ -327,7 +332,7 @@ def make_bundle(
     year_list = list(range(first_year, first_year + years))
     sizes = _sizes_by_year(rng, d, len(year_list))
 
-    writers = {name: _TableWriter(out, name, fmt) for name in TABLES}
+    writers = {name: _TableWriter(out, name, fmt) for name in GENERATED}
     try:
         writers["districts"].write(_finish(_districts_frame(d), "districts"))
         counters = {"evaluations": 0, "transition": 0}

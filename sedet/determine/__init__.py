@@ -11,12 +11,12 @@ import polars as pl
 from sedet.determine.engine import categorize, percentages, score_factors
 from sedet.determine.params import Determination, Factor, Group
 from sedet.errors import ProfileError
-from sedet.model import CategoryInfo, Check, Determinations, Distribution, MethodInfo, T, found
+from sedet.model import CategoryInfo, Check, Determinations, Distribution, MethodInfo, ScoreInfo, T, found
 
 DETERMINATION_COLUMNS = [
     "district_id", "district_name", "accountability_level", "points_earned", "points_possible", "percentage",
     "group_detail", "rank", "percentile", "base", "category", "category_label", "tier", "tier_text",
-    "reasons", "status",
+    "reasons", "status", "placed_by",
 ]
 
 
@@ -42,12 +42,23 @@ class Scoring(Protocol):
 
 def tables_needed(det: Determination | None) -> tuple[str, ...]:
     """The tables a determination method cannot run without: the accountability levels of
-    `districts` for a level alignment."""
-    return ("districts",) if det is not None and det.method == "level_alignment" else ()
+    `districts` for a level alignment, the earlier determinations of `history` for a condition on
+    consecutive years."""
+    if det is None:
+        return ()
+    need = ("districts",) if det.method == "level_alignment" else ()
+    return need + (("history",) if any(c.consecutive is not None for c in det.conditions) else ())
+
+
+def needs_prior_year(scoring: Scoring) -> bool:
+    """Whether a factor scores a change from the prior year (the pipeline then computes that year's
+    measure rows too)."""
+    return any(f.value_of == "change_from_prior_year" for f in scoring.factors)
 
 
 def override_check(det: Determination) -> Check:
-    """An override must name a category of the profile (by label or short name, in any case)."""
+    """An override (or a history row) must name a category of the profile (by label or short name,
+    in any case)."""
     names = [c.label for c in det.categories] + [c.short for c in det.categories]
     return Check(
         "category",
@@ -57,37 +68,52 @@ def override_check(det: Determination) -> Check:
     )
 
 
+def determination_columns(det: Determination) -> list[str]:
+    """The columns of the determinations table: with the profile's own score after the percentage."""
+    if det.score is None:
+        return DETERMINATION_COLUMNS
+    at = DETERMINATION_COLUMNS.index("percentage") + 1
+    return [*DETERMINATION_COLUMNS[:at], "score", *DETERMINATION_COLUMNS[at:]]
+
+
 def determine(scoring: Scoring, measures: pl.DataFrame, districts: pl.DataFrame | None,
-              overrides: pl.DataFrame | None, year: int) -> Determinations | None:
-    """Score the profile's factors and assign categories; None when the profile has no determination."""
+              overrides: pl.DataFrame | None, year: int, *, history: pl.DataFrame | None = None,
+              prior: pl.DataFrame | None = None) -> Determinations | None:
+    """Score the profile's factors and assign categories; None when the profile has no determination.
+    `history`: earlier official determinations (district_id, school_year, category); `prior`: the
+    measure rows of the year before, for factors that score a change."""
     det = scoring.determination
     if det is None:
         return None
-    leas = _leas(measures, districts)
-    lf = measures.lazy()
+    leas = _leas(measures, districts, year)
+    lf = measures.lazy() if prior is None else pl.concat([measures.lazy(), prior.lazy()])
     ovr = overrides.lazy() if overrides is not None else None
     if not scoring.factors:  # level alignment: the category comes from the accountability level
         scores = pl.DataFrame(schema=FACTOR_SCHEMA)
         per_lea = leas.lazy().with_columns(
             pl.lit(None, pl.Float64).alias("points_earned"), pl.lit(None, pl.Float64).alias("points_possible"),
-            pl.lit(None, pl.Float64).alias("percentage"), pl.lit(None, pl.String).alias("group_detail"),
+            pl.lit(None, pl.Float64).alias("percentage"), pl.lit(None, pl.Float64).alias("score"),
+            pl.lit(None, pl.String).alias("group_detail"),
         )
         order = ["accountability_level", "district_id"]
     else:
         scores = _scores(lf, scoring.factors, leas, year)
-        per_lea = percentages(scores.lazy(), list(scoring.groups)).join(leas.lazy(), on="district_id", how="left")
+        per_lea = percentages(scores.lazy(), list(scoring.groups), list(scoring.factors), det.score) \
+            .join(leas.lazy(), on="district_id", how="left")
         order = ["rank", "district_id"]
-    table = categorize(per_lea, det, lf, year, ovr).collect()
-    table = table.with_columns(pl.col("level").alias("accountability_level")).select(DETERMINATION_COLUMNS)
+    hist = history.lazy() if history is not None else None
+    table = categorize(per_lea, det, lf, year, ovr, hist).collect()
+    table = table.with_columns(pl.col("level").alias("accountability_level")).select(determination_columns(det))
     table = table.sort(order, nulls_last=True)
     return Determinations(table, scores, factor_state(scores), method_info(det), distribution(table, det))
 
 
-def _leas(measures: pl.DataFrame, districts: pl.DataFrame | None) -> pl.DataFrame:
+def _leas(measures: pl.DataFrame, districts: pl.DataFrame | None, year: int) -> pl.DataFrame:
     """The LEAs to determine: the districts table, or else every district with measure rows."""
     if districts is not None:
         return districts.select("district_id", "district_name", pl.col("accountability_level").alias("level"))
-    ids = measures.filter(pl.col("district_id").is_not_null()).select("district_id").unique()
+    ids = measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year)) \
+        .select("district_id").unique()
     return ids.with_columns(pl.lit(None, pl.String).alias("district_name"), pl.lit(None, pl.Int64).alias("level"))
 
 
@@ -121,8 +147,10 @@ def factor_state(factors: pl.DataFrame) -> pl.DataFrame:
 def method_info(det: Determination) -> MethodInfo:
     """The method and its categories, as the reports show them."""
     cats = tuple(CategoryInfo(c.short, c.label, c.tier, c.tier_text, c.by_method, c.op, c.min_percentile,
-                              c.min_percentage) for c in det.categories)
-    return MethodInfo(det.method, det.percentile_definition, cats)
+                              c.min_percentage, c.min_score) for c in det.categories)
+    sc = det.score
+    score = ScoreInfo(sc.name, sc.scale_min, sc.scale_max, sc.decimals) if sc is not None else None
+    return MethodInfo(det.method, det.percentile_definition, cats, score)
 
 
 def distribution(table: pl.DataFrame, det: Determination) -> Distribution:
@@ -131,14 +159,22 @@ def distribution(table: pl.DataFrame, det: Determination) -> Distribution:
     category (where the cut fell)."""
     labels = [c.label for c in det.categories]
     relabelled = table.filter(pl.col("category_label").is_not_null() & ~pl.col("category_label").is_in(labels))
-    ranked = table.filter(pl.col("percentage").is_not_null())
-    p100 = 100 * pl.col("percentage")
-    bins = [(i * 10, (i + 1) * 10) for i in range(10)]
+    basis = "score" if det.score is not None else "percentage"
+    ranked = table.filter(pl.col(basis).is_not_null())
+    bins: list[tuple[float, float]]
+    if det.score is None:
+        value, bins = 100 * pl.col("percentage"), [(i * 10, (i + 1) * 10) for i in range(10)]
+    else:
+        lo_, step = det.score.scale_min, (det.score.scale_max - det.score.scale_min) / 10
+        value, bins = pl.col("score"), [(lo_ + i * step, lo_ + (i + 1) * step) for i in range(10)]
+    last = bins[-1][1]
     histogram = tuple(
-        (lo, hi, ranked.filter((p100 >= lo) & ((p100 < hi) if hi < 100 else (p100 <= hi))).height) for lo, hi in bins
+        (lo, hi, ranked.filter((value >= lo) & ((value < hi) if hi < last else (value <= hi))).height)
+        for lo, hi in bins
     ) if ranked.height else ()
-    lowest = {short: low for short, low in ranked.group_by("base").agg(pl.col("percentage").min()).iter_rows()
+    lowest = {short: low for short, low in ranked.group_by("base").agg(pl.col(basis).min()).iter_rows()
               if short is not None}
+    placed = table.group_by(pl.col("placed_by").fill_null("not determined")).len().sort("placed_by")
     return Distribution(
         per_category={c.short: table.filter(pl.col("category") == c.short).height for c in det.categories},
         relabelled=tuple(relabelled.group_by("category_label").len().sort("category_label").iter_rows()),
@@ -146,4 +182,5 @@ def distribution(table: pl.DataFrame, det: Determination) -> Distribution:
         ranked=ranked.height,
         histogram=histogram,
         lowest=lowest,
+        placed=tuple(placed.iter_rows()),
     )

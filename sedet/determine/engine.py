@@ -19,9 +19,11 @@ arithmetic tie even when floating point differs in the last bit.
 
 from __future__ import annotations
 
+import datetime
+
 import polars as pl
 
-from sedet.determine.params import Condition, Determination, Factor, Group, PointRule
+from sedet.determine.params import Condition, Determination, Factor, Group, PointRule, Score
 from sedet.model import EPS
 
 NA = "n/a"
@@ -63,17 +65,20 @@ def _rule_expr(factor: Factor) -> pl.Expr:
 
 
 def score_factors(measures: pl.LazyFrame, factors: list[Factor], leas: pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """One row per LEA and factor: value, numerator, denominator, points, possible, status, note."""
-    rows = measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year))
-    parts = [_score_factor(rows, leas, order, f) for order, f in enumerate(factors)]
+    """One row per LEA and factor: value, numerator, denominator, points, possible, status, note.
+    `measures` holds the rows of `year`, and of the year before when a factor scores a change."""
+    rows = measures.filter(pl.col("district_id").is_not_null())
+    parts = [_score_factor(rows, leas, order, f, year) for order, f in enumerate(factors)]
     return pl.concat(parts) if parts else pl.LazyFrame()
 
 
-def _score_factor(rows: pl.LazyFrame, leas: pl.LazyFrame, order: int, f: Factor) -> pl.LazyFrame:
+def _combined(rows: pl.LazyFrame, f: Factor, year: int) -> pl.LazyFrame:
+    """Per LEA, the factor's rows of one year: how many, how many usable, the combined value, the
+    counts behind it, the flags, why the rows are not usable, the note."""
     usable = ~pl.col("status").is_in(f.not_applicable)
     vals = pl.col("value").filter(usable)
     combine = {"only": vals.first(), "min": vals.min(), "max": vals.max(), "mean": vals.mean(), "sum": vals.sum()}
-    agg = _select(rows, f.measure, f.where).group_by("district_id").agg(
+    return _select(rows.filter(pl.col("school_year") == year), f.measure, f.where).group_by("district_id").agg(
         pl.len().alias("n_rows"),
         usable.sum().alias("n_usable"),
         combine[f.combine].alias("value"),
@@ -83,6 +88,31 @@ def _score_factor(rows: pl.LazyFrame, leas: pl.LazyFrame, order: int, f: Factor)
         pl.col("status").filter(~usable).drop_nulls().unique().sort().alias("why_not"),
         pl.col("note").filter(usable).first().alias("measure_note"),
     )
+
+
+def _change_from_prior(agg: pl.LazyFrame, rows: pl.LazyFrame, f: Factor, year: int) -> pl.LazyFrame:
+    """A factor scored on improvement: its value becomes this year's minus the prior year's (null, so
+    not applicable, when the prior year has no usable value); the note says both."""
+    prior = _combined(rows, f, year - 1).select(
+        "district_id", pl.when(pl.col("n_usable") > 0).then(pl.col("value")).alias("prior"))
+    joined = agg.join(prior, on="district_id", how="left")
+    now, before = pl.col("value"), pl.col("prior")
+    note = (pl.lit(f"change from {year - 1}: ") + before.round(4).cast(pl.String) + pl.lit(" to ")
+            + now.round(4).cast(pl.String))
+    return joined.with_columns(
+        (now - before).alias("value"),
+        pl.when(before.is_null()).then(pl.lit(0, pl.UInt32)).otherwise(pl.col("n_usable")).alias("n_usable"),
+        pl.when(before.is_null()).then(pl.col("why_not").list.concat(pl.lit([f"no usable value in {year - 1}"])))
+        .otherwise(pl.col("why_not")).alias("why_not"),
+        note.alias("measure_note"),
+        pl.lit(None, pl.Float64).alias("numerator"), pl.lit(None, pl.Float64).alias("denominator"),
+    ).drop("prior")
+
+
+def _score_factor(rows: pl.LazyFrame, leas: pl.LazyFrame, order: int, f: Factor, year: int) -> pl.LazyFrame:
+    agg = _combined(rows, f, year)
+    if f.value_of == "change_from_prior_year":
+        agg = _change_from_prior(agg, rows, f, year)
     scored = leas.join(agg, on="district_id", how="left").with_columns(
         pl.col("n_rows").fill_null(0), pl.col("n_usable").fill_null(0),
         pl.col("flags").fill_null(pl.lit([], pl.List(pl.String))),
@@ -116,24 +146,47 @@ def _score_factor(rows: pl.LazyFrame, leas: pl.LazyFrame, order: int, f: Factor)
     )
 
 
-def percentages(scores: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
-    """Per LEA: points earned, possible, the percentage (a fraction), and each group's percentage."""
-    total = scores.group_by("district_id").agg(
-        pl.col("points").sum().alias("points_earned"),
-        pl.col("possible").sum().alias("points_possible"),
+def percentages(scores: pl.LazyFrame, groups: list[Group], factors: list[Factor],
+                score: Score | None = None) -> pl.LazyFrame:
+    """Per LEA: points earned and possible (each factor's times its weight), the percentage (a
+    fraction), with the profile's own score (`score`) the weighted mean of the points, and each
+    group's figure (`group_detail`)."""
+    weight = pl.col("factor").replace_strict({f.id: f.weighted for f in factors}, default=1.0,
+                                             return_dtype=pl.Float64)
+    scores = scores.with_columns(
+        (pl.col("points") * weight).alias("w_earned"),
+        (pl.col("possible") * weight).alias("w_possible"),
+        pl.when(pl.col("status") == "ok").then(weight).otherwise(0.0).alias("w_weight"),
     )
+    total = scores.group_by("district_id").agg(
+        pl.col("w_earned").sum().alias("points_earned"),
+        pl.col("w_possible").sum().alias("points_possible"),
+    )
+    out = total.join(_ratio(scores, groups, "w_possible", "percentage", None), on="district_id", how="left")
+    if score is not None:
+        out = out.join(_ratio(scores, groups, "w_weight", "score", score), on="district_id", how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.Float64).alias("score"), pl.lit(None, pl.String).alias("detail_score"))
+    shown = "detail_score" if score is not None else "detail_percentage"
+    return out.with_columns(pl.col(shown).alias("group_detail")).drop("detail_percentage", "detail_score")
+
+
+def _ratio(scores: pl.LazyFrame, groups: list[Group], den: str, name: str,
+           score: Score | None) -> pl.LazyFrame:
+    """district_id and `name` = earned / `den` (over every factor, or per group and the groups
+    weighted), rounded to 9 decimals, with the groups' figures in words (`detail_<name>`)."""
     if not groups:
-        earned, possible = pl.col("points_earned"), pl.col("points_possible")
-        return total.with_columns(
-            pl.when(possible > 0).then(earned / possible).round(9).alias("percentage"),
-            pl.lit(None, pl.String).alias("group_detail"),
-        )
+        ratio = scores.group_by("district_id").agg(
+            pl.col("w_earned").sum().alias("e"), pl.col(den).sum().alias("d"),
+        ).select("district_id", pl.when(pl.col("d") > 0).then(pl.col("e") / pl.col("d")).round(9).alias(name),
+                 pl.lit(None, pl.String).alias(f"detail_{name}"))
+        return ratio
     by_group = scores.group_by("district_id", "group").agg(
-        pl.col("points").sum().alias("earned"), pl.col("possible").sum().alias("possible")
+        pl.col("w_earned").sum().alias("earned"), pl.col(den).sum().alias("possible")
     ).with_columns(
         pl.when(pl.col("possible") > 0).then(pl.col("earned") / pl.col("possible")).alias("pct")
     )
-    wide = total.select("district_id")
+    wide = scores.select("district_id").unique()
     for g in groups:
         wide = wide.join(
             by_group.filter(pl.col("group") == g.id).select("district_id", pl.col("pct").alias(f"pct_{g.id}")),
@@ -141,38 +194,53 @@ def percentages(scores: pl.LazyFrame, groups: list[Group]) -> pl.LazyFrame:
         )
     wide = wide.with_columns([_effective(g) for g in groups])
     num = pl.sum_horizontal([pl.col(f"eff_{g.id}").fill_null(0) * g.weight for g in groups])
-    den = pl.sum_horizontal([pl.when(pl.col(f"eff_{g.id}").is_not_null()).then(pl.lit(g.weight)).otherwise(0.0)
-                             for g in groups])
-    detail = pl.concat_str([_group_detail(g) for g in groups], separator="; ")
-    weighted = wide.select("district_id", pl.when(den > 0).then(num / den).round(9).alias("percentage"),
-                           detail.alias("group_detail"))
-    return total.join(weighted, on="district_id", how="left")
+    weights = pl.sum_horizontal([pl.when(pl.col(f"eff_{g.id}").is_not_null()).then(pl.lit(g.weight)).otherwise(0.0)
+                                 for g in groups])
+    detail = pl.concat_str([_group_detail(g, score) for g in groups], separator="; ")
+    return wide.select("district_id", pl.when(weights > 0).then(num / weights).round(9).alias(name),
+                       detail.alias(f"detail_{name}"))
+
+
+def fixed(value: pl.Expr, decimals: int) -> pl.Expr:
+    """A number as text with exactly `decimals` decimals (2.5 -> '2.50'), half away from zero."""
+    scale = 10 ** decimals
+    scaled = (value.abs() * scale).round(0).cast(pl.Int64)
+    sign = pl.when((value < 0) & (scaled > 0)).then(pl.lit("-")).otherwise(pl.lit(""))
+    whole = sign + (scaled // scale).cast(pl.String)
+    if decimals == 0:
+        return whole
+    return whole + pl.lit(".") + (scaled % scale).cast(pl.String).str.zfill(decimals)
 
 
 def _effective(g: Group) -> pl.Expr:
-    """A group's percentage as it counts: its own; with no applicable factor, dropped (null: its
-    weight is renormalised away) or another group's (`when_empty = "use:<group>"`)."""
+    """A group's figure as it counts: its own; with no applicable factor, dropped (null: its weight
+    is renormalised away) or another group's (`when_empty = "use:<group>"`)."""
     own = pl.col(f"pct_{g.id}")
     if g.when_empty.startswith("use:"):
         return pl.coalesce(own, pl.col(f"pct_{g.when_empty.split(':', 1)[1]}")).alias(f"eff_{g.id}")
     return own.alias(f"eff_{g.id}")
 
 
-def _group_detail(g: Group) -> pl.Expr:
-    """'results (weight 0.5): 75.0%', with where a borrowed percentage comes from, or 'n/a, dropped'."""
+def _group_detail(g: Group, score: Score | None) -> pl.Expr:
+    """'results (weight 0.5): 75.0%' (or on the profile's score scale, '2.50'), with where a borrowed
+    figure comes from, or 'n/a, dropped'."""
     eff = pl.col(f"eff_{g.id}")
     borrowed = pl.lit("")
+    what = "percentage" if score is None else "score"
     if g.when_empty.startswith("use:"):
         source = g.when_empty.split(":", 1)[-1]
         borrowed = (pl.when(pl.col(f"pct_{g.id}").is_null())
-                    .then(pl.lit(f" (no {g.id} factor applies: the {source} percentage)")).otherwise(pl.lit("")))
-    shown = (100 * eff).round(1).cast(pl.String) + pl.lit("%") + borrowed
+                    .then(pl.lit(f" (no {g.id} factor applies: the {source} {what})")).otherwise(pl.lit("")))
+    if score is None:
+        shown = (100 * eff).round(1).cast(pl.String) + pl.lit("%") + borrowed
+    else:
+        shown = fixed(eff, score.decimals) + borrowed
     return pl.lit(f"{g.id} (weight {g.weight:g}): ") + pl.when(eff.is_not_null()).then(shown).otherwise(
         pl.lit("n/a, dropped"))
 
 
-def _percentile(definition: str) -> pl.Expr:
-    p = pl.col("percentage")
+def _percentile(definition: str, basis: str) -> pl.Expr:
+    p = pl.col(basis)
     n = p.count()
     lower = p.rank(method="min") - 1
     at_or_below = p.rank(method="max")
@@ -196,33 +264,108 @@ def _passes(value: pl.Expr, bound: float, op: str) -> pl.Expr:
 def base_category(per_lea: pl.LazyFrame, det: Determination) -> pl.LazyFrame:
     """The category the method gives, before conditions and overrides (column `base`)."""
     cats = det.method_categories()
+    basis = "score" if det.score is not None else "percentage"  # what LEAs are ranked and cut on
     out = per_lea.with_columns(
-        _percentile(det.percentile_definition).alias("percentile"),
-        pl.col("percentage").rank(method="min", descending=True).cast(pl.Int64).alias("rank"),
+        _percentile(det.percentile_definition, basis).alias("percentile"),
+        pl.col(basis).rank(method="min", descending=True).cast(pl.Int64).alias("rank"),
     )
     if det.method == "level_alignment":
         expr = pl.col("level").replace_strict({c.level: c.short for c in cats}, default=None, return_dtype=pl.String)
         return out.with_columns(expr.alias("base"))
     if det.method == "percentile":
         value, bounds = pl.col("percentile"), [(c, c.min_percentile) for c in cats[:-1]]
+    elif det.score is not None:
+        value, bounds = pl.col("score"), [(c, c.min_score) for c in cats]
     else:
         value, bounds = 100 * pl.col("percentage"), [(c, c.min_percentage) for c in cats]
     chain: pl.Expr = pl.lit(cats[-1].short)
     for c, bound in reversed(bounds):
         if bound is not None:
             chain = pl.when(_passes(value, bound, c.op)).then(pl.lit(c.short)).otherwise(chain)
-    return out.with_columns(pl.when(pl.col("percentage").is_not_null()).then(chain).alias("base"))
+    return out.with_columns(pl.when(pl.col(basis).is_not_null()).then(chain).alias("base"))
+
+
+def _row_test(cond: Condition) -> pl.Expr:
+    """Whether one selected measure row passes the condition's test (null: the row has no value to
+    test; flags are read on every row, values only on rows whose status is ok)."""
+    test, value = cond.effective()
+    v, flag, usable = pl.col("value"), pl.col("flag"), pl.col("status") == "ok"
+    if test == "has_flag":
+        return flag == value
+    if test == "lacks_flag":
+        return (flag != value) | flag.is_null()
+    if test in ("is_true", "is_false"):
+        return pl.when(usable).then(v == (1.0 if test == "is_true" else 0.0))
+    if isinstance(value, datetime.date):  # a date fact: its date is the flag, as YYYY-MM-DD
+        lhs: pl.Expr = pl.when(usable).then(flag.str.to_date("%Y-%m-%d", strict=False))
+        rhs: pl.Expr = pl.lit(value)
+        exact = {"==": lhs == rhs, "!=": lhs != rhs}
+    elif isinstance(value, str):  # a code fact or a flag, compared without regard to case
+        lhs, rhs = pl.when(usable).then(flag.str.to_lowercase()), pl.lit(value.lower())
+        exact = {"==": lhs == rhs, "!=": lhs != rhs}
+    else:
+        assert value is not None  # Condition refuses a comparison without a value
+        lhs, bound = pl.when(usable).then(v), float(value)
+        exact = {"==": (lhs - bound).abs() <= EPS, "!=": (lhs - bound).abs() > EPS}
+        rhs = pl.lit(bound)
+    eps = EPS if isinstance(value, float | int) else 0
+    ordered = {">=": lhs >= rhs - eps, ">": lhs > rhs + eps, "<=": lhs <= rhs + eps, "<": lhs < rhs - eps}
+    return (exact | ordered)[str(test)]
 
 
 def _condition_holds(measures: pl.LazyFrame, cond: Condition, year: int) -> pl.LazyFrame:
+    """district_id, holds: for every LEA with a selected row (an LEA with none: only is_missing holds)."""
     rows = measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == year))
-    if cond.flag is not None:
-        test = pl.col("flag") == cond.flag
+    measure, where = cond.selection()
+    selected = _select(rows, measure, where)
+    test, _ = cond.effective()
+    if test == "is_missing":
+        has_value = (pl.col("status") == "ok") & (pl.col("value").is_not_null() | pl.col("flag").is_not_null())
+        return selected.group_by("district_id").agg((~has_value.any()).alias("holds"))
+    passes = _row_test(cond)
+    if cond.over == "all":
+        holds = passes.is_not_null().any() & passes.drop_nulls().all()
     else:
-        assert cond.value_at_least is not None  # Condition allows exactly one of the two
-        test = pl.col("value") >= cond.value_at_least - EPS
-    selected = _select(rows, cond.measure, cond.where)
-    return selected.group_by("district_id").agg(test.fill_null(False).any().alias("holds"))
+        holds = passes.fill_null(False).any()
+    return selected.group_by("district_id").agg(holds.alias("holds"))
+
+
+def _run_holds(out: pl.LazyFrame, cond: Condition, det: Determination, history: pl.LazyFrame | None,
+               year: int) -> pl.LazyFrame:
+    """district_id, holds for a `consecutive` condition: this year's category so far, and the history
+    table's category in each of the years before, are the condition's category (or worse)."""
+    run = cond.consecutive
+    assert run is not None
+    severity = {c.short: i for i, c in enumerate(det.categories)}
+    need = severity[run.category]
+
+    def counts(sev: pl.Expr) -> pl.Expr:
+        return (sev >= need) if run.or_worse else (sev == need)
+
+    now = out.select("district_id", counts(_severity(pl.col("category"), severity)).fill_null(False).alias("now"))
+    earlier = list(range(year - run.years + 1, year))
+    if history is None:
+        return now.select("district_id", pl.lit(False).alias("holds"))
+    by_name = _category_names(det)
+    past = history.filter(pl.col("school_year").is_in(earlier)).select(
+        "district_id", counts(_severity(_short_of(pl.col("category"), by_name), severity)).alias("same"),
+    ).group_by("district_id").agg(pl.col("same").fill_null(False).sum().alias("years_same"))
+    return now.join(past, on="district_id", how="left").select(
+        "district_id", (pl.col("now") & (pl.col("years_same").fill_null(0) == len(earlier))).alias("holds"),
+    )
+
+
+def _severity(category: pl.Expr, severity: dict[str, int]) -> pl.Expr:
+    return category.replace_strict(severity, default=None, return_dtype=pl.Int64)
+
+
+def _category_names(det: Determination) -> dict[str, str]:
+    """Every way a category may be written in an input table (label or short name, any case) -> short."""
+    return {c.label.lower(): c.short for c in det.categories} | {c.short.lower(): c.short for c in det.categories}
+
+
+def _short_of(written: pl.Expr, by_name: dict[str, str]) -> pl.Expr:
+    return written.str.to_lowercase().replace_strict(by_name, default=None, return_dtype=pl.String)
 
 
 def categorize(
@@ -231,14 +374,16 @@ def categorize(
     measures: pl.LazyFrame,
     year: int,
     overrides: pl.LazyFrame | None,
+    history: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Category, display label, tier and the reasons for every LEA."""
+    """Category, display label, tier, the reasons and how the category was placed, for every LEA."""
     out = base_category(per_lea, det).with_columns(
         pl.col("base").alias("category"), pl.lit(None, pl.String).alias("category_label"),
         pl.lit([], pl.List(pl.String)).alias("reasons"),
+        pl.when(pl.col("base").is_not_null()).then(pl.lit("method")).alias("placed_by"),
     )
     for cond in det.conditions:
-        out = _apply_condition(out, cond, det, measures, year)
+        out = _apply_condition(out, cond, det, measures, year, history)
     if overrides is not None and det.overrides:
         out = _apply_overrides(out, det, overrides)
     else:
@@ -247,20 +392,25 @@ def categorize(
 
 
 def _apply_condition(out: pl.LazyFrame, cond: Condition, det: Determination, measures: pl.LazyFrame,
-                     year: int) -> pl.LazyFrame:
-    """One condition: force or escalate the category of the LEAs for which it holds, or only give
-    the reason (flag)."""
+                     year: int, history: pl.LazyFrame | None) -> pl.LazyFrame:
+    """One condition: force or escalate the category of the LEAs for which it holds (those the method
+    could not place too), or only give the reason (flag)."""
     severity = {c.short: i for i, c in enumerate(det.categories)}
-    holds = _condition_holds(measures, cond, year)
-    out = out.join(holds, on="district_id", how="left").with_columns(pl.col("holds").fill_null(False))
-    applies = pl.col("holds") & pl.col("category").is_not_null()
+    if cond.consecutive is not None:
+        holds = _run_holds(out, cond, det, history, year)
+    else:
+        holds = _condition_holds(measures, cond, year)
+    # an LEA with no selected row at all: only "is missing" can hold
+    missing = cond.effective()[0] == "is_missing"
+    out = out.join(holds, on="district_id", how="left").with_columns(pl.col("holds").fill_null(missing))
+    applies = pl.col("holds")
     if cond.levels is not None:
         applies = applies & pl.col("level").is_in(cond.levels).fill_null(False)
     new: pl.Expr = pl.lit(cond.to)
     if cond.action == "force":
         changed = applies & (pl.col("category") != cond.to)
     elif cond.action == "escalate":
-        current = pl.col("category").replace_strict(severity, default=None, return_dtype=pl.Int64)
+        current = _severity(pl.col("category"), severity).fill_null(-1)  # no category: any is more serious
         changed = applies & (current < severity[cond.to or ""])
     else:
         changed = pl.lit(False)
@@ -268,6 +418,7 @@ def _apply_condition(out: pl.LazyFrame, cond: Condition, det: Determination, mea
     return out.with_columns(
         pl.when(changed).then(new).otherwise(pl.col("category")).alias("category"),
         pl.when(changed).then(_condition_label(cond)).otherwise(pl.col("category_label")).alias("category_label"),
+        pl.when(changed).then(pl.lit(f"condition {cond.id}")).otherwise(pl.col("placed_by")).alias("placed_by"),
         pl.when(applies).then(pl.col("reasons").list.concat(pl.lit([f"{cond.id}: {cond.reason}"])))
         .otherwise(pl.col("reasons")).alias("reasons"),
     ).drop("holds")
@@ -281,23 +432,22 @@ def _condition_label(cond: Condition) -> pl.Expr:
     parts = cond.label.replace("{to}", cond.to).split("{level}")
     label = pl.lit(parts[0])
     for rest in parts[1:]:
-        label = label + pl.col("level").cast(pl.String).fill_null("?") + pl.lit(rest)
-    return label
+        label = label + pl.col("level").cast(pl.String) + pl.lit(rest)
+    return label  # null where it names the level and the LEA has none: the category's own label
 
 
 def _apply_overrides(out: pl.LazyFrame, det: Determination, overrides: pl.LazyFrame) -> pl.LazyFrame:
     """Case-by-case decisions from the overrides table replace the category; the reason is kept."""
-    by_label = {c.label.lower(): c.short for c in det.categories} | {c.short.lower(): c.short for c in det.categories}
     ov = overrides.select(
         "district_id",
-        pl.col("category").str.to_lowercase().replace_strict(by_label, default=None, return_dtype=pl.String)
-        .alias("ov_cat"),
+        _short_of(pl.col("category"), _category_names(det)).alias("ov_cat"),
         pl.col("reason").alias("ov_reason"),
     )
     overridden = pl.col("ov_cat").is_not_null()
     return out.join(ov, on="district_id", how="left").with_columns(
         pl.coalesce(pl.col("ov_cat"), pl.col("category")).alias("category"),
         pl.when(overridden).then(pl.lit(None, pl.String)).otherwise(pl.col("category_label")).alias("category_label"),
+        pl.when(overridden).then(pl.lit("override")).otherwise(pl.col("placed_by")).alias("placed_by"),
         pl.when(overridden)
         .then(pl.col("reasons").list.concat(pl.concat_list(pl.lit("override: ") + pl.col("ov_reason"))))
         .otherwise(pl.col("reasons")).alias("reasons"),

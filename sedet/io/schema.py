@@ -216,6 +216,17 @@ TABLES: dict[str, Table] = {
             doc="state-supplied AYP targets per LEA, subject and grade band",
         ),
         Table(
+            "history",
+            (
+                YEAR,
+                DISTRICT,
+                Column("category", TEXT, required=True),
+            ),
+            key=("school_year", "district_id"),
+            doc="earlier official determinations, one row per LEA and school year (a profile may escalate on "
+                "consecutive years)",
+        ),
+        Table(
             "overrides",
             (
                 DISTRICT,

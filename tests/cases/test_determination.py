@@ -669,18 +669,25 @@ def snc(district: str, value: float = 1.0) -> dict:
 def test_case_16_ma_levels_align_with_categories():
     """Case 16: accountability level 1-5 -> MR, MRAR, NTA, NI, NSI; no level -> not determined.
 
-    NOLEVEL has significant noncompliance too: with no level there is nothing to escalate.
+    NOSNC has no level and nothing else: not determined. NOLEVEL has no level but significant
+    noncompliance: a condition applies to every LEA, those the method could not place too, so it
+    is escalated to NSI; its label template "Level {level}-{to}" has no level to name, so the
+    category's own label is shown.
     """
     ma = load_profile("ma-2012")
-    dists = districts(("D1", 1), ("D2", 2), ("D3", 3), ("D4", 4), ("D5", 5), ("NOLEVEL", None))
+    dists = districts(("D1", 1), ("D2", 2), ("D3", 3), ("D4", 4), ("D5", 5), ("NOLEVEL", None), ("NOSNC", None))
     t = by_lea(run(ma, measures(snc("NOLEVEL")), dists).table)
     for level, (short, label) in MA_LEVELS.items():
         r = t[f"D{level}"]
         assert (r["accountability_level"], r["category"], r["category_label"]) == (level, short, label)
         assert r["status"] == "determined"
-    assert t["NOLEVEL"]["category"] is None
-    assert t["NOLEVEL"]["category_label"] is None
-    assert t["NOLEVEL"]["status"] == "not determined: no accountability level"
+        assert r["placed_by"] == "method"
+    assert t["NOSNC"]["category"] is None
+    assert t["NOSNC"]["category_label"] is None
+    assert t["NOSNC"]["status"] == "not determined: no accountability level"
+    assert t["NOSNC"]["placed_by"] is None
+    assert (t["NOLEVEL"]["category"], t["NOLEVEL"]["category_label"]) == ("NSI", "Needs Substantial Intervention")
+    assert t["NOLEVEL"]["placed_by"] == "condition significant-noncompliance"
 
 
 def test_case_17_ma_significant_noncompliance_escalates_to_nsi():
@@ -836,6 +843,6 @@ def test_percentiles_are_written_as_the_exact_share():
     from sedet.determine.engine import _percentile
 
     frame = pl.DataFrame({"percentage": [i / 1000 for i in range(1000)]})
-    got = frame.select(_percentile("strictly_lower").alias("p")).get_column("p")
+    got = frame.select(_percentile("strictly_lower", "percentage").alias("p")).get_column("p")
     assert got[378] == 37.8 and got[1] == 0.1 and got[999] == 99.9
     assert repr(got[378]) == "37.8"
