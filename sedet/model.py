@@ -211,14 +211,18 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 class ReportingParams(Strict):
     """Public release (docs/methods.md section 11; IDEA 618(b)(1)): what `--public` suppresses."""
 
-    min_n: NonNegInt = Field(default=10,
+    min_n: NonNegInt = Field(default=10, examples=[10],
                              description="suppress a count or rate whose group has fewer students than this")
-    token: str = Field(default="*", description="what a suppressed cell shows")
-    top_bottom_coding: bool = Field(default=False, description="show high and low rates of mid-sized groups as bands")
-    coding_min_n: NonNegInt = Field(default=40, description="top/bottom coding applies to groups of at least this size")
-    coding_max_n: NonNegInt = Field(default=99, description="... and at most this size")
-    top: float = Field(default=0.95, ge=0, le=1, description="a rate at or above this is shown as '>= 95%'")
-    bottom: float = Field(default=0.05, ge=0, le=1, description="a rate at or below this is shown as '<= 5%'")
+    token: str = Field(default="*", description="what a suppressed cell shows", examples=["n<10"])
+    top_bottom_coding: bool = Field(default=False, description="show high and low rates of mid-sized groups as bands",
+                                    examples=[True])
+    coding_min_n: NonNegInt = Field(default=40, description="top/bottom coding applies to groups of at least this size",
+                                    examples=[40])
+    coding_max_n: NonNegInt = Field(default=99, description="... and at most this size", examples=[99])
+    top: float = Field(default=0.95, ge=0, le=1, description="a rate at or above this is shown as '>= 95%'",
+                       examples=[0.95])
+    bottom: float = Field(default=0.05, ge=0, le=1, description="a rate at or below this is shown as '<= 5%'",
+                          examples=[0.05])
 
     @field_validator("token")
     @classmethod

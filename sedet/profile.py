@@ -20,9 +20,10 @@ import hashlib
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 
 from sedet.determine.params import Determination, Factor, Group
 from sedet.errors import ProfileError
@@ -32,14 +33,18 @@ from sedet.model import CODE_LISTS, NonNegInt, ProfileInfo, ReportingParams, Str
 
 
 class Meta(Strict):
-    id: str
-    title: str
-    state: str
+    """Which method this is, for which year, and where it comes from."""
+
+    id: str = Field(description="the profile's name (what `--profile` takes)")
+    title: str = Field(description="the method's name, as the reports show it")
+    state: str = Field(description="the state (or US for a federal method)")
     ffy: int = Field(description="federal fiscal year of the determinations (FFY 2011 = school year 2011-12)")
-    source: str
-    display_decimals: NonNegInt = 1
-    run_type: Literal["provisional", "preliminary", "official"] = "official"
-    status_note: str | None = None
+    source: str = Field(description="the document the method comes from")
+    display_decimals: NonNegInt = Field(default=1, description="decimals of the percentages shown")
+    run_type: Literal["provisional", "preliminary", "official"] = Field(
+        default="official", description="what the workbooks say the run is (a provisional run says so on every sheet)")
+    status_note: str | None = Field(default=None, description="a line the reports add under the title",
+                                    examples=["Preliminary: before the data review of March 1"])
 
 
 def _measures_model() -> type[Strict]:
@@ -204,7 +209,16 @@ def load_profile(name_or_path: str) -> LoadedProfile:
             f"{path}: parameters without a source: {', '.join(missing[:10])}",
             hint="give the table a `source = \"...\"` line, or write the value as { value = ..., source = \"...\" }",
         )
-    return LoadedProfile(model, path, text, sources)
+    loaded = LoadedProfile(model, path, text, sources)
+    coded = set(CODE_LISTS) | {name for family, params in loaded.families() for name in family.code_lists(params)}
+    stray = [name for name in model.codes if name not in coded]
+    if stray:
+        raise ProfileError(
+            f"{path}: [codes.{stray[0]}]: {stray[0]!r} is not a code list of the columns this profile reads, so "
+            "its local codes would never be used",
+            hint="the code lists: " + ", ".join(sorted(coded)) + " (a yes/no or number column takes no codes)",
+        )
+    return loaded
 
 
 def _unwrap_sources(raw: dict) -> tuple[dict, dict[str, str]]:
@@ -251,17 +265,72 @@ def _flatten(node: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 def _format_validation(e: ValidationError) -> str:
+    errors = [(_field_path(err["loc"]), err) for err in e.errors()]
+    # A value that may be written two ways (a fact: a name or a table) fails each way; where it has
+    # an error inside the table, the complaint that it is not a name says nothing.
+    deeper = {loc[:-1] for loc, _ in errors if loc}
     lines = []
-    for err in e.errors():
-        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
+    for loc, err in errors:
+        if err["type"].endswith("_type") and loc in deeper:
+            continue
+        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
         kind = err["type"]
         if kind == "extra_forbidden":
+            keys = section_keys(loc[:-1])
             msg = "unknown key (not a parameter of this section; check the spelling)"
+            if keys:
+                msg += "; the keys of this section: " + ", ".join(keys)
         elif kind == "missing":
             msg = "missing parameter"
         else:
             found = err.get("input")
             shown = repr(found) if not isinstance(found, dict | list) else type(found).__name__
             msg = f"{err['msg']} (found {shown})"
-        lines.append(f"  {loc or '(top level)'}: {msg}")
+        line = f"  {where or '(top level)'}: {msg}"
+        if line not in lines:
+            lines.append(line)
     return "\n".join(lines)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """A pydantic error location without the tags it adds for the ways a value may be written
+    ('str', 'function-after[_check(), Fact]')."""
+    return tuple(p for p in loc if isinstance(p, int) or not (p in _TAGS or "[" in p))
+
+
+_TAGS = {"str", "int", "float", "bool", "date", "list", "dict", "none", "literal"}
+
+
+def section_keys(path: tuple[int | str, ...]) -> list[str]:
+    """The keys a profile section takes (e.g. ('determination', 'conditions', 0) -> a condition's)."""
+    node: Any = Profile
+    for part in path:
+        node = _inner(node, part)
+        if node is None:
+            return []
+    model = _model_in(node)
+    return list(model.model_fields) if model is not None else []
+
+
+def _inner(node: Any, part: int | str) -> Any:
+    """The type found at `part` of a value of type `node` (a model's field, a list's item, a table's value)."""
+    model = _model_in(node)
+    if isinstance(part, str) and model is not None:
+        field = model.model_fields.get(part)
+        return field.annotation if field is not None else None
+    for arg in _members(node):
+        origin = get_origin(arg)
+        if origin is list and isinstance(part, int):
+            return get_args(arg)[0]
+        if origin is dict and isinstance(part, str):
+            return get_args(arg)[1]
+    return None
+
+
+def _members(node: Any) -> list[Any]:
+    """The types of a union (`X | None`, `str | Fact`), or the one type."""
+    return list(get_args(node)) if get_origin(node) in (Union, UnionType) else [node]
+
+
+def _model_in(node: Any) -> type[BaseModel] | None:
+    return next((m for m in _members(node) if isinstance(m, type) and issubclass(m, BaseModel)), None)

@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
                        "sedet.profile"},
     "sedet.report": {"sedet.model", "sedet.errors", "sedet.io.output"},
     "sedet.explain": {"sedet.model"},
+    "sedet.profile_docs": {"sedet.measures", "sedet.profile"},
     "sedet.sample": {"sedet.model", "sedet.io.schema", "sedet.measures"},
     "sedet.cli": {"sedet.model", "sedet.errors", "sedet.runtime", "sedet.pipeline", "sedet.profile", "sedet.io",
                   "sedet.report", "sedet.explain", "sedet.sample"},

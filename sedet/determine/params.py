@@ -36,14 +36,16 @@ class PointRule(Strict):
     or `otherwise` (always matches; written `{ otherwise = 0 }`).
     """
 
-    at_least: float | None = None
-    above: float | None = None
-    at_most: float | None = None
-    below: float | None = None
-    flag: str | None = None
-    no_flag: str | None = None
-    otherwise: bool = False
-    points: float
+    at_least: float | None = Field(default=None, description="matches a value >= this", examples=[0.95])
+    above: float | None = Field(default=None, description="matches a value > this", examples=[0])
+    at_most: float | None = Field(default=None, description="matches a value <= this", examples=[0.1])
+    below: float | None = Field(default=None, description="matches a value < this", examples=[0.5])
+    flag: str | None = Field(default=None, description="matches when a row of the factor has this flag",
+                             examples=["identified"])
+    no_flag: str | None = Field(default=None, description="matches when no row has this flag", examples=["met"])
+    otherwise: bool = Field(default=False, description="always matches (the last rule; `{ otherwise = 0 }`)",
+                            examples=[True])
+    points: float = Field(description="the points when the rule matches", examples=[2])
 
     @model_validator(mode="before")
     @classmethod
@@ -63,23 +65,32 @@ class PointRule(Strict):
 
 
 class Factor(Strict):
-    id: str
-    title: str
-    group: str | None = None
-    measure: str = Field(description="the measure rows this factor reads (measure column)")
+    """One line of the scoring matrix: the measure rows it reads, how they become one value, and the
+    points that value earns."""
+
+    id: str = Field(description="short name, unique in the profile", examples=["F3"])
+    title: str = Field(description="what the factor is, as the reports show it", examples=["Child Find (Indicator 11)"])
+    group: str | None = Field(default=None, description="the [[groups]] id it counts in", examples=["results"])
+    measure: str = Field(description="the measure rows this factor reads (measure column)", examples=["timeline"])
     where: dict[str, str] = Field(
         default_factory=dict,
         description="qualifier filters: column -> value; 'all' means the row where the qualifier is empty "
         "(e.g. the LEA-wide row), '*' any value",
     )
     combine: Literal["only", "min", "max", "mean", "sum"] = Field(
-        default="only", description="how several rows of an LEA become one value ('only': there must be one)"
+        default="only", description="how several rows of an LEA become one value ('only': there must be one)",
+        examples=["min"],
     )
-    score: Literal["points", "value"] = "points"
-    points: list[PointRule] = Field(default_factory=list)
-    max_points: float | None = None
-    not_applicable: list[str] = Field(default_factory=lambda: list(NOT_APPLICABLE))
-    source: str | None = None
+    score: Literal["points", "value"] = Field(default="points", description="points: from the points table; value: "
+                                              "the value itself is the points (clipped to 0..max_points)",
+                                              examples=["value"])
+    points: list[PointRule] = Field(default_factory=list, description="the first rule that matches gives the points")
+    max_points: float | None = Field(default=None, description="the top of a value factor's scale", examples=[4])
+    not_applicable: list[str] = Field(default_factory=lambda: list(NOT_APPLICABLE),
+                                      description="the row statuses that make the factor not applicable for an LEA",
+                                      examples=[["below_min_n", "no_data"]])
+    source: str | None = Field(default=None, description="where the factor comes from",
+                               examples=["OSEP compliance scoring: >= 95% 2 points"])
     weight: float | None = Field(default=None, gt=0, description="how much the factor counts (default 1): its "
                                  "points and points possible are multiplied by it", examples=[2])
     value_of: Literal["this_year", "change_from_prior_year"] | None = Field(
@@ -115,10 +126,13 @@ class Factor(Strict):
 
 
 class Group(Strict):
-    id: str
-    title: str | None = None
-    weight: float
-    when_empty: str = Field(
+    """A part of the matrix (results, compliance) with its weight in the LEA's percentage or score."""
+
+    id: str = Field(description="what factors name in `group`", examples=["results"])
+    title: str | None = Field(default=None, description="as the reports show it", examples=["Results"])
+    weight: float = Field(description="its weight; the weights of the groups that apply are renormalised",
+                          examples=[0.5])
+    when_empty: str = Field(examples=["use:compliance"],
         default="drop",
         description="'drop': leave the group out and renormalise the other weights; 'use:<group>': take that "
         "group's percentage",
@@ -134,21 +148,28 @@ class Group(Strict):
 
 
 class Category(Strict):
-    label: str
-    short: str
-    min_percentile: float | None = None
-    min_percentage: float | None = None
+    """A category of the method, from the best to the most serious."""
+
+    label: str = Field(description="its name, as the reports show it", examples=["Meets Requirements"])
+    short: str = Field(description="short name, unique (what conditions and overrides name)", examples=["MR"])
+    min_percentile: float | None = Field(default=None, description="percentile method: the lowest percentile "
+                                         "placed here", examples=[6])
+    min_percentage: float | None = Field(default=None, description="cut points: the lowest percentage (0-100) "
+                                         "placed here", examples=[80])
     min_score: float | None = Field(default=None, description="cut point on the profile's own score "
                                     "([determination.score]), on its scale", examples=[3])
     op: Literal[">=", ">"] = Field(default=">=", description="how the value meets the cut point: >= (at or above, "
                                    "the default) or > (strictly above: a value exactly on the cut falls below)",
                                    examples=[">"])
-    level: int | None = None
+    level: int | None = Field(default=None, description="level alignment: the accountability level it aligns with",
+                              examples=[1])
     by_method: bool = Field(
-        default=True, description="false: never given by the method, only by a condition or an override (NJ: NI, NSI)"
+        default=True, description="false: never given by the method, only by a condition or an override (NJ: NI, NSI)",
+        examples=[False],
     )
-    tier: str | None = None
-    tier_text: str | None = None
+    tier: str | None = Field(default=None, description="the support tier it carries", examples=["Tier 1"])
+    tier_text: str | None = Field(default=None, description="what that tier means for the LEA",
+                                  examples=["universal technical assistance"])
 
 
 
@@ -277,17 +298,24 @@ class Score(Strict):
 
 
 class Determination(Strict):
-    method: Literal["percentile", "cut_points", "level_alignment"]
+    """How the category is decided: the method, the categories, the conditions and overrides."""
+
+    method: Literal["percentile", "cut_points", "level_alignment"] = Field(
+        description="percentile: rank on the percentage (or score); cut_points: fixed bounds; level_alignment: the "
+        "accountability level of the districts table", examples=["cut_points"])
     score: Score | None = Field(default=None, description="the state's own score; cut points are then min_score")
     categories: list[Category] = Field(description="from the best category to the most serious")
     percentile_definition: Literal["strictly_lower", "at_or_below", "mid_rank"] = Field(
-        default="strictly_lower",
+        default="strictly_lower", examples=["strictly_lower"],
         description="percentile rank of an LEA: 100 x share of LEAs with a strictly lower percentage (default), "
         "with a lower or equal one, or the mid-rank (lower + half of the equal, others)",
     )
-    level_column: str = "accountability_level"
-    overrides: bool = Field(default=True, description="apply case-by-case decisions from the overrides table")
-    conditions: list[Condition] = Field(default_factory=list)
+    level_column: str = Field(default="accountability_level", description="the districts column of the level",
+                              examples=["accountability_level"])
+    overrides: bool = Field(default=True, description="apply case-by-case decisions from the overrides table",
+                            examples=[True])
+    conditions: list[Condition] = Field(default_factory=list, description="applied in the order written, to every "
+                                        "LEA (those the method could not place too), before the overrides")
 
     @model_validator(mode="after")
     def _check(self) -> Determination:

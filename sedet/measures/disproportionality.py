@@ -79,10 +79,10 @@ Op = Literal[">=", ">"]
 class Rule(Strict):
     """Per-category overrides of the section's minimums and threshold."""
 
-    min_n: NonNegInt | None = None
-    min_cell: NonNegInt | None = None
-    threshold: float | None = None
-    threshold_op: Op | None = None
+    min_n: NonNegInt | None = Field(default=None, description="this category's minimum n", examples=[10])
+    min_cell: NonNegInt | None = Field(default=None, description="this category's minimum cell", examples=[5])
+    threshold: float | None = Field(default=None, description="this category's threshold", examples=[2.5])
+    threshold_op: Op | None = Field(default=None, description="this category's comparison", examples=[">"])
 
 
 
@@ -92,7 +92,9 @@ class DisproportionalityParams(Strict):
     min_cell: NonNegInt = Field(description="minimum students with the outcome in the group (numerator)")
     threshold: float
     threshold_op: Op
-    per_category: dict[str, Rule] = Field(default_factory=dict)
+    per_category: dict[str, Rule] = Field(
+        default_factory=dict, description="a category's own minimums or threshold, where they differ",
+        examples=[{"discipline.TOTAL": {"min_n": 10}}])
     consecutive_years: int
     reasonable_progress: bool
     reasonable_progress_margin: float
