@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from sedet.model import QUALIFIERS, MeasureInfo, RunResult, measure_info
+from sedet.model import QUALIFIERS, MeasureInfo, MethodInfo, RunResult, measure_info
 
 
 def show_value(info: MeasureInfo, value: float | None, decimals: int = 1) -> str:
@@ -159,16 +159,8 @@ def render_determination(console: Console, result: RunResult, district: str) -> 
         console.print("  this district is not in the determinations (not in the districts table)", markup=False)
         return
     r = row.row(0, named=True)
-    n = d.distribution.ranked
-    pct = "-" if r["percentage"] is None else f"{_half_up(100 * r['percentage'], dec)}%"
-    console.print(f"  points: {_count(r['points_earned'])} of {_count(r['points_possible'])} possible = {pct}",
-                  markup=False)
-    if r["group_detail"]:
-        console.print(f"  groups: {r['group_detail']}", markup=False)
+    _totals(console, r, d.method, d.distribution.ranked, dec)
     method = d.method
-    if r["rank"] is not None:
-        console.print(f"  rank {r['rank']} of {n} LEAs with a percentage; percentile {_half_up(r['percentile'], 1)} "
-                      f"({method.percentile_definition.replace('_', ' ')})", markup=False)
     if method.method == "level_alignment":
         console.print(f"  accountability level {r['accountability_level']}", markup=False)
     base = method.label_of(r["base"]) if r["base"] else "none"
@@ -176,6 +168,26 @@ def render_determination(console: Console, result: RunResult, district: str) -> 
     if r["reasons"]:
         for reason in r["reasons"].split("; "):
             console.print(f"  then {reason}", markup=False)
+    if r["placed_by"] not in (None, "method"):
+        console.print(f"  placed by {r['placed_by']}", markup=False)
     final = r["category_label"] or r["status"]
     tier = f"; {r['tier']}: {r['tier_text']}" if r["tier"] else ""
     console.print(f"  determination: {final}{tier}", style="bold", markup=False)
+
+
+def _totals(console: Console, r: dict, method: MethodInfo, n: int, dec: int) -> None:
+    """Points and percentage, the profile's own score, the groups, the rank and percentile."""
+    pct = "-" if r["percentage"] is None else f"{_half_up(100 * r['percentage'], dec)}%"
+    console.print(f"  points: {_count(r['points_earned'])} of {_count(r['points_possible'])} possible = {pct}",
+                  markup=False)
+    sc = method.score
+    if sc is not None:
+        shown = "-" if r["score"] is None else sc.text(r["score"])
+        console.print(f"  {sc.name}: {shown} (weighted mean of the points, scale {sc.scale_min:g}-{sc.scale_max:g})",
+                      markup=False)
+    if r["group_detail"]:
+        console.print(f"  groups: {r['group_detail']}", markup=False)
+    if r["rank"] is not None:
+        basis = sc.name if sc is not None else "a percentage"
+        console.print(f"  rank {r['rank']} of {n} LEAs with {basis}; percentile {_half_up(r['percentile'], 1)} "
+                      f"({method.percentile_definition.replace('_', ' ')})", markup=False)

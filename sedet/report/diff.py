@@ -53,7 +53,7 @@ CHANGE_ORDER = {"worse": 0, "better": 1, "changed": 2, "new": 3, "gone": 4}
 
 CHANGE_COLUMNS = [
     "district_id", "district_name", "old_category", "new_category", "old_category_label", "new_category_label",
-    "old_percentage", "new_percentage", "change", "factors_moved",
+    "old_percentage", "new_percentage", "old_score", "new_score", "change", "factors_moved",
 ]
 FACTOR_CHANGE_COLUMNS = [
     "district_id", "district_name", "factor", "factor_title", "old_points", "new_points", "old_value", "new_value",
@@ -159,9 +159,12 @@ def _read_determinations(folder: Path) -> pl.DataFrame:
         raise UsageError(f"{path}: cannot be read as CSV ({e})") from None
     _missing_columns(path, raw.columns, DETERMINATION_NEEDS)
     text = [c for c in DETERMINATION_NEEDS if c != "percentage"]
+    # the profile's own score, where it defines one (the column is there only then)
+    score = pl.col("score").str.strip_chars() if "score" in raw.columns else pl.lit(None, pl.String)
     df = raw.select(
         *[pl.col(c).str.replace(_UNSAFE_PREFIX, "$1") for c in text],
         pl.col("percentage").str.strip_chars().cast(pl.Float64, strict=False),
+        score.cast(pl.Float64, strict=False).alias("score"),
     )
     dup = df.filter(pl.col("district_id").is_duplicated())
     if dup.height:
@@ -346,7 +349,10 @@ def summary_line(result: DiffResult) -> str:
             f"{s['new']:,} new, {s['gone']:,} gone")
 
 
-def _category_text(label: str | None, percentage: float | None) -> str:
+def _category_text(label: str | None, percentage: float | None, score: float | None = None) -> str:
+    """'Needs Assistance (62.5%)', or with the profile's own score 'Needs Assistance (score 2.4)'."""
+    if score is not None:
+        return (label or "not determined") + f" (score {score:g})"
     return (label or "not determined") + ("" if percentage is None else f" ({percentage:.1%})")
 
 
@@ -370,8 +376,10 @@ def print_diff(console, result: DiffResult) -> None:
         t.add_column("factors that moved", overflow="fold")
         for r in result.changes.iter_rows(named=True):
             district = r["district_id"] + (f" {r['district_name']}" if r["district_name"] else "")
-            old = "" if r["change"] == "new" else _category_text(r["old_category_label"], r["old_percentage"])
-            new = "" if r["change"] == "gone" else _category_text(r["new_category_label"], r["new_percentage"])
+            old = "" if r["change"] == "new" else _category_text(r["old_category_label"], r["old_percentage"],
+                                                                  r["old_score"])
+            new = "" if r["change"] == "gone" else _category_text(r["new_category_label"], r["new_percentage"],
+                                                                  r["new_score"])
             style = CHANGE_STYLE.get(r["change"], "")
             t.add_row(escape(district), escape(old), escape(new), f"[{style}]{escape(r['change'])}[/]",
                       escape(r["factors_moved"] or ""))
@@ -382,6 +390,8 @@ def print_diff(console, result: DiffResult) -> None:
 def write_diff_workbook(result: DiffResult, path: Path) -> None:
     """Changes, Factor changes and Summary sheets; the same bytes for the same result."""
     book = new_workbook()
+    c = result.changes
+    scored = c.select(pl.col("old_score").is_not_null().any() | pl.col("new_score").is_not_null().any()).item()
     change_cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
@@ -389,10 +399,11 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
         Col("new_category_label", "New determination", 26),
         Col("old_percentage", "Old percentage", 11, PERCENT),
         Col("new_percentage", "New percentage", 11, PERCENT),
+        *([Col("old_score", "Old score", 10, "0.00"), Col("new_score", "New score", 10, "0.00")]
+          if scored else []),
         Col("change", "Change", 10),
         Col("factors_moved", "Factors that moved", 60),
     ]
-    c = result.changes
     table_sheet(book, "Changes", change_cols, c)
     factor_cols = [
         Col("district_id", "District ID", 12),

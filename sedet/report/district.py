@@ -24,8 +24,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sedet.model import MeasureInfo, RunResult
-from sedet.report.labels import titles, value_format, value_formats
+from sedet.model import MeasureInfo, RunResult, ScoreInfo
+from sedet.report.labels import score_format, titles, value_format, value_formats
 from sedet.report.sheet_xml import StyleRegistry, new_workbook, rendered_table_sheet, rows_xml_by, save_deterministic
 from sedet.report.xlsx import (
     BOLD,
@@ -57,6 +57,7 @@ class Context:
     n_ranked: int
     shorts: list[str]
     formats: dict[str, str]  # the number format of each measure's values
+    score: ScoreInfo | None  # the profile's own score, when it defines one
     styles: StyleRegistry  # the styles the pre-rendered Measures rows use, registered first in each workbook
 
 
@@ -92,6 +93,7 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
         n_ranked=dets.distribution.ranked,
         shorts=dets.method.shorts,
         formats={name: value_format(info) for name, info in result.measure_info.items()},
+        score=dets.method.score,
         styles=StyleRegistry(),
     )
     titled = _titled(m, result.measure_info)
@@ -200,6 +202,9 @@ def _determination(ws: CountedSheet, ctx: Context, row: dict) -> None:
         # on a row of its own, in the wide first column: long text runs on over the empty cells
         ws.append([text_cell(ws, "What the tier means", BOLD)])
         ws.append([text_cell(ws, row["tier_text"])])
+    if ctx.score is not None and row.get("score") is not None:
+        ws.append([text_cell(ws, f"{ctx.score.name} (scale {ctx.score.scale_min:g}-{ctx.score.scale_max:g})"),
+                   cell(ws, row["score"], score_format(ctx.score))])
     if row["percentage"] is not None:
         ws.append([text_cell(ws, "Points earned"), cell(ws, row["points_earned"], DECIMAL)])
         ws.append([text_cell(ws, "Points possible"), cell(ws, row["points_possible"], DECIMAL)])

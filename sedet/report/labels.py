@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from sedet.model import MeasureInfo, measure_info
+from sedet.model import MeasureInfo, ScoreInfo, measure_info
 from sedet.report.xlsx import DECIMAL, INTEGER, PERCENT
 
 FORMATS = {"rate": PERCENT, "count": "0", "made": "0", "number": DECIMAL, "years": DECIMAL}
@@ -15,6 +15,11 @@ FORMATS = {"rate": PERCENT, "count": "0", "made": "0", "number": DECIMAL, "years
 def value_format(info: MeasureInfo) -> str:
     """The number format of a measure's values."""
     return FORMATS[info.shown_as]
+
+
+def score_format(score: ScoreInfo) -> str:
+    """The number format of the profile's own score, with its decimals."""
+    return "0." + "0" * score.decimals if score.decimals else "0"
 
 
 def numerator_format(info: MeasureInfo) -> str:

@@ -17,7 +17,7 @@ from openpyxl.chart import BarChart, Reference
 
 from sedet import __version__
 from sedet.model import QUALIFIERS, Distribution, MeasureInfo, MethodInfo, RunResult, measure_info
-from sedet.report.labels import numerator_format, title, value_format, value_formats
+from sedet.report.labels import numerator_format, score_format, title, value_format, value_formats
 from sedet.report.sheet_xml import Book, new_workbook, save_deterministic, table_sheet
 from sedet.report.xlsx import (
     BOLD,
@@ -53,6 +53,7 @@ class Extracts:
     state: pl.DataFrame  # the statewide rows
     flags: pl.DataFrame
     sheets: dict[str, pl.DataFrame]  # the rows of each measure with a sheet of its own
+    verdicts: list[str]  # the titles of the measures computed that have verdicts (the Flags sheet's)
 
 
 def extracts(result: RunResult, m: pl.DataFrame) -> Extracts:
@@ -70,7 +71,8 @@ def extracts(result: RunResult, m: pl.DataFrame) -> Extracts:
         .sort("district_id", "measure", "category", "race_ethnicity", nulls_last=True),
         *[districts.filter(pl.col("measure") == x) for x in sheets],
     ])
-    return Extracts(state, flags, dict(zip(sheets, rows, strict=True)))
+    verdicts = [x.title for x in result.measure_info.values() if x.verdicts and x.name in present]
+    return Extracts(state, flags, dict(zip(sheets, rows, strict=True)), verdicts)
 
 
 def write_statewide(result: RunResult, m: pl.DataFrame, path: Path, *, factors: pl.DataFrame | None = None,
@@ -83,7 +85,8 @@ def write_statewide(result: RunResult, m: pl.DataFrame, path: Path, *, factors: 
     if result.determinations is not None:
         _determinations_sheet(book, result)
         _factor_sheets(book, result, factors if factors is not None else result.determinations.factors)
-    _flags_sheet(book, result, taken.flags)
+    if taken.verdicts:
+        _flags_sheet(book, result, taken.flags, taken.verdicts)
     for measure, rows in taken.sheets.items():
         _measure_sheet(book, measure_info(measure, result.measure_info), rows)
     _method_sheet(book, result)
@@ -93,6 +96,8 @@ def write_statewide(result: RunResult, m: pl.DataFrame, path: Path, *, factors: 
 def _determinations_sheet(book: Book, result: RunResult) -> None:
     assert result.determinations is not None
     t = result.determinations.table
+    method = result.determinations.method
+    score = method.score
     shown = [c for c in ("accountability_level", "group_detail") if t.get_column(c).null_count() < t.height]
     cols = [
         Col("rank", "Rank", 7, INTEGER),
@@ -102,15 +107,17 @@ def _determinations_sheet(book: Book, result: RunResult) -> None:
         Col("points_earned", "Points earned", 10, DECIMAL),
         Col("points_possible", "Points possible", 10, DECIMAL),
         Col("percentage", "Percentage", 11, PERCENT),
+        *([Col("score", score.name, 11, score_format(score))] if score is not None else []),
         Col("percentile", "Percentile", 10, DECIMAL),
         Col("category_label", "Determination", 28, painted=True),
         Col("tier", "Tier", 9, painted=True),
+        Col("placed_by", "Placed by", 22),
         Col("reasons", "Conditions and overrides", 50),
         *([Col("group_detail", "Groups", 40)] if "group_detail" in shown else []),
         Col("status", "Status", 22),
     ]
-    method = result.determinations.method
-    intro = f"Determinations, school year {result.year}: ranked by percentage ({method.method.replace('_', ' ')})"
+    ranked_by = score.name if score is not None else "percentage"
+    intro = f"Determinations, school year {result.year}: ranked by {ranked_by} ({method.method.replace('_', ' ')})"
     table_sheet(book, "Determinations", cols, t, intro=[intro], fill_by="category",
                 palette=category_fills(method.shorts))
 
@@ -225,21 +232,45 @@ def _category_summary(ws: CountedSheet, result: RunResult) -> None:
         ws.append([text_cell(ws, "Not determined"), cell(ws, spread.undetermined, INTEGER)])
     for _ in range(max(0, 12 - (last - first + 1))):  # room for the chart
         ws.append([])
+    _placement(ws, spread)
     if spread.ranked:
         _percentage_histogram(ws, result)
+
+
+def _placement(ws: CountedSheet, spread: Distribution) -> None:
+    """How every LEA's category was placed: by the method, a condition (by its id), an override, or
+    not at all; the counts add up to every LEA of the determinations table."""
+    words = {"method": "By the method", "override": "By an override (case-by-case decision)",
+             "not determined": "Not determined"}
+    ws.append([text_cell(ws, "How each category was placed", BOLD)])
+    for placed, n in spread.placed:
+        shown = words.get(placed) or f"By {placed}"
+        ws.append([text_cell(ws, shown), cell(ws, n, INTEGER)])
+    ws.append([text_cell(ws, "Every LEA"), cell(ws, sum(n for _, n in spread.placed), INTEGER)])
+    ws.append([])
 
 
 def _percentage_histogram(ws: CountedSheet, result: RunResult) -> None:
     assert result.determinations is not None
     method, spread = result.determinations.method, result.determinations.distribution
-    ws.append([text_cell(ws, "Distribution of determination percentages", BOLD)])
-    ws.append([text_cell(ws, h, BOLD) for h in ("Percentage", "LEAs")])
+    score = method.score
+    what = score.name if score is not None else "determination percentage"
+    ws.append([text_cell(ws, f"Distribution of {what}s" if score is None else f"Distribution of {what}", BOLD)])
+    ws.append([text_cell(ws, h, BOLD) for h in (("Percentage" if score is None else score.name), "LEAs")])
     first = ws.rows + 1
     for lo, hi, n in spread.histogram:
-        ws.append([text_cell(ws, f"{lo}-{hi}%" if hi < 100 else f"{lo}-100%"), cell(ws, n, INTEGER)])
-    ws.add_chart(_bar_chart("LEAs by determination percentage", ws, first, ws.rows, horizontal=False), f"E{first - 1}")
+        if score is None:
+            label = f"{lo}-{hi}%" if hi < 100 else f"{lo}-100%"
+        else:
+            label = f"{score.text(lo)}-{score.text(hi)}"
+        ws.append([text_cell(ws, label), cell(ws, n, INTEGER)])
+    ws.add_chart(_bar_chart(f"LEAs by {what}", ws, first, ws.rows, horizontal=False), f"E{first - 1}")
     for _ in range(5):  # room for the chart
         ws.append([])
+    unplaced = sum(n for _, n in spread.placed) - spread.ranked
+    if unplaced:
+        ws.append([text_cell(ws, f"Not in this chart: {unplaced} LEA(s) with no {what} (placed by a condition or "
+                                 "an override, or not determined; see above)")])
     ws.append([text_cell(ws, "Cut lines", BOLD)])
     for line in _cut_lines(method, spread):
         ws.append([text_cell(ws, line)])
@@ -269,7 +300,11 @@ def _cut_lines(method: MethodInfo, spread: Distribution) -> list[str]:
     """The cuts in words: fixed bounds, or for a percentile method the percentages where they fell."""
     lines = []
     used = [c for c in method.categories if c.by_method]
-    if method.method == "cut_points":
+    if method.method == "cut_points" and method.score is not None:
+        sc = method.score
+        lines += [f"{c.label}: {sc.name} {c.op} {c.min_score:g} (on a scale of {sc.scale_min:g}-{sc.scale_max:g})"
+                  for c in used if c.min_score is not None]
+    elif method.method == "cut_points":
         lines += [f"{c.label}: percentage {c.op} {c.min_percentage:g}%" for c in used if c.min_percentage is not None]
     elif method.method == "percentile":
         definition = method.percentile_definition.replace("_", " ")
@@ -277,17 +312,22 @@ def _cut_lines(method: MethodInfo, spread: Distribution) -> list[str]:
             if c.min_percentile is None:
                 continue
             low = spread.lowest.get(c.short)
-            at = f"; the lowest percentage placed there is {100 * low:.1f}%" if low is not None else ""
+            if method.score is not None:
+                at = f"; the lowest {method.score.name} placed there is {method.score.text(low)}" if low is not None \
+                    else ""
+            else:
+                at = f"; the lowest percentage placed there is {100 * low:.1f}%" if low is not None else ""
             lines.append(f"{c.label}: percentile {c.op} {c.min_percentile:g} ({definition}){at}")
     else:
         lines.append("categories follow the accountability level (no percentage cut)")
     return lines
 
 
-def _flags_sheet(book: Book, result: RunResult, rows: pl.DataFrame) -> None:
-    """Every LEA-level verdict a reader must not miss: identified disproportionality, significant
-    discrepancy, contributing policies, alternate assessment above the cap, secondary analysis.
-    `rows`: the measure rows with those verdicts (Extracts.flags)."""
+def _flags_sheet(book: Book, result: RunResult, rows: pl.DataFrame, verdicts: list[str]) -> None:
+    """Every LEA-level verdict a reader must not miss, of the measures the profile computes that
+    have verdicts (MeasureInfo.verdicts: identified disproportionality, significant discrepancy,
+    alternate assessment above the cap, secondary analysis, ...). `rows`: the measure rows with
+    those verdicts (Extracts.flags); `verdicts`: the titles of those measures."""
     cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 30),
@@ -303,8 +343,7 @@ def _flags_sheet(book: Book, result: RunResult, rows: pl.DataFrame) -> None:
     ]
     rows = rows.with_columns(value_formats(rows, result.measure_info))
     table_sheet(book, "Flags", cols, rows,
-                intro=[f"Flags, school year {result.year}: identified disproportionality, significant discrepancy, "
-                       f"alternate assessment above the cap, secondary analysis ({rows.height} rows)"])
+                intro=[f"Flags, school year {result.year}: {'; '.join(verdicts)} ({rows.height} rows)"])
 
 
 def _method_sheet(book: Book, result: RunResult) -> None:
