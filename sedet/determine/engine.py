@@ -408,7 +408,7 @@ def _apply_condition(out: pl.LazyFrame, cond: Condition, det: Determination, mea
         applies = applies & pl.col("level").is_in(cond.levels).fill_null(False)
     new: pl.Expr = pl.lit(cond.to)
     if cond.action == "force":
-        changed = applies & (pl.col("category") != cond.to)
+        changed = applies & pl.col("category").ne_missing(pl.lit(cond.to))
     elif cond.action == "escalate":
         current = _severity(pl.col("category"), severity).fill_null(-1)  # no category: any is more serious
         changed = applies & (current < severity[cond.to or ""])
