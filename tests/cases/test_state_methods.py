@@ -15,6 +15,7 @@ bundle made here, with every expected value worked out by hand in the comments.
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,168 @@ def test_case_d_an_empty_goal_is_an_error_not_a_no(tmp_path):
     assert "compliance.csv, row 2, column 'met_minimum_performance_goal'" in result.output
     assert "expected a value" in result.output
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------------
+# (a) Arizona: Meets >= 80%, Needs Assistance >= 50%, Needs Intervention >= 20%, else NSI
+
+
+ARIZONA = [
+    # district, timely_evaluation_rate, transition_rate, correction_rate, data_timely, data_accurate
+    ("AT_80", "1.0", "0.95", "1.0", "yes", "no"),
+    ("AT_50", "0.80", "0.75", "0.94", "yes", "no"),
+    ("AT_20", "0.5", "0.5", "0.5", "yes", "no"),
+    ("NO_FINDING", "1.0", "0.96", "", "no", "yes"),
+    ("BELOW_20", "0.8", "0.2", "", "no", "no"),
+]
+
+
+def test_case_a_arizona_four_cut_point_categories(tmp_path):
+    """Each element is worth 2 points (>= 95% 2, >= 75% 1, else 0; yes 2, no 0).
+
+    AT_80: 2 + 2 (0.95 is >= 95%) + 2 + 2 + 0 = 8 of 10 = 80% -> MR (80 is in 80-100).
+    AT_50: 1 + 1 (0.75 is >= 75%) + 1 (0.94 < 95%) + 2 + 0 = 5 of 10 = 50% -> NA (50 is in 50-79).
+    AT_20: 0 + 0 + 0 + 2 + 0 = 2 of 10 = 20% -> NI (20 is in 20-49).
+    NO_FINDING: no finding, so correction does not apply: 2 + 2 + 0 + 2 = 6 of 8 = 75% -> NA.
+    BELOW_20: 1 + 0 + 0 + 0 = 1 of 8 = 12.5% -> NSI.
+    """
+    bundle = tmp_path / "bundle"
+    write_csv(bundle / "compliance.csv", [
+        {"school_year": 2022, "district_id": d, "timely_evaluation_rate": a, "transition_rate": b,
+         "correction_rate": c, "data_timely": dt, "data_accurate": da} for d, a, b, c, dt, da in ARIZONA])
+    t = determine(bundle, "az-cut-points", tmp_path / "out")
+    expected = {"AT_80": (8, 10, 0.8, "MR"), "AT_50": (5, 10, 0.5, "NA"), "AT_20": (2, 10, 0.2, "NI"),
+                "NO_FINDING": (6, 8, 0.75, "NA"), "BELOW_20": (1, 8, 0.125, "NSI")}
+    for d, (earned, possible, pct, cat) in expected.items():
+        r = t[d]
+        assert (float(r["points_earned"]), float(r["points_possible"])) == (earned, possible), d
+        assert float(r["percentage"]) == pytest.approx(pct), d
+        assert (r["category"], r["placed_by"]) == (cat, "method"), d
+    assert "score" not in t["AT_80"]  # no score of its own: the percentage is the determination's figure
+
+
+# ---------------------------------------------------------------------------------------------------
+# (c) OSEP's RDA matrix for states, on the shipped bundle sample_data/osep-states
+
+
+@pytest.mark.parametrize(("year", "state", "results", "compliance", "rda"), [
+    # Alabama 2018: results 15 / 24 = 0.625, compliance 19 / 20 = 0.95; RDA (0.625 + 0.95) / 2 = 0.7875
+    (2018, "AL", "62.5%", "95.0%", 0.7875),
+    # Hawaii 2019: results 10 / 24 = 0.41667, compliance 18 / 20 = 0.9; RDA (0.41667 + 0.9) / 2 = 0.65833
+    (2019, "HI", "41.7%", "90.0%", (10 / 24 + 0.9) / 2),
+])
+def test_case_c_osep_state_matrix(tmp_path, year, state, results, compliance, rda):
+    """Both are Needs Assistance: at least 60% and below 80%. Points: 15 + 19 = 34 of 44 (AL);
+    10 + 18 = 28 of 44 (HI)."""
+    t = determine(ROOT / "sample_data" / "osep-states", "osep-state-rda", tmp_path / "out", "--year", str(year))
+    assert list(t) == [state]
+    r = t[state]
+    assert float(r["percentage"]) == pytest.approx(rda, abs=1e-9)
+    assert r["group_detail"] == f"results (weight 0.5): {results}; compliance (weight 0.5): {compliance}"
+    assert (float(r["points_earned"]), float(r["points_possible"])) == ((34.0, 44.0) if state == "AL" else (28.0, 44.0))
+    assert (r["category"], r["category_label"]) == ("NA", "Needs Assistance")
+
+
+# ---------------------------------------------------------------------------------------------------
+# (b) Points 1-5 x weights + improvement, 70 / 60 cut points, third-year escalation
+
+
+# district: (graduation 2019, graduation 2020, proficiency 2020, timely evaluation 2020)
+POINTS = {
+    "MEETS": ("0.85", "0.92", "0.45", "1.0"),
+    "NA_THIRD": ("0.75", "0.75", "0.25", "0.95"),
+    "NA_SECOND": ("0.75", "0.75", "0.25", "0.95"),
+    "NI_THIRD": ("0.60", "0.55", "0.15", "0.85"),
+    "NA_AFTER_NI": ("0.75", "0.75", "0.25", "0.95"),
+    "AT_60": ("0.70", "0.70", "0.20", "0.90"),
+    "NO_PRIOR": (None, "0.92", "", "1.0"),
+}
+# Official categories of earlier years (labels or short names, as a state's file may hold either).
+HISTORY = [
+    ("MEETS", 2018, "NA"), ("MEETS", 2019, "Needs Assistance"),
+    ("NA_THIRD", 2018, "Needs Assistance"), ("NA_THIRD", 2019, "NA"),
+    ("NA_SECOND", 2018, "MR"), ("NA_SECOND", 2019, "NA"),
+    ("NI_THIRD", 2018, "NI"), ("NI_THIRD", 2019, "Needs Intervention"),
+    ("NA_AFTER_NI", 2018, "NI"), ("NA_AFTER_NI", 2019, "NA"),
+    ("AT_60", 2017, "NA"), ("AT_60", 2019, "NA"),  # 2018 missing: no run of three years
+]
+
+
+def points_bundle(folder: Path, history: list[tuple[str, int, str]] = HISTORY) -> Path:
+    rows = []
+    for d, (g19, g20, prof, i11) in POINTS.items():
+        if g19 is not None:
+            rows.append({"school_year": 2019, "district_id": d, "graduation_rate": g19, "proficiency_rate": prof,
+                         "timely_evaluation_rate": i11})
+        rows.append({"school_year": 2020, "district_id": d, "graduation_rate": g20, "proficiency_rate": prof,
+                     "timely_evaluation_rate": i11})
+    write_csv(folder / "compliance.csv", rows)
+    write_csv(folder / "history.csv", [{"district_id": d, "school_year": y, "category": c} for d, y, c in history])
+    return folder
+
+
+def test_case_b_points_weights_improvement_and_escalation(tmp_path):
+    """Points possible: 5 x (2 + 1 + 1 + 1) = 25 (GRAD weighs 2); without PROF and IMP: 5 x 3 = 15.
+
+    MEETS: GRAD 0.92 -> 5 x 2 = 10; PROF 0.45 -> 5; I11 1.0 -> 5; IMP 0.92 - 0.85 = 0.07 > 0.05 -> 5:
+      25 / 25 = 100% -> MR. History NA, NA, but MR this year: no run.
+    NA_THIRD: GRAD 0.75 -> 3 x 2 = 6; PROF 0.25 -> 3; I11 0.95 -> 4; IMP 0.75 - 0.75 = 0 (no decline)
+      -> 3: 16 / 25 = 64% -> NA; NA in 2018 and 2019 too -> third year -> NI.
+    NA_SECOND: the same 64% -> NA; history MR, NA: two years only -> stays NA.
+    NI_THIRD: GRAD 0.55 -> 1 x 2 = 2; PROF 0.15 -> 2; I11 0.85 -> 2; IMP 0.55 - 0.60 = -0.05 -> 1:
+      7 / 25 = 28% -> NI; NI in 2018 and 2019 -> NSI.
+    NA_AFTER_NI: 64% -> NA; 2018 NI, 2019 NA: NA or worse three years -> NI; the NI rule then sees
+      2019 NA (not NI or worse) -> stays NI.
+    AT_60: GRAD 0.70 -> 3 x 2 = 6; PROF 0.20 -> 3; I11 0.90 -> 3; IMP 0 -> 3: 15 / 25 = 60% -> NA
+      (exactly on the cut); history 2017 and 2019 but not 2018: no run of three -> stays NA.
+    NO_PRIOR: no 2019 row (IMP n/a) and no proficiency (PROF n/a): GRAD 10 + I11 5 = 15 / 15 = 100%.
+    """
+    t = determine(points_bundle(tmp_path / "bundle"), "points-improvement-escalation", tmp_path / "out")
+    expected = {
+        "MEETS": (25, 25, 1.0, "MR", "MR", "method"),
+        "NA_THIRD": (16, 25, 0.64, "NA", "NI", "condition NA-third-year"),
+        "NA_SECOND": (16, 25, 0.64, "NA", "NA", "method"),
+        "NI_THIRD": (7, 25, 0.28, "NI", "NSI", "condition NI-third-year"),
+        "NA_AFTER_NI": (16, 25, 0.64, "NA", "NI", "condition NA-third-year"),
+        "AT_60": (15, 25, 0.6, "NA", "NA", "method"),
+        "NO_PRIOR": (15, 15, 1.0, "MR", "MR", "method"),
+    }
+    for d, (earned, possible, pct, base, cat, placed) in expected.items():
+        r = t[d]
+        assert (float(r["points_earned"]), float(r["points_possible"])) == (earned, possible), d
+        assert float(r["percentage"]) == pytest.approx(pct), d
+        assert (r["base"], r["category"], r["placed_by"]) == (base, cat, placed), d
+
+
+def test_case_b_diff_of_runs_with_and_without_history(tmp_path):
+    """`sedet diff` on runs that used history: with only MEETS's history no LEA escalates; with the
+    whole history, NA_THIRD (NA -> NI), NI_THIRD (NI -> NSI) and NA_AFTER_NI (NA -> NI) are worse."""
+    short = points_bundle(tmp_path / "short", history=HISTORY[:2])
+    before = determine(short, "points-improvement-escalation", tmp_path / "old")
+    assert {d: r["category"] for d, r in before.items() if r["placed_by"] != "method"} == {}
+    determine(points_bundle(tmp_path / "history"), "points-improvement-escalation", tmp_path / "new")
+    r = CliRunner().invoke(app, ["diff", str(tmp_path / "old"), str(tmp_path / "new"), "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    assert got["summary"]["worse"] == 3 and got["summary"]["better"] == 0
+    assert sorted(c["district_id"] for c in got["changes"]) == ["NA_AFTER_NI", "NA_THIRD", "NI_THIRD"]
+
+
+def test_case_b_history_is_required_by_a_profile_that_escalates(tmp_path):
+    """Without history.csv the escalation could not be told from no escalation: the run stops."""
+    bundle = points_bundle(tmp_path / "bundle")
+    (bundle / "history.csv").unlink()
+    result = CliRunner().invoke(app, ["determine", str(bundle), "--profile", "points-improvement-escalation",
+                                      "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code != 0
+    assert "expected a table 'history'" in result.output
+
+
+def test_case_b_history_names_a_category_of_the_profile(tmp_path):
+    bundle = points_bundle(tmp_path / "bundle")
+    write_csv(bundle / "history.csv", [{"district_id": "MEETS", "school_year": 2019, "category": "Level 3"}])
+    result = CliRunner().invoke(app, ["determine", str(bundle), "--profile", "points-improvement-escalation",
+                                      "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code != 0
+    assert "history.csv, row 2, column 'category'" in result.output
+    assert "'Level 3'" in result.output
