@@ -166,7 +166,8 @@ def distribution(table: pl.DataFrame, det: Determination) -> Distribution:
         value, bins = 100 * pl.col("percentage"), [(i * 10, (i + 1) * 10) for i in range(10)]
     else:
         lo_, step = det.score.scale_min, (det.score.scale_max - det.score.scale_min) / 10
-        value, bins = pl.col("score"), [(lo_ + i * step, lo_ + (i + 1) * step) for i in range(10)]
+        # edges rounded as the scores are (3 x 0.4 is 1.2000000000000002 in floating point)
+        value, bins = pl.col("score"), [(round(lo_ + i * step, 9), round(lo_ + (i + 1) * step, 9)) for i in range(10)]
     last = bins[-1][1]
     histogram = tuple(
         (lo, hi, ranked.filter((value >= lo) & ((value < hi) if hi < last else (value <= hi))).height)

@@ -308,8 +308,11 @@ def _row_test(cond: Condition) -> pl.Expr:
         lhs, bound = pl.when(usable).then(v), float(value)
         exact = {"==": (lhs - bound).abs() <= EPS, "!=": (lhs - bound).abs() > EPS}
         rhs = pl.lit(bound)
-    eps = EPS if isinstance(value, float | int) else 0
-    ordered = {">=": lhs >= rhs - eps, ">": lhs > rhs + eps, "<=": lhs <= rhs + eps, "<": lhs < rhs - eps}
+    if isinstance(value, float | int):  # up to EPS, as every comparison of a value with a bound
+        lo, hi = rhs - EPS, rhs + EPS
+    else:
+        lo = hi = rhs
+    ordered = {">=": lhs >= lo, ">": lhs > hi, "<=": lhs <= hi, "<": lhs < lo}
     return (exact | ordered)[str(test)]
 
 

@@ -18,6 +18,7 @@ import csv
 import json
 from pathlib import Path
 
+import openpyxl
 import pytest
 from typer.testing import CliRunner
 
@@ -266,3 +267,37 @@ def test_case_b_history_names_a_category_of_the_profile(tmp_path):
     assert result.exit_code != 0
     assert "history.csv, row 2, column 'category'" in result.output
     assert "'Level 3'" in result.output
+
+
+def test_case_d_reports_follow_the_profile(tmp_path):
+    """The workbook of the composite: no Flags sheet (no measure with a verdict); the Determinations
+    sheet shows the Overall score with 2 decimals; the Summary counts every LEA by how it was placed
+    (4 by the method, 2 by the minimum-goal condition: 6 in all) and says that the one LEA with no
+    score (GOAL_NOT_MET) is not in the distribution; the cut lines are on the score's scale.
+    `explain` shows the score."""
+    bundle = tmp_path / "bundle"
+    write_csv(bundle / "compliance.csv", [
+        {"school_year": 2023, "district_id": d, "component_a": a, "component_b": b,
+         "met_minimum_performance_goal": goal} for d, a, b, goal in COMPOSITE])
+    determine(bundle, "composite-0-4", tmp_path / "out")
+    wb = openpyxl.load_workbook(tmp_path / "out" / "determinations.xlsx")
+    assert "Flags" not in wb.sheetnames
+    det = wb["Determinations"]
+    header = [c.value for c in next(r for r in det.iter_rows() if "District ID" in [c.value for c in r])]
+    assert "Overall score" in header and "Placed by" in header
+    col = header.index("Overall score")
+    scores = [r[col] for r in det.iter_rows() if r[col].value is not None and r[col].data_type == "n"]
+    assert scores and all(c.number_format == "0.00" for c in scores)
+    summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows() if r[0].value is not None}
+    assert summary["By the method"] == 4
+    assert summary["By condition minimum-goal"] == 2
+    assert summary["Every LEA"] == 6
+    assert "Not in this chart: 1 LEA(s) with no Overall score" in " ".join(map(str, summary))
+    assert "Meets Requirements: Overall score > 3 (on a scale of 0-4)" in summary
+    # tenths of the 0-4 scale: LOW 0.7; AT_TWO 2.0 and ABOVE_TWO 2.1; MISSING_B 3.5; HIGH_NO_GOAL 3.84
+    bins = {k: v for k, v in summary.items() if isinstance(k, str) and k[:1].isdigit() and "-" in k}
+    assert bins == {"0.00-0.40": 0, "0.40-0.80": 1, "0.80-1.20": 0, "1.20-1.60": 0, "1.60-2.00": 0,
+                    "2.00-2.40": 2, "2.40-2.80": 0, "2.80-3.20": 0, "3.20-3.60": 1, "3.60-4.00": 1}
+    result = CliRunner().invoke(app, ["explain", str(bundle), "AT_TWO", "--profile", "composite-0-4"])
+    assert result.exit_code == 0, result.output
+    assert "Overall score: 2.00" in result.output
