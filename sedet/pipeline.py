@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from sedet.determine import determine, needs_prior_year, override_check, tables_needed
-from sedet.errors import DEFAULT_LIMIT, UsageError
+from sedet.errors import DEFAULT_LIMIT, ProfileError, UsageError
 from sedet.io import schema as S
 from sedet.io.bundle import Bundle, LoadedTable, LoadSpec, load_bundle
 from sedet.measures.common import sort_rows, to_measure_rows
@@ -46,10 +46,32 @@ def columns_read(profile: LoadedProfile) -> dict[str, frozenset[str]]:
     return {t: frozenset(cols) for t, cols in reads.items()}
 
 
+def check_names(profile: LoadedProfile) -> None:
+    """Every measure a factor or condition reads is one the profile's families write, and every
+    compliance fact it reads is declared: a misspelt name would otherwise make a factor n/a, or an
+    `is_missing` condition true, for every LEA."""
+    written = {m.name for family, _ in profile.families() for m in family.measures}
+    facts = next((list(getattr(p, "names", [])) for f, p in profile.families() if f.name == "compliance"), [])
+    det = profile.model.determination
+    reads = [(f"factor {f.id}", f.measure, f.where) for f in profile.model.factors]
+    reads += [(f"condition {c.id}", *c.selection()) for c in (det.conditions if det is not None else [])
+              if c.consecutive is None]
+    for who, measure, where in reads:
+        fact = where.get("category") if measure == "compliance_fact" else None
+        if measure not in written:
+            raise ProfileError(f"{profile.path}: {who} reads measure {measure!r}, which no measure family of the "
+                               "profile writes", hint="measures written: " + ", ".join(sorted(written)))
+        if fact not in (None, "*") and fact not in facts:
+            raise ProfileError(f"{profile.path}: {who} reads the compliance fact {fact!r}, which "
+                               "[measures.compliance] facts does not declare",
+                               hint="facts declared: " + (", ".join(facts) or "none"))
+
+
 def load_spec(profile: LoadedProfile, *, pruned: bool = True) -> LoadSpec:
     """What the profile adds to the loader's checks: the tables it needs, its code lists and local
     codes, the columns its parameters name, its rules; with `pruned`, the only columns read of the
     large tables (columns_read)."""
+    check_names(profile)
     code_lists = dict(S.DEFAULT_CODE_LISTS)
     columns: dict[str, list[Column]] = {}
     checks: dict[str, list[Check]] = {}

@@ -301,3 +301,26 @@ def test_case_d_reports_follow_the_profile(tmp_path):
     result = CliRunner().invoke(app, ["explain", str(bundle), "AT_TWO", "--profile", "composite-0-4"])
     assert result.exit_code == 0, result.output
     assert "Overall score: 2.00" in result.output
+
+
+@pytest.mark.parametrize(("typo", "message"), [
+    ('fact = "met_minimum_performance_goal"', "reads the compliance fact 'met_minimum_goal'"),
+    ('measure = "compliance_fact"', "reads measure 'compliance_facts'"),
+])
+def test_a_misspelt_fact_or_measure_is_refused_not_read_as_missing(tmp_path, typo, message):
+    """`is_false` on a fact that is not declared would never hold (and `is_missing` always): the
+    run stops and names it."""
+    text = (ROOT / "configs" / "composite-0-4.toml").read_text(encoding="utf-8")
+    wrong = {'fact = "met_minimum_performance_goal"': 'fact = "met_minimum_goal"',
+             'measure = "compliance_fact"': 'measure = "compliance_facts"'}[typo]
+    assert typo in text
+    (tmp_path / "p.toml").write_text(text.replace(typo, wrong, 1), encoding="utf-8")
+    bundle = tmp_path / "bundle"
+    write_csv(bundle / "compliance.csv", [
+        {"school_year": 2023, "district_id": "X", "component_a": "1", "component_b": "1",
+         "met_minimum_performance_goal": "yes"}])
+    result = CliRunner().invoke(app, ["determine", str(bundle), "--profile", str(tmp_path / "p.toml"), "--out",
+                                      str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert not (tmp_path / "out").exists()
