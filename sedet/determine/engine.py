@@ -1,20 +1,26 @@
 """From measure rows to points, percentages, ranks and categories (docs/methods.md section 10).
 
-All of it is polars over lazy frames: a loop over the profile's factors builds expressions (a
-state has a handful of factors), never a loop over districts.
+All of it is polars over lazy frames: a loop over the profile's factors and conditions builds
+expressions (a state has a handful), never a loop over districts.
 
-1. `score_factors`: each factor selects its measure rows for every LEA, keeps the rows whose
+1. `score_factors`: each factor selects its measure rows for every LEA (of the year determined,
+   or this year's value minus the prior year's for an improvement factor), keeps the rows whose
    status is usable, combines their values, and maps them to points with the first matching
    rule. An LEA with no usable row gets `n/a` and the factor leaves its points possible.
-2. `percentages`: earned / possible per group; groups weighted (a group with no applicable
-   factor dropped and the weights renormalised, or replaced by another group's percentage);
-   without groups, earned / possible over every factor.
-3. `categorize`: the profile's method (percentile rank, cut points, or alignment with an
-   accountability level), then conditions (force, or escalate to a more serious category),
-   then case-by-case overrides, then the support tier.
+2. `percentages`: weighted earned / weighted possible per group; groups weighted (a group with no
+   applicable factor dropped and the weights renormalised, or replaced by another group's
+   percentage); without groups, over every factor. With the profile's own score, the same with
+   the weights of the applicable factors in place of the points possible: a weighted mean on the
+   factors' own scale.
+3. `categorize`: the profile's method (percentile rank, cut points on the percentage or the
+   score, or alignment with an accountability level), then the conditions in order (any test on
+   measure rows or facts, or consecutive years of the history table; force, escalate or only
+   flag; every LEA, placed or not), then case-by-case overrides, then the support tier, with
+   what placed the category (`placed_by`).
 
-Percentages are rounded to 9 decimals before ranking, so LEAs whose percentages are equal in
-arithmetic tie even when floating point differs in the last bit.
+Percentages and scores are rounded to 9 decimals before ranking and cutting, so LEAs equal in
+arithmetic tie, and a value equal to a cut point in arithmetic is on it, even when floating point
+differs in the last bit (0.6 x 2.0 + 0.4 x 2.0 = 2.0000000000000004).
 """
 
 from __future__ import annotations
