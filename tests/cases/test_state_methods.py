@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -324,3 +325,92 @@ def test_a_misspelt_fact_or_measure_is_refused_not_read_as_missing(tmp_path, typ
     assert result.exit_code != 0
     assert message in result.output
     assert not (tmp_path / "out").exists()
+
+
+OHIO_LIKE = """
+[profile]
+id = "ohio-like"
+title = "a category forced by a fact: a date and a status code"
+state = "OH"
+ffy = 2023
+source = "Ohio 2023-24: an LEA that did not complete its prior monitoring cycle is automatically Needs Intervention"
+
+[measures.compliance]
+source = "facts of the test"
+facts = [
+  { name = "score", type = "number", min = 0, max = 100 },
+  { name = "monitoring_cycle", type = "code", values = ["complete", "incomplete"] },
+  { name = "plan_submitted_on", type = "date", may_be_missing = true },
+]
+
+[[factors]]
+id = "S"
+title = "score"
+measure = "compliance_fact"
+where = { category = "score" }
+score = "value"
+max_points = 100
+
+[determination]
+method = "cut_points"
+categories = [
+  { label = "Meets Requirements", short = "MR", min_percentage = 80 },
+  { label = "Needs Assistance", short = "NA", min_percentage = 60 },
+  { label = "Needs Intervention", short = "NI" },
+]
+
+[[determination.conditions]]
+id = "cycle"
+reason = "did not complete its prior monitoring cycle"
+fact = "monitoring_cycle"
+test = "=="
+value = "Incomplete"
+action = "force"
+to = "NI"
+
+[[determination.conditions]]
+id = "late-plan"
+reason = "corrective plan submitted after June 30, 2024, or not at all"
+fact = "plan_submitted_on"
+test = ">"
+value = 2024-06-30
+action = "escalate"
+to = "NA"
+
+[[determination.conditions]]
+id = "no-plan"
+reason = "no corrective plan on file"
+fact = "plan_submitted_on"
+test = "is_missing"
+action = "flag"
+"""
+
+
+def test_code_and_date_facts_from_the_file(tmp_path):
+    """Read from compliance.csv: codes in any case, dates in the loader's spellings.
+    A: 90 -> MR; cycle complete; plan 2024-06-30 (not after) -> MR.
+    B: 90 -> MR; plan 07/15/2024 (after June 30) -> escalated to NA.
+    C: 90 -> MR; cycle INCOMPLETE -> forced NI; no plan -> the reason is shown, the category stays NI.
+    """
+    (tmp_path / "p.toml").write_text(OHIO_LIKE, encoding="utf-8")
+    bundle = tmp_path / "bundle"
+    write_csv(bundle / "compliance.csv", [
+        {"school_year": 2024, "district_id": "A", "score": 90, "monitoring_cycle": "complete",
+         "plan_submitted_on": "2024-06-30"},
+        {"school_year": 2024, "district_id": "B", "score": 90, "monitoring_cycle": "Complete",
+         "plan_submitted_on": "07/15/2024"},
+        {"school_year": 2024, "district_id": "C", "score": 90, "monitoring_cycle": "INCOMPLETE",
+         "plan_submitted_on": ""},
+    ])
+    t = determine(bundle, str(tmp_path / "p.toml"), tmp_path / "out")
+    assert {d: r["category"] for d, r in t.items()} == {"A": "MR", "B": "NA", "C": "NI"}
+    assert t["C"]["reasons"] == ("cycle: did not complete its prior monitoring cycle; "
+                                 "no-plan: no corrective plan on file")
+    m = pl.read_parquet(tmp_path / "out" / "measures.parquet").filter(pl.col("category") == "plan_submitted_on")
+    assert sorted(m.get_column("flag").to_list(), key=str) == ["2024-06-30", "2024-07-15", None]
+    bad = bundle / "compliance.csv"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("INCOMPLETE", "pending"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["determine", str(bundle), "--profile", str(tmp_path / "p.toml"), "--out",
+                                      str(tmp_path / "out2"), "--quiet"])
+    assert result.exit_code != 0
+    assert "column 'monitoring_cycle': expected one of COMPLETE, INCOMPLETE, found 'pending'" in result.output
