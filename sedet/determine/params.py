@@ -310,8 +310,10 @@ class Determination(Strict):
         description="percentile rank of an LEA: 100 x share of LEAs with a strictly lower percentage (default), "
         "with a lower or equal one, or the mid-rank (lower + half of the equal, others)",
     )
-    level_column: str = Field(default="accountability_level", description="the districts column of the level",
-                              examples=["accountability_level"])
+    level_column: Literal["accountability_level"] = Field(
+        default="accountability_level", examples=["accountability_level"],
+        description="the districts column of the level: accountability_level, the one the districts table has "
+        "(any other name is refused rather than ignored)")
     overrides: bool = Field(default=True, description="apply case-by-case decisions from the overrides table",
                             examples=[True])
     conditions: list[Condition] = Field(default_factory=list, description="applied in the order written, to every "
