@@ -153,10 +153,25 @@ def T(name: str) -> pl.Expr:
 
 
 def found(col: str) -> pl.Expr:
-    """The text of a column as read, quoted, or 'an empty cell', in a rule."""
+    """The text of a column as read, quoted (its first 60 characters, control characters written as
+    \\xNN so that none reaches a terminal), or 'an empty cell', in a rule."""
     raw = pl.col(col).cast(pl.String)
-    quoted = pl.lit("'") + raw.str.slice(0, 60) + pl.lit("'")
+    quoted = pl.lit("'") + printable(raw.str.slice(0, 60)) + pl.lit("'")
     return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(quoted)
+
+
+def printable(text: pl.Expr) -> pl.Expr:
+    """Text with each control character (U+0000-U+001F, U+007F) written as \\xNN."""
+    clean = text
+    for code in (*range(32), 127):
+        clean = clean.str.replace_all(chr(code), f"\\x{code:02x}", literal=True)
+    return pl.when(text.str.contains(r"[\x00-\x1f\x7f]")).then(clean).otherwise(text)
+
+
+# The longest text a cell may hold (Excel's limit for a cell), and the longest identifier (a district
+# id becomes a file name; a student id is never that long): docs/design.md section 4.
+MAX_TEXT = 32_767
+MAX_ID = 64
 
 
 @dataclass(frozen=True)

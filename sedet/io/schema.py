@@ -61,19 +61,22 @@ class Table:
 DISTRICTS = "districts"  # the table every other table's district_id must be listed in, when the bundle has it
 SUFFIXES = (".csv", ".xlsx", ".xlsm", ".parquet")  # the files a bundle's tables can come in
 
-COUNT = Column("count", INT, default=1, min=0)
+# The largest count a row may hold: more students than the largest LEA has, yet small enough that no
+# sum of a bundle's rows can overflow (docs/design.md section 4).
+MAX_COUNT = 10_000_000
+COUNT = Column("count", INT, default=1, min=0, max=MAX_COUNT)
 YEAR = Column("school_year", INT, required=True, min=1990, max=2100)
 DISTRICT = Column("district_id", ID, required=True)
 
 # Compliance facts sedet knows how to type (a profile may name others: read as numbers).
 COMPLIANCE_FACTS = (
-    Column("findings", INT, min=0),
-    Column("findings_corrected_on_time", INT, min=0),
+    Column("findings", INT, min=0, max=MAX_COUNT),
+    Column("findings_corrected_on_time", INT, min=0, max=MAX_COUNT),
     Column("data_timely", BOOL),
     Column("data_accurate", BOOL),
     Column("data_accuracy_rate", FLOAT, min=0, max=1),
     Column("grant_on_time", BOOL),
-    Column("grant_revisions", INT, min=0),
+    Column("grant_revisions", INT, min=0, max=MAX_COUNT),
     Column("significant_noncompliance", BOOL),
     Column("policies_contributed", BOOL),
     Column("inappropriate_identification", BOOL),
@@ -171,7 +174,7 @@ TABLES: dict[str, Table] = {
                 Column("iep", BOOL, required=True),
                 Column("removal_type", CODE, default="OSS", codes="removal_type"),
                 Column("days_removed", FLOAT, required=True, min=0),
-                Column("removals", INT, default=1, min=0),
+                Column("removals", INT, default=1, min=0, max=MAX_COUNT),
                 Column("age", INT, min=0, max=120),
                 COUNT,
             ),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from sedet.io.read import small_int_columns
-from sedet.model import BOOL, CODE, CODE_LISTS, DATE, FLOAT, ID, INT, TEXT, Check, Column, found
+from sedet.model import BOOL, CODE, CODE_LISTS, DATE, FLOAT, ID, INT, MAX_ID, MAX_TEXT, TEXT, Check, Column, found
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
@@ -80,19 +80,46 @@ def type_columns(table: str, schema: pl.Schema, cols: list[Column], headers: lis
     return out
 
 
+# Control characters a workbook cannot hold (XML 1.0), and in identifiers and codes also tab and line
+# breaks: a cell holding one is a problem, never written on (docs/design.md section 4).
+CONTROL_IN_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+CONTROL_IN_ID = r"[\x00-\x1f]"
+
+
+def _text_checks(c: Column, raw: pl.Expr) -> list[Check]:
+    """Text a report could not hold: control characters, or more than the longest allowed."""
+    text = raw.cast(pl.String)
+    control = CONTROL_IN_TEXT if c.kind == TEXT else CONTROL_IN_ID
+    longest = MAX_TEXT if c.kind == TEXT else MAX_ID
+    what = "text" if c.kind == TEXT else "an identifier or code"
+    return [
+        Check(c.name, text.str.contains(control), f"{what} without control characters"
+              + ("" if c.kind == TEXT else ", tabs or line breaks"), found(c.name), [c.name]),
+        Check(c.name, text.str.len_chars() > longest, f"{what} of at most {longest:,} characters",
+              text.str.len_chars().cast(pl.String) + pl.lit(" characters, beginning ") + found(c.name), [c.name]),
+    ]
+
+
 def _column_checks(c: Column, raw: pl.Expr, typed: pl.Expr, expected: str | None,
                    nulls: dict[str, int] | None) -> list[Check]:
     on = [c.name]
-    checks = []
+    checks = _text_checks(c, raw) if c.kind in (ID, TEXT, CODE) else []
     if expected is not None:
         checks.append(Check(c.name, raw.is_not_null() & typed.is_null(), expected, found(c.name), on))
     if c.required and (nulls is None or nulls.get(c.name, 1)):
         checks.append(Check(c.name, raw.is_null(), "a value (the column is required)", pl.lit("an empty cell")))
     if c.min is not None:
-        checks.append(Check(c.name, typed < c.min, f"a value of at least {c.min}", found(c.name), on))
+        checks.append(Check(c.name, typed < c.min, f"a value of at least {_bound(c.min)}", found(c.name), on))
     if c.max is not None:
-        checks.append(Check(c.name, typed > c.max, f"a value of at most {c.max}", found(c.name), on))
+        checks.append(Check(c.name, typed > c.max, f"a value of at most {_bound(c.max)}", found(c.name), on))
     return checks
+
+
+def _bound(x: float) -> str:
+    """A bound as a message shows it: 10,000,000; 1990 (a year); 4; 0.5."""
+    if float(x).is_integer():
+        return f"{int(x):,}" if abs(x) >= 100_000 else str(int(x))
+    return f"{x:g}"
 
 
 def default_value(c: Column) -> pl.Expr:
