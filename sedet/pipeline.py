@@ -91,10 +91,16 @@ def load_spec(profile: LoadedProfile, *, pruned: bool = True) -> LoadSpec:
 
 
 def load(bundle_path: Path, profile: LoadedProfile, *, encoding: str | None = None, limit: int = DEFAULT_LIMIT,
-         on_table: Callable[[str], None] | None = None, streaming: bool | None = None, pruned: bool = True) -> Bundle:
-    """Read and check the bundle for this profile (BundleError lists every problem)."""
-    return load_bundle(bundle_path, load_spec(profile, pruned=pruned), encoding=encoding, limit=limit,
-                       on_table=on_table, streaming=streaming)
+         on_table: Callable[[str], None] | None = None, streaming: bool | None = None, pruned: bool = True,
+         verify: bool = True) -> Bundle:
+    """Read and check the bundle for this profile (BundleError lists every problem). `verify`: wait
+    for the short-row check of the CSV files now (io.bundle.Bundle.verify); `run` does it after the
+    measures, while the files are hashed in the background."""
+    bundle = load_bundle(bundle_path, load_spec(profile, pruned=pruned), encoding=encoding, limit=limit,
+                         on_table=on_table, streaming=streaming)
+    if verify:
+        bundle.verify(limit)
+    return bundle
 
 
 def choose_year(bundle: Bundle, profile: LoadedProfile, year: int | None) -> tuple[int, list[int]]:
@@ -129,8 +135,11 @@ def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, e
         limit: int = DEFAULT_LIMIT, on_table: Callable[[str], None] | None = None,
         streaming: bool | None = None) -> RunResult:
     """Load, compute and determine: the finished run, ready for the reports."""
-    bundle = load(bundle_path, profile, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming)
-    return run_loaded(bundle, profile, year)
+    bundle = load(bundle_path, profile, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming,
+                  verify=False)
+    result = run_loaded(bundle, profile, year)
+    bundle.verify(limit)  # the CSV files' commas were counted while the measures were computed
+    return result
 
 
 def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) -> RunResult:

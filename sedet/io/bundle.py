@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -22,12 +22,15 @@ from sedet.io.fingerprint import Fingerprints
 from sedet.io.read import (
     UTF8,
     Categories,
+    ascii_compatible,
     categorical_columns,
     category_dtype,
     encoding_name,
     file_columns,
     normalise_header,
+    physical_lines,
     read_raw,
+    short_rows,
     small_int_columns,
 )
 from sedet.io.stream import read_streaming
@@ -62,12 +65,40 @@ class LoadedTable:
     years: list[int] | None = None  # the school years it holds, when known from reading it
 
 
+@dataclass(frozen=True)
+class CsvShape:
+    """A CSV table as read: its file, the fields of its header, and the records polars read."""
+
+    source: Source
+    width: int
+    rows: int
+
+
 @dataclass
 class Bundle:
     path: Path
     tables: dict[str, LoadedTable]
-    files: Mapping[str, str]  # file name -> SHA-256 of its bytes
+    files: Fingerprints  # file name -> SHA-256 of its bytes
+    shapes: list[CsvShape] = field(default_factory=list)
+    encoding: str | None = None
     _years: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
+
+    def verify(self, limit: int = DEFAULT_LIMIT) -> None:
+        """Raise BundleError if a CSV file has a row with fewer fields than its header. The file's
+        commas, counted while it is hashed, settle it for a file without quotes; a file with quotes,
+        or whose count is off, is read again record by record (io.read.short_rows)."""
+        problems: list[Problem] = []
+        total = 0
+        for shape in self.shapes:
+            seps = self.files.separators(shape.source.path.name)
+            if (seps is not None and seps.quotes == 0 and ascii_compatible(self.encoding)
+                    and seps.commas == (shape.width - 1) * (shape.rows + 1)):
+                continue
+            found, n = short_rows(shape.source, self.encoding, shape.width, limit)
+            problems += found
+            total += n
+        if total:
+            raise BundleError(problems[:limit], truncated=total > limit, total=total)
 
     def lazy(self, name: str) -> pl.LazyFrame | None:
         t = self.tables.get(name)
@@ -114,7 +145,8 @@ def load_bundle(path: Path, spec: LoadSpec | None = None, *, encoding: str | Non
         problems = sorted(loader.problems, key=lambda p: (order.get(p.table or "", 99), p.file, p.row or 0))
         raise BundleError(problems[:limit], truncated=loader.total > limit, total=loader.total)
     tables = {src.table: loader.tables[src.table] for src in sources if src.table in loader.tables}  # schema order
-    return Bundle(path, tables, Fingerprints.start(paths))
+    return Bundle(path, tables, Fingerprints.start(paths), sorted(loader.shapes, key=lambda s: s.source.path.name),
+                  encoding)
 
 
 def _missing_tables(path: Path, sources: list[Source], required: tuple[str, ...]) -> list[Problem]:
@@ -136,6 +168,7 @@ class _Loader:
         self.tables: dict[str, LoadedTable] = {}
         self.problems: list[Problem] = []
         self.total = 0
+        self.shapes: list[CsvShape] = []
 
     def table_spec(self, src: Source) -> TableSpec:
         t = src.table
@@ -178,10 +211,20 @@ class _Loader:
             self.problems += e.problems[: self.limit]
             self.total += e.total
             return
-        self.problems += read.problems
+        self.problems += self.on_lines(src, read.problems)
         self.total += read.total
         if read.frame is not None:
             self.keep(src, spec, read, rows, headers)
+            if rows == 0 and src.table in self.spec.required and not spec.table.may_be_empty:
+                self.problems.append(Problem(src.label, None, None, "rows of data (the profile needs this table)",
+                                             "a header row only", src.sheet, src.table))
+                self.total += 1
+
+    def on_lines(self, src: Source, problems: list[Problem]) -> list[Problem]:
+        """Problems of a CSV file named by the line a record begins on, where quoted line breaks
+        make it differ from the row as counted."""
+        lines = physical_lines(src, self.encoding, {p.row for p in problems if p.row is not None})
+        return [replace(p, row=lines.get(p.row, p.row)) if p.row is not None else p for p in problems]
 
     def keep(self, src: Source, spec: TableSpec, read: TableRead, rows: int, headers: list[str]) -> None:
         assert read.frame is not None
@@ -192,6 +235,8 @@ class _Loader:
             frame = finish(spec.table, read.frame, {})
         ignored, not_read = spec.unused([normalise_header(c) for c in headers])
         self.tables[src.table] = LoadedTable(src.table, src, frame, rows, ignored, not_read, read.years)
+        if src.path.suffix.lower() == ".csv":
+            self.shapes.append(CsvShape(src, len(headers), rows))
         if src.table == S.DISTRICTS and isinstance(frame, pl.DataFrame):
             self.districts = frame.get_column("district_id").unique()
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from sedet.errors import BundleError, UsageError
 from sedet.io import schema as S
+from sedet.io import xlsx
 from sedet.io.discover import WORKBOOKS, Source
 from sedet.model import BOOL, CODE, FLOAT, INT, Problem
 
@@ -116,16 +117,24 @@ def _csv_source(src: Source, encoding: str | None) -> tuple[str | io.BytesIO, by
         raise BundleError([Problem(src.label, None, None, "a header row and data rows", "an empty file",
                                    table=src.table)])
     enc = encoding_name(encoding)
-    if enc in UTF8:
+    if enc in UTF8 and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise BundleError([Problem(src.label, None, None, "text in UTF-8",
+                                   "a UTF-16 file (it begins with a UTF-16 byte-order mark): save it as 'CSV UTF-8', "
+                                   "or run with --encoding utf-16", table=src.table)])
+    cr_only = b"\r" in head and b"\n" not in head
+    if enc in UTF8 and not cr_only:
         return str(src.path), head
     data = src.path.read_bytes()
     try:
-        decoded = io.BytesIO(data.decode(enc).encode("utf-8"))
+        text = data.decode(enc) if enc not in UTF8 else data.decode("utf-8-sig")
     except LookupError:
         raise UsageError(f"unknown encoding {encoding!r}",
                          hint="e.g. --encoding latin-1 or --encoding cp1252") from None
     except UnicodeDecodeError as e:
         raise BundleError([_encoding_problem(src, data, e, enc)]) from None
+    if cr_only:  # line ends of classic Mac OS (CR alone): read as line breaks, one line per record
+        text = text.replace("\r", "\n")
+    decoded = io.BytesIO(text.encode("utf-8"))
     return decoded, decoded.getvalue()[:HEAD]
 
 
@@ -152,19 +161,93 @@ def _rewind(source: str | io.BytesIO) -> str | io.BytesIO:
 
 
 def _csv_problem(src: Source, source: str | io.BytesIO, e: Exception, width: int) -> Problem:
-    """What is wrong with a CSV file polars cannot read: its encoding, a row of the wrong width, or
-    polars' own words."""
+    """What is wrong with a CSV file polars cannot read: its encoding, a quote never closed, a row
+    of the wrong width, or polars' own words."""
     data = source.getvalue() if isinstance(source, io.BytesIO) else src.path.read_bytes()
     if "utf-8" in str(e).lower() or "utf8" in str(e).lower():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as ue:
             return _encoding_problem(src, data, ue, "utf-8")
+    unclosed = _unclosed_quote(data)
+    if unclosed is not None:
+        return Problem(src.label, None, unclosed, 'a quoted field that ends with a quote (")',
+                       "a quote opened on this line and never closed (the rest of the file would be one field)",
+                       table=src.table)
     ragged = _ragged_row(data, width)
     if ragged is not None:
         line, n = ragged
         return Problem(src.label, None, line, f"{width} fields, as in the header", f"{n} fields", table=src.table)
     return Problem(src.label, None, None, "a well-formed CSV file", first_line(str(e)), table=src.table)
+
+
+def _unclosed_quote(data: bytes) -> int | None:
+    """The line on which a record begins whose quoted field runs to the end of the file, if any."""
+    if b'"' not in data:
+        return None
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace").lstrip("\ufeff")), strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as e:
+        if "end of data" in str(e) or "unexpected end" in str(e) or "EOF" in str(e):
+            return start
+    return None
+
+
+def physical_lines(src: Source, encoding: str | None, rows: set[int]) -> dict[int, int]:
+    """For a CSV file whose quoted fields span lines: row as counted (header = 1, one per record) ->
+    the line of the file the record begins on, for the rows asked (error path only)."""
+    if src.path.suffix.lower() != ".csv" or not rows:
+        return {}
+    data = src.path.read_bytes()
+    if b'"' not in data:
+        return {}
+    enc = encoding_name(encoding)
+    text = data.decode("utf-8-sig" if enc in UTF8 else enc, errors="replace")
+    if "\n" not in text:
+        text = text.replace("\r", "\n")
+    reader = csv.reader(io.StringIO(text))
+    out, record, start, last = {}, 1, 1, max(rows)
+    for _ in reader:
+        if record in rows and start != record:
+            out[record] = start
+        record += 1
+        start = reader.line_num + 1
+        if record > last:
+            break
+    return out
+
+
+def short_rows(src: Source, encoding: str | None, width: int, limit: int) -> tuple[list[Problem], int]:
+    """Rows of a CSV file with fewer fields than the header (polars reads them as if the missing
+    fields were empty): up to `limit` problems, by the line the record begins on, and how many."""
+    enc = encoding_name(encoding)
+    text = src.path.read_bytes().decode("utf-8-sig" if enc in UTF8 else enc, errors="replace")
+    if "\n" not in text:
+        text = text.replace("\r", "\n")
+    reader = csv.reader(io.StringIO(text))
+    next(reader, None)
+    problems: list[Problem] = []
+    total, start = 0, reader.line_num + 1
+    for row in reader:
+        if row and len(row) < width:
+            total += 1
+            if len(problems) < limit:
+                problems.append(Problem(src.label, None, start, f"{width} fields, as in the header",
+                                        f"{len(row)} field{'s' if len(row) > 1 else ''} (a row cut short?)",
+                                        table=src.table))
+        start = reader.line_num + 1
+    return problems, total
+
+
+def ascii_compatible(encoding: str | None) -> bool:
+    """Whether commas and quotes are the bytes 44 and 34 in this encoding (not in UTF-16 or UTF-32)."""
+    try:
+        return ',"\n'.encode(encoding_name(encoding)) == b',"\n'
+    except LookupError:
+        return False
 
 
 def _ragged_row(data: bytes, width: int) -> tuple[int, int] | None:
@@ -196,21 +279,50 @@ def _encoding_problem(src: Source, data: bytes, e: UnicodeDecodeError, enc: str)
 
 
 def _read_sheet(src: Source) -> pl.DataFrame:
+    """A sheet, once its XML shows it can be read: its cells span a rectangle the reader can
+    allocate (io.xlsx.MAX_CELLS), and no cell holds an Excel error or an uncalculated formula."""
     import fastexcel
 
+    def problem(expected: str, found: str, row: int | None = None, column: str | None = None) -> Problem:
+        return Problem(src.label, column, row, expected, found, sheet=src.sheet, table=src.table)
+
     try:
-        reader = fastexcel.read_excel(str(src.path))
-        sheet = reader.load_sheet(src.sheet if src.sheet is not None else 0, dtypes="string")
-        df = sheet.to_polars()
+        sheet = _sheet_info(src)
+        cells = xlsx.scan(str(src.path), sheet)
+    except xlsx.WorkbookError as e:
+        raise BundleError([problem("an Excel workbook (.xlsx) with a visible sheet", str(e))]) from None
+    if cells.cells > xlsx.MAX_CELLS:
+        raise BundleError([problem(
+            f"cells within {xlsx.MAX_CELLS:,} (rows x columns) of a table",
+            f"a cell at {cells.farthest}: {cells.rows:,} rows x {cells.columns:,} columns to read; delete the "
+            "stray cells beyond the table, or save the table as CSV")])
+    try:
+        df = fastexcel.read_excel(str(src.path)).load_sheet(sheet.name, dtypes="string").to_polars()
     except Exception as e:  # noqa: BLE001
-        raise BundleError([Problem(src.label, None, None, "a readable sheet",
-                                   f"an error from the Excel reader: {first_line(str(e))}", sheet=src.sheet,
-                                   table=src.table)]) from None
+        raise BundleError([problem("a readable sheet", f"an error from the Excel reader: {first_line(str(e))}")]) \
+            from None
     if df.width == 0:
-        raise BundleError([Problem(src.label, None, None, "a header row and data rows", "an empty sheet",
-                                   sheet=src.sheet, table=src.table)])
+        raise BundleError([problem("a header row and data rows", "an empty sheet")])
+    header = {cells.first_column + i: name for i, name in enumerate(df.columns)}
+    bad = [problem("a value", f"the Excel error {text}", row, header.get(col, xlsx.column_letters(col)))
+           for row, col, text in cells.errors]
+    bad += [problem("a value (a formula's result)", "a formula that was never calculated (no cached value); "
+                    "open the file in Excel, let it calculate, and save it", row,
+                    header.get(col, xlsx.column_letters(col))) for row, col in cells.uncached]
+    if bad:
+        raise BundleError(sorted(bad, key=lambda p: (p.row or 0, p.column or "")))
     # Excel writes whole numbers as 5 or 5.0 and dates as '2012-01-03 00:00:00': normalised in typing.
     return df.select(pl.all().cast(pl.String))
+
+
+def _sheet_info(src: Source) -> xlsx.Sheet:
+    """The sheet a source names (a table's own workbook: discover chose it)."""
+    found = xlsx.sheets(str(src.path))
+    match = next((sh for sh in found if sh.name == src.sheet), None)
+    if match is None:
+        shown = ", ".join(sh.name for sh in found if sh.visible) or "none"
+        raise xlsx.WorkbookError(f"no visible sheet to read (visible sheets: {shown}; hidden sheets are not read)")
+    return match
 
 
 def _read_parquet(src: Source, reads: frozenset[str] | None = None) -> pl.DataFrame:
@@ -219,6 +331,16 @@ def _read_parquet(src: Source, reads: frozenset[str] | None = None) -> pl.DataFr
         if reads is not None:
             names = pl.scan_parquet(src.path).collect_schema().names()
             columns = [c for c in names if normalise_header(c) in reads]
+        schema = pl.scan_parquet(src.path).collect_schema()
+    except Exception as e:  # noqa: BLE001
+        raise BundleError([Problem(src.label, None, None, "a Parquet file",
+                                   f"a file that cannot be read ({first_line(str(e))})", table=src.table)]) from None
+    nested = [(name, dtype) for name, dtype in schema.items() if (columns is None or name in columns)
+              and (dtype.is_nested() or dtype in (pl.Binary, pl.Object))]
+    if nested:
+        raise BundleError([Problem(src.label, name, None, "a column of single values (text, numbers, dates)",
+                                   f"a column of type {dtype}", table=src.table) for name, dtype in nested])
+    try:
         df = pl.read_parquet(src.path, columns=columns)
     except Exception as e:  # noqa: BLE001
         raise BundleError([Problem(src.label, None, None, "a Parquet file",

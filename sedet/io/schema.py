@@ -42,6 +42,9 @@ class Table:
     unknown_are_extras: bool = False  # without the profile naming any, every unknown column is an extra
     student_level: bool = False  # a row per student (or a count of them): may be large
     prune: bool = False  # large: a determination reads only the columns its measures use
+    # a table of events (removals) whose header alone means "none happened"; any other table the
+    # profile needs must have rows (a header-only file is a problem: an export cut short)
+    may_be_empty: bool = False
     year_column: bool = True
     doc: str = ""
     by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
@@ -179,6 +182,7 @@ TABLES: dict[str, Table] = {
                 COUNT,
             ),
             student_level=True,
+            may_be_empty=True,
             doc="disciplinary removals: one row per student and removal type",
         ),
         Table(
