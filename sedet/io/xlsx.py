@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -82,7 +83,7 @@ def sheets(path: str) -> list[Sheet]:
             names = set(z.namelist())
             book = z.read("xl/workbook.xml") if "xl/workbook.xml" in names else None
             rels = z.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
-    except (zipfile.BadZipFile, OSError, KeyError, EOFError, ValueError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, KeyError, EOFError, ValueError, UnicodeDecodeError) as e:
         raise WorkbookError(f"not an Excel workbook (.xlsx): {e}") from None
     if book is None:
         raise WorkbookError("not an Excel workbook (.xlsx): the archive has no xl/workbook.xml")
@@ -130,7 +131,7 @@ def scan(path: str, sheet: Sheet) -> Scan:
                     if out.cells > MAX_CELLS:
                         return out
                 _scan_part(tail, out)
-    except (zipfile.BadZipFile, OSError, KeyError, EOFError, ValueError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, KeyError, EOFError, ValueError, UnicodeDecodeError) as e:
         raise WorkbookError(f"a sheet that cannot be read: {e}") from None
     return out
 
