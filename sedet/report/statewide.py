@@ -68,7 +68,7 @@ def extracts(result: RunResult, m: pl.DataFrame) -> Extracts:
         lazy.filter(pl.col("district_id").is_null()).select(
             "measure", "subject", "grade_band", "assessment", "category", "numerator", "denominator", "value"),
         districts.filter((pl.col("school_year") == result.year) & _flagged(dict(result.measure_info)))
-        .sort("district_id", "measure", "category", "race_ethnicity", nulls_last=True),
+        .sort("district_id", "measure", "category", "race_ethnicity", nulls_last=True, maintain_order=True),
         *[districts.filter(pl.col("measure") == x) for x in sheets],
     ])
     verdicts = [x.title for x in result.measure_info.values() if x.verdicts and x.name in present]
