@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -74,7 +75,10 @@ def file_columns(src: Source, raw: pl.DataFrame, encoding: str | None = None) ->
 
 def csv_header(data: bytes) -> list[str]:
     first = data[:HEAD].decode("utf-8", errors="replace").lstrip("\ufeff")
-    return next(csv.reader(io.StringIO(first)), [])
+    try:
+        return next(csv.reader(io.StringIO(first, newline="")), [])
+    except csv.Error:  # a header polars will refuse too, with a located problem
+        return first.splitlines()[0].split(",") if first.strip() else []
 
 
 def first_line(msg: str) -> str:
@@ -185,7 +189,7 @@ def _unclosed_quote(data: bytes) -> int | None:
     """The line on which a record begins whose quoted field runs to the end of the file, if any."""
     if b'"' not in data:
         return None
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace").lstrip("\ufeff")), strict=True)
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace").lstrip("\ufeff"), newline=""), strict=True)
     start = 1
     try:
         for _ in reader:
@@ -208,16 +212,30 @@ def physical_lines(src: Source, encoding: str | None, rows: set[int]) -> dict[in
     text = data.decode("utf-8-sig" if enc in UTF8 else enc, errors="replace")
     if "\n" not in text:
         text = text.replace("\r", "\n")
-    reader = csv.reader(io.StringIO(text))
-    out, record, start, last = {}, 1, 1, max(rows)
-    for _ in reader:
+    out, last = {}, max(rows)
+    for record, (start, _) in enumerate(_records(text), start=1):
         if record in rows and start != record:
             out[record] = start
-        record += 1
-        start = reader.line_num + 1
-        if record > last:
+        if record >= last:
             break
     return out
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
+    """(the line a record begins on, its fields), header included; (line, None) where the text stops
+    being CSV the csv module can read (then nothing more)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield start, None
+            return
+        yield start, row
+        start = reader.line_num + 1
 
 
 def short_rows(src: Source, encoding: str | None, width: int, limit: int) -> tuple[list[Problem], int]:
@@ -227,18 +245,19 @@ def short_rows(src: Source, encoding: str | None, width: int, limit: int) -> tup
     text = src.path.read_bytes().decode("utf-8-sig" if enc in UTF8 else enc, errors="replace")
     if "\n" not in text:
         text = text.replace("\r", "\n")
-    reader = csv.reader(io.StringIO(text))
-    next(reader, None)
     problems: list[Problem] = []
-    total, start = 0, reader.line_num + 1
-    for row in reader:
-        if row and len(row) < width:
-            total += 1
-            if len(problems) < limit:
-                problems.append(Problem(src.label, None, start, f"{width} fields, as in the header",
-                                        f"{len(row)} field{'s' if len(row) > 1 else ''} (a row cut short?)",
-                                        table=src.table))
-        start = reader.line_num + 1
+    total = 0
+    records = _records(text)
+    next(records, None)
+    for start, row in records:
+        if row is not None and (not row or len(row) >= width):
+            continue
+        total += 1
+        if len(problems) < limit:
+            found = "a record the csv reader cannot read" if row is None else \
+                f"{len(row)} field{'s' if len(row) > 1 else ''} (a row cut short?)"
+            problems.append(Problem(src.label, None, start, f"{width} fields, as in the header", found,
+                                    table=src.table))
     return problems, total
 
 
@@ -252,11 +271,13 @@ def ascii_compatible(encoding: str | None) -> bool:
 
 def _ragged_row(data: bytes, width: int) -> tuple[int, int] | None:
     """The first line whose number of fields differs from the header's (error path only)."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace").lstrip("\ufeff")))
-    next(reader, None)
-    for row in reader:
+    records = _records(data.decode("utf-8", errors="replace").lstrip("\ufeff"))
+    next(records, None)
+    for start, row in records:
+        if row is None:
+            return None
         if row and len(row) != width:
-            return reader.line_num, len(row)
+            return start, len(row)
     return None
 
 
