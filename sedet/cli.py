@@ -1,8 +1,9 @@
 """The `sedet` command: a thin layer that turns options into library calls.
 
 Exit codes (README): 0 success, 1 invalid data, 2 usage or profile error, 3 output could not be
-written, 70 internal error (a bug in sedet). A user's mistake never prints a traceback, and no
-traceback ever prints local variables (they may hold student data).
+written, 70 internal error (a bug in sedet), 128 + the signal's number when stopped by SIGHUP (129),
+SIGINT (130) or SIGTERM (143). A user's mistake never prints a traceback, and no traceback ever
+prints local variables (they may hold student data).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -63,6 +65,9 @@ def handled(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        output = sys.modules.get("sedet.io.output")  # loaded by an earlier command in this process
+        if output is not None:
+            output.finished.clear()
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
@@ -75,12 +80,14 @@ def handled(fn: Callable) -> Callable:
             if e.hint:
                 err.print(f"hint: {e.hint}", markup=False)
             raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; nothing was written")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:
+            interrupted(e)
         except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback, no locals
             err.print(f"internal error in sedet {__version__}: {type(e).__name__}: {e}", markup=False)
-            err.print("nothing was written. This is a bug in sedet, not in your data; please report it "
+            output = sys.modules.get("sedet.io.output")
+            done = output.finished if output is not None else []
+            where = f"{done[-1]} holds the complete new results" if done else "nothing was written"
+            err.print(f"{where}. This is a bug in sedet, not in your data; please report it "
                       "with the command you ran (set SEDET_DEBUG=1 for a traceback without local variables).")
             if os.environ.get("SEDET_DEBUG"):
                 import traceback
@@ -89,6 +96,52 @@ def handled(fn: Callable) -> Callable:
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP: the command stops as on Ctrl-C (staged output removed, --out as it was)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def catch_stop_signals() -> None:
+    """SIGTERM and SIGHUP stop a command as SIGINT does. A signal the caller ignores (`nohup`, a
+    background job without job control) stays ignored."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):
+            signal.signal(sig, _stop)
+
+
+def interruptible_waits() -> None:
+    """Once polars is loaded: its SIGINT handler asks the system to restart interrupted calls, so a
+    Ctrl-C would wait until a worker or a writing thread finished before stopping the run. Keep its
+    handler (it stops a running query), without the restart: the wait ends at once."""
+    if "polars" in sys.modules and hasattr(signal, "siginterrupt"):
+        signal.siginterrupt(signal.SIGINT, True)
+
+
+def interrupted(e: KeyboardInterrupt) -> NoReturn:
+    """One line on what an interrupted command left, and exit 128 + the signal's number."""
+    signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+    output = sys.modules.get("sedet.io.output")
+    done = output.finished if output is not None else []
+    name = signal.Signals(signum).name
+    if done:
+        message = f"interrupted ({name}) after the output was complete: {done[-1]} holds the new results"
+    else:
+        message = f"interrupted ({name}); nothing was written"
+    try:
+        err.print(message, markup=False)
+    except OSError:  # the terminal hung up (SIGHUP): nobody to tell
+        pass
+    raise typer.Exit(128 + signum) from None
 
 
 def print_problems(e: BundleError) -> None:
@@ -163,12 +216,14 @@ def determine(
 ) -> None:
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
     from sedet.errors import OutputError, UsageError
-    from sedet.io.output import staged_output
+    from sedet.io.output import check_out, staged_output
     from sedet.pipeline import run
     from sedet.profile import load_profile
 
+    interruptible_waits()
     started = time.perf_counter()
     prof = load_profile(profile)
+    check_out(out_dir)  # before the work: a folder sedet must not replace is refused at once
     progress = _progress(quiet)
     with progress or nullcontext():
         task = progress.add_task("reading the bundle", total=None) if progress else None
@@ -385,7 +440,7 @@ def sample(
             if progress and task is not None:
                 progress.update(task, description=msg)
 
-        with staged_output(out_dir) as tmp:
+        with staged_output(out_dir, whole_folder=False) as tmp:  # the folder's other files stay
             try:
                 counts = make_bundle(tmp, districts=districts, students=students, years=years, first_year=first_year,
                                      seed=seed, fmt=fmt, aggregate=aggregate, progress=report)
@@ -403,6 +458,7 @@ def sample(
 
 def main() -> None:
     runtime.configure()  # before polars is imported
+    catch_stop_signals()
     try:
         app(prog_name="sedet")
     finally:
@@ -414,7 +470,7 @@ def _flush() -> None:
     Python's own flush at exit must not complain about it either."""
     try:
         sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
+    except (OSError, ValueError):  # a closed pipe, or a terminal that hung up (EIO)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 

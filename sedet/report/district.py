@@ -15,15 +15,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+import signal
+import sys
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import resource_tracker
+from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 
 import polars as pl
 
+from sedet.io.output import signals_held
 from sedet.model import MeasureInfo, RunResult, ScoreInfo
 from sedet.report.labels import score_format, titles, value_format, value_formats
 from sedet.report.sheet_xml import StyleRegistry, new_workbook, rendered_table_sheet, rows_xml_by, save_deterministic
@@ -107,7 +111,7 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
     workers = (os.cpu_count() or 2) if parallel else 1
     # LEAs go in chunks: a chunk's rows are rendered in one query while the workers write the
     # previous chunk, and no more than two chunks of rendered rows are held at once.
-    pool_or_none = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) if parallel else None
+    pool_or_none = worker_pool(workers) if parallel else None
     with pool_or_none or nullcontext() as pool:
         pending: list = []
         for k in range(0, len(ids), CHUNK):
@@ -124,6 +128,94 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
         for done in pending:
             done.result()
     return [paths[d] for d in rows]
+
+
+# Worker processes live no longer than the run: the parent stops them when it stops (an error,
+# Ctrl-C, SIGTERM, SIGHUP), and the kernel kills them when the parent dies (even by kill -9). They
+# ignore the signals a terminal or a service manager sends to the whole process group, so that
+# only the parent handles them (and no worker prints a traceback).
+WORKER_IGNORES = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+PR_SET_PDEATHSIG = 1
+
+
+@contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A process pool whose workers die with this process; on an exception (an interrupt included)
+    they are killed at once rather than left to finish the queued work."""
+    with _blocked():
+        # multiprocessing's resource tracker starts here if not yet running: it ignores SIGINT and
+        # SIGTERM itself, and inherits SIGHUP blocked (it ends when the run's processes are gone).
+        resource_tracker.ensure_running()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_WorkerContext(), initializer=_worker_init,
+                               initargs=(os.getpid(),))
+    try:
+        yield pool
+    except BaseException:
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        _started.clear()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Kill every worker started (also one an interrupt caught before the pool had noted it), then
+    shut the pool down."""
+    processes = {*(getattr(pool, "_processes", None) or {}).values(), *_started}
+    for p in processes:
+        p.kill()
+    for p in processes:
+        p.join()
+    # An interrupt inside submit() may have caught the pool's own thread being started: it cannot
+    # be joined then, and ends by itself now that the workers are gone.
+    with suppress(RuntimeError):
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _blocked() -> Iterator[None]:
+    """WORKER_IGNORES blocked in this thread (a process started meanwhile inherits the mask); they
+    still reach this process through its other threads, or when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_IGNORES)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+class _WorkerProcess(SpawnProcess):
+    def start(self) -> None:
+        # An interrupt waits until the worker has started and is noted in `_started` (so that it is
+        # stopped with the others); the worker starts with the signals it ignores blocked, so one
+        # that arrives before `_worker_init` waits, and is then discarded.
+        with signals_held(), _blocked():
+            super().start()
+            _started.append(self)
+
+
+_started: list[_WorkerProcess] = []  # the workers of the current pool
+
+
+class _WorkerContext(SpawnContext):
+    Process = _WorkerProcess
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker, first: ignore the group's signals, and die with the parent."""
+    for sig in WORKER_IGNORES:
+        signal.signal(sig, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_IGNORES)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above: nobody to work for
+        os._exit(1)
 
 
 def _write_many(ctx: Context, jobs: list) -> None:

@@ -536,14 +536,14 @@ def test_validate_valid_bundle(cli, rows):
 
 
 def test_failed_determine_leaves_existing_out_unchanged(cli, tmp_path):
+    # --out holds last month's run (a folder sedet did not write is refused: tests/cli/test_faults.py)
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "measures.csv").write_text("last month's results\n")
+    cli("determine", cli.assessments(GOOD_ROW, name="good"), "--profile", "ny-ffy2011", "--out", out, code=0)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     b = cli.assessments(GOOD_ROW, "2012,00123,SCIENCE,4,true,true,3")
     cli("determine", b, "--profile", "ny-ffy2011", "--out", out, code=1)
-    assert sorted(p.name for p in out.iterdir()) == ["measures.csv"]
-    assert (out / "measures.csv").read_text() == "last month's results\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "out"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "good", "out"]
 
 
 def test_problem_text_is_printed_verbatim_not_as_markup(cli):

@@ -106,17 +106,21 @@ def test_determine_quiet_prints_one_line(cli, tmp_path):
     assert result.stderr == ""
 
 
-def test_determine_keeps_unrelated_files_in_out(cli, tmp_path):
+def test_determine_refuses_a_folder_it_did_not_write(cli, tmp_path):
+    """--out is replaced as a whole (tests/cli/test_faults.py): a folder sedet did not write is refused,
+    before any work, and left as it was."""
     b = _bundle(cli)
     out = tmp_path / "out"
     out.mkdir()
     (out / "README.txt").write_text("do not delete\n")
     (out / "old").mkdir()
     (out / "old" / "measures.csv").write_text("last year\n")
-    cli("determine", b, "--profile", "ny-ffy2011", "--out", out, code=0)
+    result = cli("determine", b, "--profile", "ny-ffy2011", "--out", out, code=3)
+    assert "is not empty and is not the output of a sedet run" in result.stderr
     assert (out / "README.txt").read_text() == "do not delete\n"
     assert (out / "old" / "measures.csv").read_text() == "last year\n"
-    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, "README.txt", "old"])
+    assert sorted(p.name for p in out.iterdir()) == ["README.txt", "old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "out"]
 
 
 def test_new_out_folder_has_the_usual_permissions(cli, tmp_path):
