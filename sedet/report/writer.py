@@ -49,9 +49,12 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
     manifest = out / "manifest.json"
     doc = _manifest(result, run_options, written, hashes)
     if public:
+        from sedet.report.audit import manifest_entry
         from sedet.report.suppress import public_manifest
 
         doc = public_manifest(doc, result.profile.reporting, measures=measures, factors=factors)
+        # the disclosure audit of what was laid out (counts only; "not run: ..." without scipy)
+        doc["public_release"]["disclosure_audit"] = manifest_entry(result, measures, factors)
     manifest.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     written.append(manifest)
     return written
@@ -66,12 +69,15 @@ def _tables(result: RunResult, public: bool) -> tuple[pl.DataFrame, pl.DataFrame
     factors = result.determinations.factors if result.determinations is not None else None
     if not public:
         return measures, factors
-    from sedet.report.suppress import suppress_factors, suppress_measures
+    from sedet.report.suppress import scoring_of, suppress_factors, suppress_measures
 
     rp, infos = result.profile.reporting, result.measure_info
+    # what the published points say of each LEA's values: the suppression protects rates at 0% and 100%
+    # against it (suppress.py rule 3c)
+    scoring = scoring_of(factors, result.profile.parameters) if factors is not None else None
     if factors is not None:
-        factors = suppress_factors(factors, rp, measures=result.measures, infos=infos)
-    return suppress_measures(measures, rp, infos), factors
+        factors = suppress_factors(factors, rp, measures=result.measures, infos=infos, scoring=scoring)
+    return suppress_measures(measures, rp, infos, scoring=scoring), factors
 
 
 def _flat_files_and_workbook(result: RunResult, out: Path, measures: pl.DataFrame, factors: pl.DataFrame | None,

@@ -1,5 +1,9 @@
 """Worked examples: suppression for public release (`--public`; docs/methods.md section 11; IDEA 618(b)(1)).
 
+The tables are suppressed with `detail=True`, so that the `suppressed` column tells "primary" from
+"complementary" (a public table says "withheld" for both: issue 17). The rules issue 17 added (days-late
+rows, flags, totals of 0, points) have their cases in tests/report/test_disclosure.py.
+
 The rule (sedet/report/suppress.py documents every choice):
 
 - primary: a row whose group (denominator; for a bare count, the count) has 1 to min_n - 1 students
@@ -92,7 +96,7 @@ def test_a_group_of_9_is_suppressed_and_a_group_of_10_is_not():
     # A: 8 of 9 children on time: a group of 9 < 10 -> numerator, denominator and value withheld.
     # B: 9 of 10: a group of 10 >= 10 -> shown: "9", "10", 9 / 10 = 0.9.
     df = table(r("timeline", "A", 8, 9), r("timeline", "B", 9, 10))
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     a, b = pick(public, "A", "timeline"), pick(public, "B", "timeline")
     assert cells(a) == (T, T, T) and a["suppressed"] == "primary"
     assert cells(b) == ("9", "10", "0.9") and b["suppressed"] is None
@@ -101,7 +105,7 @@ def test_a_group_of_9_is_suppressed_and_a_group_of_10_is_not():
 def test_min_n_is_the_parameter():
     # min_n 5 (NY uses < 5): a group of 5 is shown, a group of 4 is not.
     df = table(r("timeline", "A", 4, 4), r("timeline", "B", 5, 5))
-    public = suppress_measures(df, ReportingParams(min_n=5), INFOS)
+    public = suppress_measures(df, ReportingParams(min_n=5), INFOS, detail=True)
     assert cells(pick(public, "A", "timeline")) == (T, T, T)
     assert cells(pick(public, "B", "timeline")) == ("5", "5", "1.0")
 
@@ -111,7 +115,7 @@ def test_a_small_numerator_in_a_large_group_is_shown_and_an_empty_group_is_not_w
     # 0 of 0 (no student with an alternate assessment): no child in the group -> shown as 0, value stays null.
     df = table(r("proficiency", "A", 3, 300, subject="ELA", grade_band="3-8", assessment="REG"),
                r("proficiency", "B", 0, 0, subject="ELA", grade_band="3-8", assessment="ALT", status="no_data"))
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     assert cells(pick(public, "A", "proficiency", subject="ELA", grade_band="3-8", assessment="REG")) == \
         ("3", "300", "0.01")
     b = pick(public, "B", "proficiency", subject="ELA", grade_band="3-8", assessment="ALT")
@@ -123,8 +127,8 @@ def test_a_value_that_was_not_computed_stays_null_when_suppressed():
     # (status below_min_n, value null). min_n 20 withholds the counts; the value stays null, not the token.
     df = table(r("participation", "A", 11, 12, value=None, status="below_min_n", subject="ELA", grade_band="3-8"))
     df = df.with_columns(pl.lit(None, pl.Float64).alias("value"))
-    row = pick(suppress_measures(df, ReportingParams(min_n=20), INFOS), "A", "participation", subject="ELA",
-               grade_band="3-8")
+    row = pick(suppress_measures(df, ReportingParams(min_n=20), INFOS, detail=True), "A", "participation",
+               subject="ELA", grade_band="3-8")
     assert cells(row) == (T, T, None) and row["status"] == "below_min_n"
 
 
@@ -141,7 +145,7 @@ def test_a_bare_count_is_its_own_group():
         r("timeline_exceptions", "A", 0, None, value=0, category="301D2"),
         r("timeline_exceptions", "A", 12, None, value=12, category="309C"),
     )
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     assert cells(pick(public, "A", "timeline_exceptions", category="301D1")) == (T, None, T)
     assert pick(public, "A", "timeline_exceptions", category="301D1")["suppressed"] == "primary"
     assert cells(pick(public, "A", "timeline_exceptions", category="301D2")) == ("0", None, "0.0")
@@ -157,7 +161,7 @@ def test_counts_of_districts_are_not_suppressed():
                r("correction", "A", 1, 1))
     df = df.with_columns(pl.when(pl.col("measure") == "indicator_9_excluded").then(None)
                          .otherwise(pl.col("value")).alias("value"))
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     assert cells(pick(public, None, "indicator_9")) == ("0", "4", "0.0")
     assert cells(pick(public, None, "indicator_9_excluded")) == ("2", "6", None)
     assert cells(pick(public, "A", "correction")) == ("1", "1", "1.0")
@@ -181,7 +185,7 @@ def test_one_withheld_assessment_is_not_recoverable_from_the_total():
         r("proficiency", "A", 3, 8, assessment="ALT", **ELA38),
         r("proficiency", "A", 123, 308, **ELA38),
     )
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     alt = pick(public, "A", "proficiency", assessment="ALT", **ELA38)
     reg = pick(public, "A", "proficiency", assessment="REG", **ELA38)
     total = pick(public, "A", "proficiency", **ELA38)
@@ -201,7 +205,7 @@ def test_an_lea_withheld_under_a_shown_state_row_takes_the_smallest_other_lea_wi
         r("participation", "C", 190, 200, **ELA38),
         r("indicator_3b", None, 243, 259, **ELA38),
     )
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     assert pick(public, "A", "participation", **ELA38)["suppressed"] == "primary"
     b = pick(public, "B", "participation", **ELA38)
     assert cells(b) == (T, T, T) and b["suppressed"] == "complementary"
@@ -216,7 +220,7 @@ def test_ties_are_broken_by_district_id_whatever_the_input_order():
             r("indicator_11", None, 85, 106)]
     for seed in range(5):
         random.Random(seed).shuffle(rows)
-        public = suppress_measures(table(*rows), P, INFOS)
+        public = suppress_measures(table(*rows), P, INFOS, detail=True)
         assert pick(public, "B", "timeline")["suppressed"] == "complementary"
         assert pick(public, "C", "timeline")["suppressed"] is None
 
@@ -229,7 +233,7 @@ def test_withheld_parts_must_not_add_up_to_a_small_group():
     # then the withheld LEAs add up to 4 + 5 + 120 = 129 >= 10.
     df = table(r("timeline", "A", 4, 4), r("timeline", "B", 5, 5), r("timeline", "C", 100, 120),
                r("timeline", "D", 150, 200), r("indicator_11", None, 259, 329))
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     assert [pick(public, d, "timeline")["suppressed"] for d in "ABCD"] == \
         ["primary", "primary", "complementary", None]
     assert cells(pick(public, None, "indicator_11")) == ("259", "329", str(259 / 329))
@@ -256,7 +260,7 @@ def test_a_chain_through_the_state_row():
         r("indicator_3c", None, 23, 48, assessment="ALT", **ELA38),
         r("indicator_3c", None, 343, 748, **ELA38),
     )
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
 
     def why(d, m, a=None):
         return pick(public, d, m, assessment=a, **ELA38)["suppressed"]
@@ -297,7 +301,7 @@ def test_a_chain_that_needs_a_second_round():
         r("indicator_3c", None, 25, 53, assessment="ALT", **ELA38),
         r("indicator_3c", None, 345, 753, **ELA38),
     )
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     got = {(d["district_id"], d["assessment"]): d["suppressed"] for d in public.iter_rows(named=True)}
     assert got == {
         ("A", "REG"): "complementary", ("A", "ALT"): "primary", ("A", None): "complementary",
@@ -319,7 +323,7 @@ def test_the_same_group_under_two_measures_is_withheld_in_both():
         r("performance_index", "A", 12, 9, value=133.3, **ELA38),
         r("performance_index", "B", 80, 50, value=160.0, **ELA38),
     )
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     assert pick(public, "B", "proficiency", **ELA38)["suppressed"] == "complementary"
     assert cells(pick(public, "B", "performance_index", **ELA38)) == (T, T, T)
     assert pick(public, "A", "performance_index", **ELA38)["suppressed"] == "primary"
@@ -350,7 +354,7 @@ def test_a_withheld_group_cannot_be_recovered_from_the_other_groups_comparisons(
     # too: with the total known it would give 5/8 back). The total of the LEA is public anyway (two
     # groups' comparison values solve for it), so BL7 may not be the only withheld group: HI7, the
     # smaller shown group with students (150 < 400), goes too. AS7 (no student) protects nothing.
-    public = suppress_measures(risk_ratio_lea(), P, INFOS)
+    public = suppress_measures(risk_ratio_lea(), P, INFOS, detail=True)
     bl7 = pick(public, "X", "risk_ratio", race_ethnicity="BL7", category="identification")
     hi7 = pick(public, "X", "risk_ratio", race_ethnicity="HI7", category="identification")
     wh7 = pick(public, "X", "risk_ratio", race_ethnicity="WH7", category="identification")
@@ -372,7 +376,7 @@ def test_a_small_comparison_group_withholds_the_row():
     # back: a group of 6 < 10 -> the row is withheld.
     df = table(r("low_income_identification", "Y", 30, 200, value=(30 / 200) / (1 / 6), cn=1, cd=6, cv=1 / 6,
                  category="low_income"))
-    row = pick(suppress_measures(df, P, INFOS), "Y", "low_income_identification", category="low_income")
+    row = pick(suppress_measures(df, P, INFOS, detail=True), "Y", "low_income_identification", category="low_income")
     assert [row[c] for c in NUMBER_CELLS] == [T] * 6 and row["suppressed"] == "primary"
 
 
@@ -391,7 +395,7 @@ def test_top_and_bottom_coding_of_mid_sized_groups():
     df = table(*(r("participation", d, n, den, **ELA38) for d, n, den in
                  [("A", 49, 50), ("B", 117, 120), ("C", 2, 60), ("D", 3, 60), ("E", 57, 60), ("F", 56, 60),
                   ("G", 39, 39)]))
-    public = suppress_measures(df, CODING, INFOS)
+    public = suppress_measures(df, CODING, INFOS, detail=True)
 
     def got(d):
         row = pick(public, d, "participation", **ELA38)
@@ -405,14 +409,15 @@ def test_top_and_bottom_coding_of_mid_sized_groups():
     assert got("F") == ("56", "60", str(56 / 60), None)
     assert got("G") == ("39", "39", "1.0", None)
     # coding is off by default: A is shown as it is
-    assert cells(pick(suppress_measures(df, P, INFOS), "A", "participation", **ELA38)) == ("49", "50", "0.98")
+    plain = suppress_measures(df, P, INFOS, detail=True)
+    assert cells(pick(plain, "A", "participation", **ELA38)) == ("49", "50", "0.98")
 
 
 def test_the_band_labels_follow_the_parameters():
     # top 0.9, bottom 0.1: 46/50 = 0.92 -> "≥90%"; 4/50 = 0.08 -> "≤10%"
     params = ReportingParams(top_bottom_coding=True, top=0.9, bottom=0.1)
     df = table(r("timeline", "A", 46, 50), r("timeline", "B", 4, 50))
-    public = suppress_measures(df, params, INFOS)
+    public = suppress_measures(df, params, INFOS, detail=True)
     assert pick(public, "A", "timeline")["value"] == "≥90%"
     assert pick(public, "B", "timeline")["value"] == "≤10%"
 
@@ -427,7 +432,7 @@ def test_a_coded_numerator_is_not_recoverable_from_the_total():
         r("proficiency", "A", 30, 60, assessment="ALT", **ELA38),
         r("proficiency", "A", 79, 110, **ELA38),
     )
-    public = suppress_measures(df, CODING, INFOS)
+    public = suppress_measures(df, CODING, INFOS, detail=True)
     reg = pick(public, "A", "proficiency", assessment="REG", **ELA38)
     alt = pick(public, "A", "proficiency", assessment="ALT", **ELA38)
     assert cells(reg) == (T, "50", "≥95%") and reg["suppressed"] == "coded"
@@ -460,7 +465,7 @@ def test_suppression_never_changes_a_shown_number_and_drops_no_row(params):
     # Every cell is the original number as text, the token, or (coded values) a band; no row is
     # dropped or moved; the flag, status and threshold are untouched; the note is withheld.
     df = mixed_table()
-    public = suppress_measures(df, params, INFOS)
+    public = suppress_measures(df, params, INFOS, detail=True)
     assert public.height == df.height
     assert public.select("district_id", "measure", "race_ethnicity").equals(
         df.select("district_id", "measure", "race_ethnicity"))
@@ -483,7 +488,7 @@ def test_suppression_never_changes_a_shown_number_and_drops_no_row(params):
 
 def test_the_token_is_the_parameter():
     public = suppress_measures(table(r("timeline", "A", 8, 9), r("timeline", "B", 45, 50)),
-                               ReportingParams(token="N<10"), INFOS)
+                               ReportingParams(token="N<10"), INFOS, detail=True)
     assert cells(pick(public, "A", "timeline")) == ("N<10", "N<10", "N<10")
     assert "*" not in set(public.get_column("numerator").to_list())
 
@@ -493,20 +498,20 @@ def test_a_token_that_reads_as_a_number_or_nothing_is_refused(token):
     with pytest.raises(ValueError):
         check_token(token)
     with pytest.raises(ValueError):
-        suppress_measures(table(r("timeline", "A", 8, 9)), ReportingParams(token=token), INFOS)
+        suppress_measures(table(r("timeline", "A", 8, 9)), ReportingParams(token=token), INFOS, detail=True)
 
 
 def test_other_columns_pass_through():
     df = table(r("timeline", "A", 8, 9), r("timeline", "B", 45, 50))
     df = df.with_columns(pl.Series("district_name", ["Alpha", "Beta"])).select(
         "school_year", "district_id", "district_name", *MEASURE_COLUMNS[2:])
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     assert public.columns == [*df.columns, "suppressed"]
     assert public.get_column("district_name").to_list() == ["Alpha", "Beta"]
 
 
 def test_an_empty_table():
-    public = suppress_measures(table(), P, INFOS)
+    public = suppress_measures(table(), P, INFOS, detail=True)
     assert public.height == 0 and public.schema["numerator"] == pl.String and "suppressed" in public.columns
 
 
@@ -531,7 +536,7 @@ def test_no_family_is_left_with_exactly_one_withheld_member(leas):
         rows.append(r("indicator_3c", None, tot[a][0], tot[a][1], assessment=a, **ELA38))
     rows.append(r("indicator_3c", None, tot["REG"][0] + tot["ALT"][0], tot["REG"][1] + tot["ALT"][1], **ELA38))
     df = table(*rows)
-    public = suppress_measures(df, P, INFOS)
+    public = suppress_measures(df, P, INFOS, detail=True)
     hidden = dict(zip(zip(df["district_id"].to_list(), df["assessment"].to_list(), strict=True),
                       (public["denominator"] == T).to_list(), strict=True))
     size = dict(zip(zip(df["district_id"].to_list(), df["assessment"].to_list(), strict=True),
@@ -567,17 +572,21 @@ def factor(district, measure, num, den, value, points, possible=2.0, flags=None)
 
 def test_factor_rows_follow_the_primary_rule_and_keep_their_points():
     # F3 (timeline) for A: 6 of 6 = 100%, 2 points of 2: a group of 6 -> the counts and the value are
-    # withheld; the points are not student counts and stay. B: 15 of 16: shown. A compliance fact
-    # (no counts) is left alone.
+    # withheld; the points are not student counts and stay. The flag "met" is withheld with the value
+    # (issue 17: "met" against the 100% target of Indicator 11 says the rate is 100%; it was shown before).
+    # B: 15 of 16: shown, flag too. A compliance fact (no counts) is left alone.
     f = pl.DataFrame([factor("A", "timeline", 6, 6, 1.0, 2.0, flags="met"),
                       factor("B", "timeline", 15, 16, 0.9375, 1.0, flags="not_met"),
                       factor("B", "compliance_fact", None, None, 1.0, 2.0, flags="yes")], schema=FACTOR_SCHEMA)
-    public = suppress_factors(f, P, infos=INFOS)
+    public = suppress_factors(f, P, infos=INFOS, detail=True)
     assert public.height == 3 and public.columns == [*f.columns, "suppressed"]
     a, b, c = public.iter_rows(named=True)
-    assert cells(a) == (T, T, T) and (a["points"], a["possible"], a["flags"]) == (2.0, 2.0, "met")
+    assert cells(a) == (T, T, T) and (a["points"], a["possible"], a["flags"]) == (2.0, 2.0, T)
     assert a["suppressed"] == "primary"
-    assert cells(b) == ("15", "16", "0.9375") and b["suppressed"] is None
+    assert cells(b) == ("15", "16", "0.9375") and b["suppressed"] is None and b["flags"] == "not_met"
+    assert c["flags"] == "yes"
+    # the public table (no `detail`) does not tell a small group from a protecting one (issue 17)
+    assert suppress_factors(f, P, infos=INFOS).get_column("suppressed").to_list() == ["withheld", None, None]
     assert cells(c) == (None, None, "1.0") and c["suppressed"] is None
     assert public.get_column("note").null_count() == 3
 
@@ -590,8 +599,8 @@ def test_a_factor_row_repeating_a_complementary_measure_row_is_withheld_with_it(
               r("indicator_11", None, 243, 259))
     f = pl.DataFrame([factor("B", "timeline", 45, 50, 0.9, 1.0), factor("C", "timeline", 190, 200, 0.95, 1.0)],
                      schema=FACTOR_SCHEMA)
-    assert suppress_factors(f, P, infos=INFOS).get_column("suppressed").to_list() == [None, None]
-    public = suppress_factors(f, P, measures=m, infos=INFOS)
+    assert suppress_factors(f, P, infos=INFOS, detail=True).get_column("suppressed").to_list() == [None, None]
+    public = suppress_factors(f, P, measures=m, infos=INFOS, detail=True)
     assert public.get_column("suppressed").to_list() == ["complementary", None]
     assert cells(public.row(0, named=True)) == (T, T, T)
     assert cells(public.row(1, named=True)) == ("190", "200", "0.95")
@@ -607,13 +616,14 @@ def test_a_factor_row_repeating_a_numerator_withheld_for_coding_keeps_only_its_d
         r("proficiency", "A", 79, 110, **ELA38),
     )
     f = pl.DataFrame([factor("A", "proficiency", 30, 60, 0.5, 1.0)], schema=FACTOR_SCHEMA)
-    row = suppress_factors(f, CODING, measures=m, infos=INFOS).row(0, named=True)
+    row = suppress_factors(f, CODING, measures=m, infos=INFOS, detail=True).row(0, named=True)
     assert cells(row) == (T, "60", T) and row["suppressed"] == "complementary"
 
 
 def test_the_manifest_records_what_was_applied():
     # The mixed table: withheld rows are A ALT, A 8/9 and BL7 (primary); A REG, B participation,
-    # HI7 (complementary); WH7 and AS7 show only their comparison counts withheld.
+    # HI7 (complementary); WH7 and AS7 show only their comparison counts withheld. A public table says
+    # "withheld" for all six (issue 17: "primary" told a reader the group was under 10).
     manifest = {"tool": "sedet", "inputs": [{"table": "assessments", "rows_read": 10}], "outputs": []}
     public = suppress_measures(mixed_table(), P, INFOS)
     out = public_manifest(manifest, P, measures=public)
@@ -623,7 +633,7 @@ def test_the_manifest_records_what_was_applied():
     assert section["parameters"]["min_n"] == 10 and section["parameters"]["token"] == "*"
     counts = section["measures"]
     assert counts["rows"] == public.height
-    assert counts["rows_by_reason"] == {"primary": 3, "complementary": 3, "coded": 0, "comparison": 2}
+    assert counts["rows_by_reason"] == {"withheld": 6, "coded": 0, "comparison": 2}
     # numerator/denominator: 6 withheld rows; value: 6 minus none null; comparison counts: 4 ratio rows
     # each; comparison value: BL7, HI7
     assert counts["cells_withheld"] == {"numerator": 6, "denominator": 6, "value": 6, "comparison_numerator": 4,
