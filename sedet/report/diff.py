@@ -53,7 +53,8 @@ CHANGE_ORDER = {"worse": 0, "better": 1, "changed": 2, "new": 3, "gone": 4}
 
 CHANGE_COLUMNS = [
     "district_id", "district_name", "old_category", "new_category", "old_category_label", "new_category_label",
-    "old_percentage", "new_percentage", "old_score", "new_score", "change", "factors_moved",
+    "old_percentage", "new_percentage", "old_score", "new_score", "old_rank", "new_rank", "old_percentile",
+    "new_percentile", "change", "factors_moved", "why",
 ]
 FACTOR_CHANGE_COLUMNS = [
     "district_id", "district_name", "factor", "factor_title", "old_points", "new_points", "old_value", "new_value",
@@ -159,12 +160,16 @@ def _read_determinations(folder: Path) -> pl.DataFrame:
         raise UsageError(f"{path}: cannot be read as CSV ({e})") from None
     _missing_columns(path, raw.columns, DETERMINATION_NEEDS)
     text = [c for c in DETERMINATION_NEEDS if c != "percentage"]
-    # the profile's own score, where it defines one (the column is there only then)
-    score = pl.col("score").str.strip_chars() if "score" in raw.columns else pl.lit(None, pl.String)
+    # the profile's own score, where it defines one (the column is there only then); rank and
+    # percentile, where the method ranks (older runs may lack them)
+    def number(name: str) -> pl.Expr:
+        col = pl.col(name).str.strip_chars() if name in raw.columns else pl.lit(None, pl.String)
+        return col.cast(pl.Float64, strict=False).alias(name)
+
     df = raw.select(
         *[pl.col(c).str.replace(_UNSAFE_PREFIX, "$1") for c in text],
         pl.col("percentage").str.strip_chars().cast(pl.Float64, strict=False),
-        score.cast(pl.Float64, strict=False).alias("score"),
+        number("score"), number("rank"), number("percentile"),
     )
     dup = df.filter(pl.col("district_id").is_duplicated())
     if dup.height:
@@ -315,8 +320,18 @@ def diff_runs(old: Path, new: Path, categories_of: CategoriesOf) -> DiffResult:
     moved = f.group_by("district_id").agg(pl.col("moved").str.join("; ").alias("factors_moved"))
     factor_changes = f.select(FACTOR_CHANGE_COLUMNS)
 
+    # A change with no factor of the LEA moving: its rank among the others moved (a percentile method
+    # places an LEA by where the others fall).
+    alone = pl.col("factors_moved").is_null() & pl.col("compared")
+    why = (
+        pl.when(alone & pl.col("old_percentage").eq_missing(pl.col("new_percentage"))
+                & pl.col("old_score").eq_missing(pl.col("new_score")))
+        .then(pl.lit("no factor of this LEA changed: it moved because other LEAs moved (its rank or percentile)"))
+        .when(alone).then(pl.lit("no factor's points or status changed: its percentage or score changed"))
+        .when(pl.col("factors_moved").is_not_null()).then(pl.lit("its factors moved"))
+    )
     changes = (
-        listed.join(moved, on="district_id", how="left")
+        listed.join(moved, on="district_id", how="left").with_columns(why.alias("why"))
         .with_columns(pl.col("change").replace_strict(CHANGE_ORDER, return_dtype=pl.Int64).alias("_order"))
         .sort("_order", "district_id")
         .select(CHANGE_COLUMNS)
@@ -349,11 +364,16 @@ def summary_line(result: DiffResult) -> str:
             f"{s['new']:,} new, {s['gone']:,} gone")
 
 
-def _category_text(label: str | None, percentage: float | None, score: float | None = None) -> str:
-    """'Needs Assistance (62.5%)', or with the profile's own score 'Needs Assistance (score 2.4)'."""
-    if score is not None:
-        return (label or "not determined") + f" (score {score:g})"
-    return (label or "not determined") + ("" if percentage is None else f" ({percentage:.1%})")
+def _category_text(label: str | None, percentage: float | None, score: float | None = None,
+                   rank: float | None = None, percentile: float | None = None) -> str:
+    """'Needs Assistance (62.5%, rank 12, percentile 4.3)', or with the profile's own score
+    'Needs Assistance (score 2.4, rank 3)'."""
+    parts = [f"score {score:g}"] if score is not None else ([f"{percentage:.1%}"] if percentage is not None else [])
+    if rank is not None:
+        parts.append(f"rank {rank:g}")
+    if percentile is not None:
+        parts.append(f"percentile {percentile:g}")
+    return (label or "not determined") + (f" ({', '.join(parts)})" if parts else "")
 
 
 CHANGE_STYLE = {"worse": "red", "better": "green", "new": "cyan", "gone": "yellow", "changed": "magenta"}
@@ -376,13 +396,13 @@ def print_diff(console, result: DiffResult) -> None:
         t.add_column("factors that moved", overflow="fold")
         for r in result.changes.iter_rows(named=True):
             district = r["district_id"] + (f" {r['district_name']}" if r["district_name"] else "")
-            old = "" if r["change"] == "new" else _category_text(r["old_category_label"], r["old_percentage"],
-                                                                  r["old_score"])
-            new = "" if r["change"] == "gone" else _category_text(r["new_category_label"], r["new_percentage"],
-                                                                  r["new_score"])
+            old = "" if r["change"] == "new" else _category_text(
+                r["old_category_label"], r["old_percentage"], r["old_score"], r["old_rank"], r["old_percentile"])
+            new = "" if r["change"] == "gone" else _category_text(
+                r["new_category_label"], r["new_percentage"], r["new_score"], r["new_rank"], r["new_percentile"])
             style = CHANGE_STYLE.get(r["change"], "")
             t.add_row(escape(district), escape(old), escape(new), f"[{style}]{escape(r['change'])}[/]",
-                      escape(r["factors_moved"] or ""))
+                      escape(r["factors_moved"] or r["why"] or ""))
         console.print(t)
     console.print(summary_line(result), markup=False)
 
@@ -392,6 +412,7 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
     book = new_workbook()
     c = result.changes
     scored = c.select(pl.col("old_score").is_not_null().any() | pl.col("new_score").is_not_null().any()).item()
+    ranks = c.select(pl.col("old_rank").is_not_null().any() | pl.col("new_rank").is_not_null().any()).item()
     change_cols = [
         Col("district_id", "District ID", 12),
         Col("district_name", "District", 32),
@@ -401,8 +422,12 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
         Col("new_percentage", "New percentage", 11, PERCENT),
         *([Col("old_score", "Old score", 10, "0.00"), Col("new_score", "New score", 10, "0.00")]
           if scored else []),
+        *([Col("old_rank", "Old rank", 8, "0"), Col("new_rank", "New rank", 8, "0"),
+           Col("old_percentile", "Old percentile", 10, "0.0"), Col("new_percentile", "New percentile", 10, "0.0")]
+          if ranks else []),
         Col("change", "Change", 10),
         Col("factors_moved", "Factors that moved", 60),
+        Col("why", "Why", 50),
     ]
     table_sheet(book, "Changes", change_cols, c)
     factor_cols = [

@@ -299,9 +299,9 @@ def test_case_18_workbook_sheets_format_and_same_bytes(runs, tmp_path):
     assert wb.sheetnames == ["Changes", "Factor changes", "Summary"]
     ws = wb["Changes"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:H5"  # header + 4 listed LEAs
+    assert ws.auto_filter.ref == "A1:I5"  # header + 4 listed LEAs
     assert [c.value for c in ws[1]] == ["District ID", "District", "Old determination", "New determination",
-                                        "Old percentage", "New percentage", "Change", "Factors that moved"]
+                                        "Old percentage", "New percentage", "Change", "Factors that moved", "Why"]
     first = [c for c in ws[2]]
     assert first[0].value == "00123"
     assert first[1].value == "=HYPERLINK(1)" and first[1].data_type == "s"
@@ -351,3 +351,39 @@ def test_case_19_sample_data_2011_against_2012(tmp_path):
         expected = "worse" if rank[new[r["district_id"]]] > rank[old[r["district_id"]]] else "better"
         assert r["change"] == expected, r
     assert result.warnings == []
+
+
+def test_a_change_no_factor_explains_is_put_down_to_the_other_leas(tmp_path):
+    """00123 keeps every factor and its 40% percentage, yet goes from NA to MR: in a percentile method
+    its rank among the others moved (5th of 10 LEAs, percentile 4.0 -> 4th of 10, percentile 6.0,
+    because an LEA above it fell below it). The diff says so, with rank and percentile before and
+    after, in text, JSON and the workbook. 00456 changes category with a factor that moved."""
+    def ranked(d: dict, rank: str, percentile: str) -> dict:
+        return {**d, "rank": rank, "percentile": percentile}
+
+    old = write_run(tmp_path / "old", [ranked(det("00123", "NA", 0.4), "5", "4.0"),
+                                       ranked(det("00456", "MR", 0.9), "1", "90.0")],
+                    [fac("00123", "F3", 1.0, 0.9), fac("00456", "F3", 2.0, 1.0)])
+    new = write_run(tmp_path / "new", [ranked(det("00123", "MR", 0.4), "4", "6.0"),
+                                       ranked(det("00456", "NA", 0.2), "9", "2.0")],
+                    [fac("00123", "F3", 1.0, 0.9), fac("00456", "F3", 0.0, 0.5)])
+    result = diff_runs(old, new, category_order)
+    moved = change_of(result, "00123")
+    assert (moved["change"], moved["factors_moved"]) == ("better", None)
+    assert (moved["old_rank"], moved["new_rank"], moved["old_percentile"], moved["new_percentile"]) == (5, 4, 4.0, 6.0)
+    assert moved["why"].startswith("no factor of this LEA changed: it moved because other LEAs moved")
+    assert change_of(result, "00456")["why"] == "its factors moved"
+    data = json.loads(result.to_json())
+    row = next(c for c in data["changes"] if c["district_id"] == "00123")
+    assert (row["old_rank"], row["new_percentile"]) == (5, 6.0) and "other LEAs moved" in row["why"]
+    console = Console(width=250, record=True)
+    print_diff(console, result)
+    text = console.export_text()
+    # the old and new columns wrap at 40 characters
+    assert "Needs Assistance (40.0%, rank 5," in text and "Meets Requirements (40.0%, rank 4," in text
+    assert "percentile 4)" in text and "percentile 6)" in text
+    assert "moved because other LEAs moved" in text
+    write_diff_workbook(result, tmp_path / "c.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "c.xlsx")["Changes"]
+    header = [c.value for c in ws[1]]
+    assert {"Old rank", "New rank", "Old percentile", "New percentile", "Why"} <= set(header)
