@@ -223,6 +223,10 @@ def determine(
     interruptible_waits()
     started = time.perf_counter()
     prof = load_profile(profile)
+    if per_district and prof.model.determination is None:  # said before the bundle is read
+        raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)",
+                         hint="district workbooks show a determination; run without --per-district for the "
+                         "indicators")
     check_out(out_dir)  # before the work: a folder sedet must not replace is refused at once
     progress = _progress(quiet)
     with progress or nullcontext():
@@ -235,8 +239,6 @@ def determine(
         result = run(bundle, prof, year=year, encoding=encoding, limit=limit, streaming=streaming,
                      on_table=lambda name: say(f"reading {name}"))
         say("writing the results")
-        if per_district and result.determinations is None:
-            raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)")
         options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,
                    "per_district": per_district, "public": public, "streaming": result.streaming}
         from sedet.report.writer import write_outputs

@@ -346,3 +346,13 @@ def test_missing_required_option_is_a_usage_error(cli, tmp_path):
     b = cli.assessments(GOOD_ROW, header=ASSESSMENT_HEADER)
     cli("determine", b, "--out", tmp_path / "out", code=2)
     assert not (tmp_path / "out").exists()
+
+
+def test_per_district_with_an_indicator_only_profile_is_refused_before_reading(cli, tmp_path):
+    """ny-ffy2011 computes indicators and no determination: --per-district is refused at once, before
+    the bundle is read (here it does not even exist), and nothing is written."""
+    r = cli("determine", tmp_path / "no-such-bundle", "--profile", "ny-ffy2011", "--out", tmp_path / "out",
+            "--per-district", code=2)
+    assert "--per-district: profile ny-ffy2011 makes no determinations" in r.output
+    assert "does not exist" not in r.output
+    assert not (tmp_path / "out").exists()
