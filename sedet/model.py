@@ -385,6 +385,9 @@ class Determinations:
     factor_state: pl.DataFrame  # per factor: the state's figure beside each LEA's, LEAs applicable, below max
     method: MethodInfo
     distribution: Distribution
+    # the profile's factors (determine.params.Factor) by id: their points tables, for the words
+    # reports use (sedet/words.py)
+    factor_defs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,13 @@ ALLOWED: dict[str, set[str]] = {
     "sedet.profile": {"sedet.model", "sedet.errors", "sedet.measures", "sedet.determine"},
     "sedet.pipeline": {"sedet.model", "sedet.errors", "sedet.io", "sedet.measures", "sedet.determine",
                        "sedet.profile"},
-    "sedet.report": {"sedet.model", "sedet.errors", "sedet.io.output"},
-    "sedet.explain": {"sedet.model"},
+    "sedet.words": {"sedet.model", "sedet.determine.params"},
+    "sedet.report": {"sedet.model", "sedet.errors", "sedet.io.output", "sedet.words"},
+    "sedet.explain": {"sedet.model", "sedet.words"},
     "sedet.profile_docs": {"sedet.measures", "sedet.profile"},
     "sedet.sample": {"sedet.model", "sedet.io.schema", "sedet.measures"},
     "sedet.cli": {"sedet.model", "sedet.errors", "sedet.runtime", "sedet.pipeline", "sedet.profile", "sedet.io",
-                  "sedet.report", "sedet.explain", "sedet.sample"},
+                  "sedet.report", "sedet.explain", "sedet.sample", "sedet.words"},
 }
 
 

@@ -105,7 +105,8 @@ def determine(scoring: Scoring, measures: pl.DataFrame, districts: pl.DataFrame 
     table = categorize(per_lea, det, lf, year, ovr, hist).collect()
     table = table.with_columns(pl.col("level").alias("accountability_level")).select(determination_columns(det))
     table = table.sort(order, nulls_last=True)
-    return Determinations(table, scores, factor_state(scores), method_info(det), distribution(table, det))
+    return Determinations(table, scores, factor_state(scores), method_info(det), distribution(table, det),
+                          factor_defs={f.id: f for f in scoring.factors})
 
 
 def _leas(measures: pl.DataFrame, districts: pl.DataFrame | None, year: int) -> pl.DataFrame:
