@@ -31,8 +31,8 @@ def test_streaming_gives_the_same_measures_and_determinations(profile, every_tab
     memory, streamed = run_loaded(in_memory, prof), run_loaded(on_disk, prof)
     assert streamed.streaming and not memory.streaming
     # years known from reading the tables in memory, and from scanning them on disk (the sample's)
-    assert memory.years == streamed.years == [2010, 2011, 2012]
-    assert in_memory.tables["enrollment"].years == [2010, 2011, 2012]
+    assert memory.years == streamed.years == [2021, 2022, 2023]
+    assert in_memory.tables["enrollment"].years == [2021, 2022, 2023]
     assert on_disk.tables["enrollment"].years is None
     assert streamed.measures.equals(memory.measures)
     if memory.determinations is not None:

@@ -119,9 +119,9 @@ def test_utf16_gets_the_encoding_hint(cli, bundle):
 
 @pytest.mark.parametrize("command", ["validate", "determine"])
 def test_a_row_cut_short_is_a_problem(cli, bundle, tmp_path, command):
-    """The last 2 fields of a 2012 evaluation row dropped: 7 fields in the header, 5 in the row."""
+    """The last 2 fields of a 2023 evaluation row dropped: 7 fields in the header, 5 in the row."""
     lines = (bundle / "evaluations.csv").read_bytes().split(b"\n")
-    at = max(i for i, line in enumerate(lines) if line.startswith(b"2012,"))
+    at = max(i for i, line in enumerate(lines) if line.startswith(b"2023,"))
     lines[at] = b",".join(lines[at].split(b",")[:-2])
     (bundle / "evaluations.csv").write_bytes(b"\n".join(lines))
     args = ["--out", tmp_path / "out", "--quiet"] if command == "determine" else []
