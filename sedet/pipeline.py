@@ -8,7 +8,6 @@ run (model.RunResult) made of plain data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sedet.measures.common import sort_rows, to_measure_rows
 from sedet.measures.registry import measure_infos
 from sedet.model import MEASURE_SCHEMA, Check, Column, Inputs, InputTable, RunResult
 from sedet.profile import LoadedProfile
+from sedet.progress import SILENT, Steps
 
 # The tables whose years tell which school years a bundle holds, in order of preference.
 YEAR_TABLES = (("assessments", "enrollment"), ("evaluations", "transition", "discipline", "compliance"))
@@ -91,11 +91,19 @@ def load_spec(profile: LoadedProfile, *, pruned: bool = True) -> LoadSpec:
 
 
 def load(bundle_path: Path, profile: LoadedProfile, *, encoding: str | None = None, limit: int = DEFAULT_LIMIT,
-         on_table: Callable[[str], None] | None = None, streaming: bool | None = None, pruned: bool = True,
-         verify: bool = True) -> Bundle:
+         steps: Steps = SILENT, streaming: bool | None = None, pruned: bool = True, verify: bool = True) -> Bundle:
     """Read and check the bundle for this profile (BundleError lists every problem). `verify`: wait
     for the short-row check of the CSV files now (io.bundle.Bundle.verify); `run` does it after the
     measures, while the files are hashed in the background."""
+    rows = [0]
+
+    def on_table(table: str, n: int, tables: int) -> None:
+        if not table:
+            steps.phase("reading the bundle", tables)
+            return
+        rows[0] += n
+        steps.advance(1, f"reading the bundle: {table} read, {rows[0]:,} rows so far")
+
     bundle = load_bundle(bundle_path, load_spec(profile, pruned=pruned), encoding=encoding, limit=limit,
                          on_table=on_table, streaming=streaming)
     if verify:
@@ -126,27 +134,41 @@ def compute_measures(inputs: Inputs, profile: LoadedProfile) -> pl.LazyFrame:
     return pl.concat(parts) if parts else pl.LazyFrame(schema=MEASURE_SCHEMA)
 
 
+def measure_rows(inputs: Inputs, profile: LoadedProfile, streaming: bool, steps: Steps = SILENT) -> pl.DataFrame:
+    """Every measure row the profile asks for, for one school year, computed family by family (so that
+    `steps` can count them; measured as fast as one query of them all: each family's query is
+    parallel in itself, and they share no work)."""
+    families = profile.families()
+    steps.phase(f"computing the measures of school year {inputs.year}", len(families))
+    parts = []
+    for family, params in families:
+        steps.advance(0, f"computing the measures of school year {inputs.year}: {family.name}")
+        query = to_measure_rows(family.compute(inputs, params))
+        parts.append(query.collect(engine="streaming") if streaming else query.collect())
+        steps.advance(1)
+    return pl.concat(parts) if parts else pl.DataFrame(schema=MEASURE_SCHEMA)
+
+
 def inputs_of(bundle: Bundle, year: int) -> Inputs:
     tables = {name: t.frame.lazy() for name, t in bundle.tables.items()}
     return Inputs(year, tables, bundle.years)
 
 
 def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, encoding: str | None = None,
-        limit: int = DEFAULT_LIMIT, on_table: Callable[[str], None] | None = None,
-        streaming: bool | None = None) -> RunResult:
+        limit: int = DEFAULT_LIMIT, steps: Steps = SILENT, streaming: bool | None = None) -> RunResult:
     """Load, compute and determine: the finished run, ready for the reports."""
-    bundle = load(bundle_path, profile, encoding=encoding, limit=limit, on_table=on_table, streaming=streaming,
+    bundle = load(bundle_path, profile, encoding=encoding, limit=limit, steps=steps, streaming=streaming,
                   verify=False)
-    result = run_loaded(bundle, profile, year)
+    result = run_loaded(bundle, profile, year, steps)
+    steps.phase("checking the row lengths of the CSV files")
     bundle.verify(limit)  # the CSV files' commas were counted while the measures were computed
     return result
 
 
-def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) -> RunResult:
+def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, steps: Steps = SILENT) -> RunResult:
     """Measures and determinations of a bundle already loaded for this profile."""
     chosen, years = choose_year(bundle, profile, year)
-    query = compute_measures(inputs_of(bundle, chosen), profile)
-    measures = sort_rows(query.collect(engine="streaming") if bundle.streaming else query.collect())
+    measures = sort_rows(measure_rows(inputs_of(bundle, chosen), profile, bundle.streaming, steps))
     districts = bundle.tables.get(S.DISTRICTS)
     overrides = bundle.tables.get("overrides")
     names: dict[str, str] = {}
@@ -155,7 +177,9 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None) 
         names = {d: n for d, n in pairs if n is not None}
     prior = None
     if needs_prior_year(profile.model) and chosen - 1 in years:
-        prior = compute_measures(inputs_of(bundle, chosen - 1), profile).collect()
+        prior = measure_rows(inputs_of(bundle, chosen - 1), profile, bundle.streaming, steps)
+    if profile.model.determination is not None:
+        steps.phase("scoring the factors and placing the LEAs")
     dets = determine(profile.model, measures, _frame(districts), _frame(overrides), chosen,
                      history=_frame(bundle.tables.get("history")), prior=prior)
     rows = measures.lazy().filter(pl.col("district_id").is_not_null())

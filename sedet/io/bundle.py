@@ -125,8 +125,10 @@ class Bundle:
 
 
 def load_bundle(path: Path, spec: LoadSpec | None = None, *, encoding: str | None = None, limit: int = DEFAULT_LIMIT,
-                on_table: Callable[[str], None] | None = None, streaming: bool | None = None) -> Bundle:
+                on_table: Callable[[str, int, int], None] | None = None, streaming: bool | None = None) -> Bundle:
     """Read, type and check every table of the bundle; raise BundleError listing all problems.
+    `on_table(table, rows, tables)` is called when a table has been read (with its rows) and once
+    before the first, with the number of tables to read (`on_table("", 0, n)`).
 
     `streaming`: large CSV and Parquet tables are checked in a streaming pass and kept as lazy scans
     instead of being held in memory (for bundles larger than memory allows). None: decided by the
@@ -180,7 +182,7 @@ class _Loader:
                     and src.path.suffix.lower() in (".csv", ".parquet") and src.path.stat().st_size >= STREAM_TABLE_FROM
                     and encoding_name(self.encoding) in UTF8)
 
-    def load(self, sources: list[Source], on_table: Callable[[str], None] | None) -> None:
+    def load(self, sources: list[Source], on_table: Callable[[str, int, int], None] | None) -> None:
         """Tables are parsed one after another in a thread, so that parsing the next table (polars,
         outside the GIL) overlaps with checking this one. `districts` comes first, so the others are
         checked against it; then the largest files, so that what is left to do once the last large
@@ -191,10 +193,13 @@ class _Loader:
             parsed = {id(src): pool.submit(read_raw, src, self.encoding, self.table_spec(src).kinds(),
                                            self.spec.reads.get(src.table), self.categories)
                       for src in work if not self.streamed(src)}
+            if on_table:
+                on_table("", 0, len(work))
             for src in work:
-                if on_table:
-                    on_table(src.table)
                 self.load_one(src, parsed.get(id(src)))
+                if on_table:
+                    t = self.tables.get(src.table)
+                    on_table(src.table, t.rows_read if t is not None else 0, len(work))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
