@@ -103,7 +103,7 @@ def _rule_test(rule: PointRule, shown: Shown, decimals: int) -> str:
     if rule.above is not None:
         return f"more than {v(rule.above)}"
     if rule.at_most is not None:
-        return f"{v(rule.at_most)} or less"
+        return "none" if rule.at_most == 0 and shown in ("number", "count") else f"{v(rule.at_most)} or less"
     if rule.below is not None:
         return f"less than {v(rule.below)}"
     if rule.flag is not None:
@@ -130,7 +130,8 @@ def target_text(factor: Factor, info: MeasureInfo | None = None, decimals: int =
         # full points unless an earlier rule takes some away: the target is to avoid those rules
         lower = [r for r in factor.points if not r.otherwise and r.points < top]
         flagged = [flag_words(r.flag) for r in lower if r.flag is not None]
-        said = ["not " + " or ".join(flagged)] if flagged else []
+        said = (["not " + flagged[0]] if len(flagged) == 1 else ["neither " + " nor ".join(flagged)]) \
+            if flagged else []
         return "; ".join(said + [_avoid(r, shown, decimals) for r in lower if r.flag is None])
     if yes_no and rule.at_least == 1:
         return "yes"

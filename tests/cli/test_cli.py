@@ -50,7 +50,7 @@ def test_determine_writes_the_outputs(cli, tmp_path):
     out = tmp_path / "out"
     result = cli("determine", b, "--profile", "ny-ffy2011", "--out", out, code=0)
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
-    assert "school year 2012" in result.stdout
+    assert "school year 2011-12" in result.stdout
     assert "wrote 4 files" in result.stdout
     # nothing left beside the output folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "out"]
@@ -179,14 +179,14 @@ def test_leading_zero_district_kept_in_outputs(cli, tmp_path):
 def test_explain_leading_zero_district(cli):
     b = _bundle(cli)
     result = cli("explain", b, "00123", "--profile", "ny-ffy2011", code=0)
-    assert result.stdout.startswith("District 00123 (Albany), school year 2012, profile ny-ffy2011")
+    assert result.stdout.startswith("District 00123 (Albany), school year 2011-12\nProfile ny-ffy2011: ")
     assert "participation" in result.stdout and "performance_index" in result.stdout
 
 
 def test_explain_json(cli):
     b = _bundle(cli)
     result = cli("explain", b, "00123", "--profile", "ny-ffy2011", "--json", code=0)
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["measures"]
     assert rows and {r["district_id"] for r in rows} == {"00123"}
     assert {r["school_year"] for r in rows} == {2012}
 
