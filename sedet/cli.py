@@ -22,11 +22,22 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from sedet import __version__, runtime
 from sedet.errors import DEFAULT_LIMIT, EXIT_INTERNAL, BundleError, SedetError
+from sedet.progress import SILENT, Steps
 
 if TYPE_CHECKING:
     from sedet.model import RunResult
@@ -175,9 +186,39 @@ def print_problems(e: BundleError) -> None:
 
 
 def _progress(quiet: bool) -> Progress | None:
+    """Progress on stderr, only on a terminal (not for cron or a pipe) and not under --quiet."""
     if quiet or not err.is_terminal:
         return None
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24), _Count(),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+class _Count(ProgressColumn):
+    """'12/300' for a phase that counts its items; nothing for one that does not."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{int(task.completed):,}/{int(task.total):,}" if task.total is not None else "")
+
+
+class BarSteps(Steps):
+    """The phases of a run as rich progress bars: one line, the current phase, with its count."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def phase(self, what: str, total: int | None = None) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(what, total=total)
+
+    def advance(self, n: int = 1, what: str | None = None) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=n, description=what)
+
+
+def _steps(progress: Progress | None) -> Steps:
+    return BarSteps(progress) if progress is not None else SILENT
 
 
 def _version(value: bool) -> None:
@@ -206,6 +247,9 @@ def determine(
     limit: LimitOpt = DEFAULT_LIMIT,
     per_district: Annotated[bool, typer.Option(
         "--per-district", help="also write districts/<district_id>.xlsx, one workbook per LEA")] = False,
+    letters: Annotated[bool, typer.Option(
+        "--letters", help="also write letters/<district_id>.pdf, the determination letter to each LEA, from the "
+        "profile's [letters] template (docs/letters.md)")] = False,
     public: Annotated[bool, typer.Option(
         "--public", help="public release: suppress small cells in every file written "
         "(docs/methods.md section 11)")] = False,
@@ -223,58 +267,97 @@ def determine(
     interruptible_waits()
     started = time.perf_counter()
     prof = load_profile(profile)
-    if per_district and prof.model.determination is None:  # said before the bundle is read
-        raise UsageError(f"--per-district: profile {prof.id} makes no determinations (no [determination] section)",
-                         hint="district workbooks show a determination; run without --per-district for the "
-                         "indicators")
+    asked = [o for o, on in (("--per-district", per_district), ("--letters", letters)) if on]
+    if asked and prof.model.determination is None:  # said before the bundle is read
+        raise UsageError(f"{' and '.join(asked)}: profile {prof.id} makes no determinations (no [determination] "
+                         "section)", hint="district workbooks and letters show a determination; run without "
+                         f"{' and '.join(asked)} for the indicators")
     check_out(out_dir)  # before the work: a folder sedet must not replace is refused at once
     progress = _progress(quiet)
     with progress or nullcontext():
-        task = progress.add_task("reading the bundle", total=None) if progress else None
-
-        def say(what: str) -> None:
-            if progress and task is not None:
-                progress.update(task, description=what)
-
-        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, streaming=streaming,
-                     on_table=lambda name: say(f"reading {name}"))
-        say("writing the results")
+        steps = _steps(progress)
+        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, streaming=streaming, steps=steps)
+        warnings = [w for w in [year_warning(prof.model.profile.ffy, prof.id, result.year)] if w]
+        for w in warnings:  # said once, also under --quiet (cron mails stderr)
+            err.print(f"sedet: warning: {w}", markup=False)
         options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,
-                   "per_district": per_district, "public": public, "streaming": result.streaming}
+                   "per_district": per_district, "public": public, "streaming": result.streaming,
+                   "warnings": warnings}
         from sedet.report.writer import write_outputs
 
         with staged_output(out_dir) as tmp:
             try:
-                written = write_outputs(result, tmp, options, per_district=per_district, public=public)
+                written = write_outputs(result, tmp, options, per_district=per_district, public=public,
+                                        letters=letters, steps=steps)
             except OSError as e:  # a full disk, a folder taken away: nothing is moved into --out
                 raise OutputError(f"cannot write the results beside {str(out_dir)!r}: {e.strerror or e}") from None
     _summary(result, prof.meta.title, written, out_dir, time.perf_counter() - started, quiet)
 
 
+def year_warning(ffy: int, profile_id: str, year: int) -> str | None:
+    """A run of a school year other than the profile's: FFY N is school year N to N+1, whose spring
+    year is N+1 (FFY 2022 is 2022-23, `--year 2023`). Not an error: a state may run last year's
+    method on this year's data on purpose, but it should not happen unnoticed."""
+    if year == ffy + 1:
+        return None
+    return (f"profile {profile_id} is for FFY {ffy} (school year {school_year(ffy + 1)}), but the school year "
+            f"determined is {school_year(year)} (--year {year}): its parameters are those of another year")
+
+
+def school_year(spring: int) -> str:
+    """2023 -> '2022-23'."""
+    return f"{spring - 1}-{spring % 100:02d}"
+
+
 def _summary(result: RunResult, title: str, written: list[Path], out_dir: Path, elapsed: float, quiet: bool) -> None:
-    """The last words of a run: one line for cron, else the tables read, the determinations, the files."""
+    """The last words of a run: one line for cron, else the tables read, the determinations, what a
+    public release withheld, the files. (No "rows rejected": a bundle with a bad row is refused as a
+    whole, so a run that gets here rejected none.)"""
+    withheld = _withheld(out_dir / "manifest.json")
     if quiet:
         out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "
-                  f"{len(written)} files written to {out_dir} in {elapsed:.1f} s", markup=False)
+                  f"{len(written)} files written to {out_dir} in {elapsed:.1f} s"
+                  + (f"; public release: {withheld}" if withheld else ""), markup=False)
         return
-    t = Table(title=escape(f"{title}\nschool year {result.year}"), title_justify="left")
+    t = Table(title=escape(f"{title}\nschool year {school_year(result.year)}"), title_justify="left")
     t.add_column("table")
     t.add_column("file")
     t.add_column("rows read", justify="right")
-    t.add_column("rows rejected", justify="right")
     for lt in result.inputs:
-        t.add_row(escape(lt.table), escape(lt.file + (f" [{lt.sheet}]" if lt.sheet else "")), f"{lt.rows_read:,}", "0")
+        t.add_row(escape(lt.table), escape(lt.file + (f" [{lt.sheet}]" if lt.sheet else "")), f"{lt.rows_read:,}")
     out.print(t)
     out.print(f"{result.measures.height:,} measure rows for {result.n_districts:,} districts", markup=False)
     if result.determinations is not None:
         counts = result.determinations.table.group_by("category_label").len().sort("len", descending=True)
         shown = ", ".join(f"{label or 'not determined'} {n}" for label, n in counts.iter_rows())
         out.print(f"determinations: {shown}", markup=False)
-    top = [p for p in written if p.parent.name != "districts"]
-    n_districts = len(written) - len(top)
-    extra = f", and {n_districts} district workbooks in districts/" if n_districts else ""
-    out.print(f"wrote {len(written)} files to {out_dir}: " + ", ".join(p.name for p in top) + extra, markup=False)
+    if withheld:
+        out.print(f"public release: {withheld} (manifest.json, public_release)", markup=False)
+    top = [p for p in written if p.parent == out_dir or p.parent.name not in ("districts", "letters")]
+    per_folder = [f"{sum(p.parent.name == d for p in written):,} {what} in {d}/"
+                  for d, what in (("districts", "district workbooks"), ("letters", "letters"))
+                  if any(p.parent.name == d for p in written)]
+    out.print(f"wrote {len(written):,} files to {out_dir}: " + ", ".join([p.name for p in top] + per_folder),
+              markup=False)
     out.print(f"done in {elapsed:.1f} s", markup=False)
+
+
+def _withheld(manifest: Path) -> str:
+    """What a public release withheld, from the manifest it wrote: cells of the measure and factor
+    tables shown as the suppression token, and LEAs' values top- or bottom-coded. "" for other runs."""
+    try:
+        release = json.loads(manifest.read_text(encoding="utf-8")).get("public_release")
+    except (OSError, ValueError):
+        return ""
+    if not release:
+        return ""
+    parts = []
+    for table in ("measures", "factors"):
+        counts = release.get(table)
+        if counts:
+            parts.append(f"{counts['cells_withheld_total']:,} cells of {counts['rows']:,} {table} rows withheld"
+                         + (f", {counts['values_coded']:,} values coded" if counts.get("values_coded") else ""))
+    return "; ".join(parts)
 
 
 @app.command()
@@ -325,21 +408,36 @@ def explain(
     profile: ProfileOpt,
     year: YearOpt = None,
     encoding: EncodingOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+    factor: Annotated[list[str] | None, typer.Option(
+        "--factor", metavar="ID", help="details: only the rows this factor reads (repeatable), e.g. F2")] = None,
+    measure: Annotated[list[str] | None, typer.Option(
+        "--measure", metavar="NAME", help="details: only this measure's rows (repeatable), e.g. risk_ratio")] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="print the answer only, without the details")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the answer and the rows as JSON")] = False,
 ) -> None:
-    """Print one district's measure rows with the counts behind each value."""
-    from sedet.explain import render, render_determination
+    """Print one district's determination first (category, points, rank, each factor's value, points and
+    why), then the measure rows with the counts behind each value (--factor, --measure: only those)."""
+    from sedet import explain as ex
+    from sedet.errors import UsageError
     from sedet.pipeline import district_rows, run, with_risks
     from sedet.profile import load_profile
 
     prof = load_profile(profile)
     result = run(bundle, prof, year=year, encoding=encoding)
     rows = district_rows(result, district)
+    if (w := year_warning(prof.model.profile.ffy, prof.id, result.year)) is not None:
+        err.print(f"sedet: warning: {w}", markup=False)
+    factors, measures = factor or [], measure or []
+    wrong = ex.unknown_choice(result, factors, measures)
+    if wrong is not None:
+        raise UsageError(wrong[0], hint=wrong[1])
+    chosen = ex.select_rows(result, rows, factors, measures) if not summary else rows.clear()
     if as_json:
-        out.print_json(json.dumps(rows.to_dicts(), default=str))
+        out.print_json(json.dumps(ex.explain_json(result, district, chosen), default=str))
         return
-    render(out, result, district, with_risks(rows, result))
-    render_determination(out, result, district)
+    ex.render_answer(out, result, district)
+    if not summary:
+        ex.render(out, result, with_risks(chosen, result), ex.selection_text(result, factors, measures))
 
 
 @app.command()

@@ -22,19 +22,20 @@ ALLOWED: dict[str, set[str]] = {
     "sedet.model": set(),
     "sedet.errors": {"sedet.model"},
     "sedet.runtime": set(),
+    "sedet.progress": set(),
     "sedet.measures": {"sedet.model"},
     "sedet.determine": {"sedet.model", "sedet.errors"},
     "sedet.io": {"sedet.model", "sedet.errors"},
     "sedet.profile": {"sedet.model", "sedet.errors", "sedet.measures", "sedet.determine"},
     "sedet.pipeline": {"sedet.model", "sedet.errors", "sedet.io", "sedet.measures", "sedet.determine",
-                       "sedet.profile"},
+                       "sedet.profile", "sedet.progress"},
     "sedet.words": {"sedet.model", "sedet.determine.params"},
-    "sedet.report": {"sedet.model", "sedet.errors", "sedet.io.output", "sedet.words"},
+    "sedet.report": {"sedet.model", "sedet.errors", "sedet.io.output", "sedet.words", "sedet.progress"},
     "sedet.explain": {"sedet.model", "sedet.words"},
     "sedet.profile_docs": {"sedet.measures", "sedet.profile"},
     "sedet.sample": {"sedet.model", "sedet.io.schema", "sedet.measures"},
     "sedet.cli": {"sedet.model", "sedet.errors", "sedet.runtime", "sedet.pipeline", "sedet.profile", "sedet.io",
-                  "sedet.report", "sedet.explain", "sedet.sample", "sedet.words"},
+                  "sedet.report", "sedet.explain", "sedet.sample", "sedet.words", "sedet.progress"},
 }
 
 

@@ -15,6 +15,7 @@ import polars as pl
 from sedet import __version__
 from sedet.io.output import sha256_file
 from sedet.model import FORMULA_START, MEASURE_COLUMNS, RunResult
+from sedet.progress import SILENT, Steps
 from sedet.report.statewide import extracts, write_statewide
 
 FORMULA_TEXT = "^[" + re.escape("".join(FORMULA_START)) + "]"  # text a spreadsheet reads as a formula
@@ -34,24 +35,38 @@ def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_district: bool = False,
-                  public: bool = False) -> list[Path]:
+                  public: bool = False, letters: bool = False, steps: Steps = SILENT) -> list[Path]:
     """Write every output file into `out` (a fresh temporary folder); return the paths written.
 
     With `public`, every table is suppressed first (docs/methods.md section 11) and every file is
-    laid out from the suppressed tables; the computations behind them used the full data."""
+    laid out from the suppressed tables; the computations behind them used the full data.
+    `letters`: a PDF letter per LEA (report/letters.py)."""
+    if public:
+        steps.phase("withholding small cells for the public release")
     measures, factors = _tables(result, public)
     hashes: dict[Path, str] = {}
+    steps.phase("writing determinations.xlsx, measures.csv, measures.parquet"
+                + (", determinations.csv, factors.parquet" if result.determinations is not None else ""))
     written = _flat_files_and_workbook(result, out, measures, factors, public, hashes)
+    n_leas = result.determinations.table.height if result.determinations is not None else 0
     if per_district:
         from sedet.report.district import write_district_workbooks
 
+        steps.phase("writing the district workbooks", n_leas)
         written += write_district_workbooks(result, out, measures=measures if public else None, factors=factors)
+        steps.advance(n_leas)
+    if letters:
+        from sedet.report.letters import write_letters
+
+        steps.phase("writing the letters", n_leas)
+        written += write_letters(result, out, factors=factors, on_letter=steps.advance)
     manifest = out / "manifest.json"
     doc = _manifest(result, run_options, written, hashes)
     if public:
         from sedet.report.audit import manifest_entry
         from sedet.report.suppress import public_manifest
 
+        steps.phase("auditing the public files for what they disclose")
         doc = public_manifest(doc, result.profile.reporting, measures=measures, factors=factors)
         # the disclosure audit of what was laid out (counts only; "not run: ..." without scipy)
         doc["public_release"]["disclosure_audit"] = manifest_entry(result, measures, factors)
@@ -129,7 +144,6 @@ def _manifest(result: RunResult, run_options: dict, written: list[Path], hashes:
                 "sheet": t.sheet,
                 "sha256": result.fingerprints[t.file],
                 "rows_read": t.rows_read,
-                "rows_rejected": 0,
                 "columns_ignored": list(t.columns_ignored),
                 "columns_not_read": list(t.columns_not_read),
             }
