@@ -400,6 +400,9 @@ class ProfileInfo:
     sha256: str
     parameters: tuple[tuple[str, Any, str], ...]  # (dotted path, value, source), in profile order
     reporting: ReportingParams
+    # the profile's [letters] section as plain data (profile.Letters.model_dump(), its `template` an absolute
+    # folder), or None when it has none: what report/letters.py puts into each determination letter
+    letters: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ above it), or as `{ value = ..., source = "..." }` with a source of its own::
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import tomllib
 from importlib import resources
@@ -47,6 +48,86 @@ class Meta(Strict):
                                     examples=["Preliminary: before the data review of March 1"])
 
 
+# ---------------------------------------------------------------------------------------------------
+# [letters]: the fixed text of the determination letters (report/letters.py, docs/letters.md)
+
+LETTER_TEMPLATE = "letter.typ"  # the file a [letters] template folder holds
+
+
+class Letterhead(Strict):
+    """Who sends the letter, as its letterhead shows it."""
+
+    agency: str | None = Field(default=None, description="the agency sending the letters",
+                               examples=["New Jersey Department of Education"])
+    office: str | None = Field(default=None, description="the office within the agency",
+                               examples=["Office of Special Education"])
+    address: list[str] = Field(default_factory=list, description="the address, one line each",
+                               examples=[["PO Box 500", "Trenton, NJ 08625"]])
+    website: str | None = Field(default=None, description="a web address printed under the address",
+                                examples=["https://www.nj.gov/education/specialed/"])
+
+
+class Signatory(Strict):
+    """Who signs the letters."""
+
+    name: str | None = Field(default=None, description="the signatory's name", examples=["Jane Doe"])
+    title: str | None = Field(default=None, description="the signatory's title",
+                              examples=["Director, Office of Special Education"])
+
+
+class Contact(Strict):
+    """Whom a district asks about its letter."""
+
+    name: str | None = Field(default=None, description="the contact's name or office", examples=["Monitoring team"])
+    email: str | None = Field(default=None, description="an email address", examples=["determinations@doe.example.gov"])
+    phone: str | None = Field(default=None, description="a telephone number", examples=["(609) 555-0100"])
+
+
+class LetterCategory(Strict):
+    """What a category requires of a district, as its letter says, and by when it answers. The table's
+    name is the category's `short` name in [determination] (`[letters.categories.NA]`)."""
+
+    requires: list[str] = Field(default_factory=list, description="the steps the district takes, one item each",
+                                examples=[["Review the factors not met with your team",
+                                           "Submit an improvement plan to the Office of Special Education"]])
+    response_due: datetime.date | None = Field(default=None, description="the date the district's response is due",
+                                               examples=[datetime.date(2023, 9, 1)])
+    response_due_days: NonNegInt | None = Field(
+        default=None, examples=[60],
+        description="the response is due this many days after the date of issue (instead of `response_due`)")
+
+    @model_validator(mode="after")
+    def _one_due_date(self) -> LetterCategory:
+        if self.response_due is not None and self.response_due_days is not None:
+            raise ValueError("give response_due or response_due_days, not both")
+        return self
+
+
+class Letters(Strict):
+    """The determination letters (`--letters`): their fixed text, and the template they are laid out
+    with (docs/letters.md). Every value is printed as written; none is read as markup."""
+
+    template: str | None = Field(
+        default=None, examples=["letters/"],
+        description=f"a folder, relative to the profile file, holding the `{LETTER_TEMPLATE}` to lay the letters out "
+                    "with (and any files it reads, fonts in its `fonts/`); by default sedet's own template")
+    date_of_issue: datetime.date | None = Field(
+        default=None, examples=[datetime.date(2023, 6, 28)],
+        description="the date printed on every letter; none: the letter says the date is to be set (a letter never "
+                    "takes the day it is written, so that a run gives the same letters every time)")
+    addressee: str = Field(default="Superintendent", examples=["Chief State School Officer"],
+                           description="whom the letter greets (\"Dear Superintendent:\")")
+    opening: str | None = Field(
+        default=None, examples=["Each year the Department determines how each district carries out IDEA Part B."],
+        description="the first paragraph, in place of the template's own (which cites 34 CFR 300.600 and 300.603)")
+    letterhead: Letterhead = Field(default_factory=Letterhead, description="who sends the letters")
+    signatory: Signatory = Field(default_factory=Signatory, description="who signs them")
+    contact: Contact = Field(default_factory=Contact, description="whom a district asks")
+    categories: dict[str, LetterCategory] = Field(
+        default_factory=dict, description="what each category requires and by when the district answers, by "
+                                          "category short name")
+
+
 def _measures_model() -> type[Strict]:
     """The [measures] section: one optional sub-section per family of the registry, in its order."""
     fields: dict[str, Any] = {f.name: (f.params | None, None) for f in FAMILIES}
@@ -67,6 +148,20 @@ class Profile(Strict):
     groups: list[Group] = Field(default_factory=list)
     determination: Determination | None = None
     reporting: ReportingParams = Field(default_factory=ReportingParams)
+    letters: Letters | None = None
+
+    @model_validator(mode="after")
+    def _letters(self) -> Profile:
+        if self.letters is None:
+            return self
+        if self.determination is None:
+            raise ValueError("letters: a [letters] section needs a [determination] section (letters state one)")
+        shorts = [c.short for c in self.determination.categories]
+        unknown = [k for k in self.letters.categories if k not in shorts]
+        if unknown:
+            raise ValueError(f"letters.categories: {unknown[0]!r} is not the short name of a category of "
+                             f"[determination] ({', '.join(shorts)})")
+        return self
 
     @model_validator(mode="after")
     def _scoring(self) -> Profile:
@@ -133,7 +228,23 @@ class LoadedProfile:
         """What the reports show of the profile."""
         meta = self.meta
         return ProfileInfo(meta.id, meta.title, meta.run_type, meta.display_decimals, self.path.name, self.sha256,
-                           tuple(self.parameters()), self.model.reporting)
+                           tuple(self.parameters()), self.model.reporting, letters=self.letters())
+
+    def letters(self) -> dict[str, Any] | None:
+        """The [letters] section as plain data, its template folder made absolute (None: no section)."""
+        letters = self.model.letters
+        if letters is None:
+            return None
+        data = letters.model_dump()
+        data["template"] = str(self.template_folder()) if letters.template is not None else None
+        return data
+
+    def template_folder(self) -> Path | None:
+        """The folder of the letters' own template (relative to the profile file), or None for sedet's."""
+        letters = self.model.letters
+        if letters is None or letters.template is None:
+            return None
+        return (self.path.parent / letters.template).resolve()
 
     def parameters(self) -> list[tuple[str, Any, str]]:
         """(path, value, source) for every parameter, in file order."""
@@ -210,6 +321,7 @@ def load_profile(name_or_path: str) -> LoadedProfile:
             hint="give the table a `source = \"...\"` line, or write the value as { value = ..., source = \"...\" }",
         )
     loaded = LoadedProfile(model, path, text, sources)
+    _check_template(loaded)
     coded = set(CODE_LISTS) | {name for family, params in loaded.families() for name in family.code_lists(params)}
     stray = [name for name in model.codes if name not in coded]
     if stray:
@@ -219,6 +331,20 @@ def load_profile(name_or_path: str) -> LoadedProfile:
             hint="the code lists: " + ", ".join(sorted(coded)) + " (a yes/no or number column takes no codes)",
         )
     return loaded
+
+
+def _check_template(loaded: LoadedProfile) -> None:
+    """A [letters] template folder must exist and hold the template file."""
+    folder = loaded.template_folder()
+    if folder is None:
+        return
+    hint = (f"`letters.template` names a folder, relative to the profile file, holding {LETTER_TEMPLATE}; "
+            "copy sedet's own (docs/letters.md) to start from")
+    if not folder.is_dir():
+        raise ProfileError(f"{loaded.path}: letters.template: the folder {folder} does not exist", hint=hint)
+    if not (folder / LETTER_TEMPLATE).is_file():
+        raise ProfileError(f"{loaded.path}: letters.template: the folder {folder} has no {LETTER_TEMPLATE}",
+                           hint=hint)
 
 
 def _unwrap_sources(raw: dict) -> tuple[dict, dict[str, str]]:

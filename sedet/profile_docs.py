@@ -54,7 +54,7 @@ def sections() -> list[Section]:
     """Every section of a profile, in the order a profile is written."""
     out: list[Section] = []
     top = {"profile": "[profile]", "measures": None, "factors": "[[factors]]", "groups": "[[groups]]",
-           "determination": "[determination]", "reporting": "[reporting]"}
+           "determination": "[determination]", "reporting": "[reporting]", "letters": "[letters]"}
     for name, title in top.items():
         if name == "measures":
             for family in FAMILIES:
@@ -154,6 +154,8 @@ def toml_value(v: Any) -> str:
         if not v:
             return "{}"
         return "{ " + ", ".join(f"{_key(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, BaseModel):  # a sub-table's defaults, as the table it stands for
+        return toml_value(v.model_dump(exclude_none=True))
     return json.dumps(v)
 
 

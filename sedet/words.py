@@ -119,6 +119,8 @@ def target_text(factor: Factor, info: MeasureInfo | None = None, decimals: int =
 
     A value factor (score = "value") has no target: its points are its value, up to its maximum."""
     shown: Shown = info.shown_as if info is not None else "number"
+    if factor.target:
+        return factor.target
     if factor.score == "value":
         return f"points = value, up to {points_text(factor.possible)}"
     top = factor.possible
@@ -227,7 +229,9 @@ def factor_words(row: Mapping, factor: Factor | None, info: MeasureInfo | None =
     value = ""
     if ok:
         v = row.get("value")
-        if yes_no or v is None:
+        if row.get("value_token"):
+            value = row["value_token"]
+        elif yes_no or v is None:
             value = flags_words(row.get("flags"))
         else:
             value = value_text(v, shown, decimals)
@@ -256,7 +260,8 @@ def lea_factor_words(result: RunResult, factors: pl.DataFrame | None = None) -> 
     dets = result.determinations
     if dets is None:
         return {}
-    rows = (factors if factors is not None else dets.factors).join(dets.factor_state, on="factor", how="left")
+    rows = _published(factors if factors is not None else dets.factors).join(dets.factor_state, on="factor",
+                                                                             how="left")
     decimals = result.profile.display_decimals
     yes_no = yes_no_factors(rows)
     out: dict[str, list[FactorWords]] = {}
@@ -265,6 +270,17 @@ def lea_factor_words(result: RunResult, factors: pl.DataFrame | None = None) -> 
         info = result.measure_info.get(r["measure"] or "")
         out.setdefault(r["district_id"], []).append(factor_words(r, f, info, decimals, r["factor"] in yes_no))
     return out
+
+
+def _published(factors: pl.DataFrame) -> pl.DataFrame:
+    """A public release's factor table holds its values as published text: a number ("0.833"), or a
+    token that stands for a value withheld or coded ("*", "≥95%"). Numbers are read back as numbers
+    (and worded as such); a token goes to `value_token`, and is shown as published."""
+    if factors.schema.get("value") != pl.String:
+        return factors
+    number = pl.col("value").cast(pl.Float64, strict=False)
+    return factors.with_columns(
+        pl.when(number.is_null()).then(pl.col("value")).alias("value_token"), number.alias("value"))
 
 
 def yes_no_factors(factors: pl.DataFrame) -> set[str]:

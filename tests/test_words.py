@@ -54,6 +54,9 @@ def test_targets_from_the_points_table():
     assert target_text(IDENTIFIED) == "not identified"
     assert target_text(YES, NUMBER, yes_no=True) == "yes"
     assert target_text(_factor(points=[{"at_least": 1.0, "points": 2}, {"otherwise": 0}]), RATE) == "100%"
+    # a profile's own words win over the table's
+    assert target_text(_factor(points=IDENTIFIED.points, target="no significant discrepancy")) == \
+        "no significant discrepancy"
     assert scale_text(COMPLIANCE, RATE) == "2 points when 95.0% or more; 1 when 75.0% or more; else 0"
 
 

@@ -89,6 +89,9 @@ class Factor(Strict):
     not_applicable: list[str] = Field(default_factory=lambda: list(NOT_APPLICABLE),
                                       description="the row statuses that make the factor not applicable for an LEA",
                                       examples=[["below_min_n", "no_data"]])
+    target: str | None = Field(default=None, description="the target as letters and reports state it (default: "
+                               "read off the points table, e.g. '95.0% or more', docs/methods.md section 12)",
+                               examples=["no significant discrepancy"])
     source: str | None = Field(default=None, description="where the factor comes from",
                                examples=["OSEP compliance scoring: >= 95% 2 points"])
     weight: float | None = Field(default=None, gt=0, description="how much the factor counts (default 1): its "
