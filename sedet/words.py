@@ -263,7 +263,7 @@ def lea_factor_words(result: RunResult, factors: pl.DataFrame | None = None) -> 
     rows = _published(factors if factors is not None else dets.factors).join(dets.factor_state, on="factor",
                                                                              how="left")
     decimals = result.profile.display_decimals
-    yes_no = yes_no_factors(rows)
+    yes_no = yes_no_factors(dets.factors)  # from the run's own flags: a withheld flag changes no factor's kind
     out: dict[str, list[FactorWords]] = {}
     for r in rows.sort("district_id", "factor_order").iter_rows(named=True):
         f = dets.factor_defs.get(r["factor"])
