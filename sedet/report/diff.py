@@ -35,7 +35,7 @@ from rich.table import Table
 from sedet.errors import SedetError, UsageError
 from sedet.model import FORMULA_START
 from sedet.report.sheet_xml import new_workbook, save_deterministic, table_sheet
-from sedet.report.xlsx import DECIMAL, PERCENT, Col
+from sedet.report.xlsx import DECIMAL, PERCENT, Col, Page, run_footer
 
 # How the caller finds a profile by its id (raises SedetError when it cannot): its category short
 # names, best first (None when it has no determination), and its SHA-256 (profile.category_order).
@@ -74,10 +74,15 @@ class RunInfo:
     profile_sha256: str | None
     school_year: int | None
     leas: int
+    run_type: str | None = None
 
     def describe(self) -> str:
         year = "" if self.school_year is None else f" {self.school_year}"
         return f"{self.folder} ({self.profile_id or 'profile unknown'}{year})"
+
+    def footer(self) -> str:
+        """The run as a printed page's footer names it: profile, run type, school year."""
+        return run_footer(self.profile_id or "profile unknown", self.run_type or "unknown", self.school_year)
 
 
 @dataclass
@@ -198,8 +203,10 @@ def _run_info(folder: Path, manifest: dict, leas: int) -> RunInfo:
     if not isinstance(prof, dict):
         prof = {}
     year = manifest.get("school_year")
+    run_type = prof.get("run_type")
     return RunInfo(folder=folder, profile_id=prof.get("id"), profile_sha256=prof.get("sha256"),
-                   school_year=year if isinstance(year, int) else None, leas=leas)
+                   school_year=year if isinstance(year, int) else None, leas=leas,
+                   run_type=run_type if isinstance(run_type, str) else None)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -408,33 +415,34 @@ def print_diff(console, result: DiffResult) -> None:
 
 
 def write_diff_workbook(result: DiffResult, path: Path) -> None:
-    """Changes, Factor changes and Summary sheets; the same bytes for the same result."""
-    book = new_workbook()
+    """Changes, Factor changes and Summary sheets; the same bytes for the same result. Each prints one
+    page wide, its header repeated, with the two runs in the footer."""
+    book = new_workbook(Page(f"changes from {result.old.footer()} to {result.new.footer()}"))
     c = result.changes
     scored = c.select(pl.col("old_score").is_not_null().any() | pl.col("new_score").is_not_null().any()).item()
     ranks = c.select(pl.col("old_rank").is_not_null().any() | pl.col("new_rank").is_not_null().any()).item()
     change_cols = [
-        Col("district_id", "District ID", 12),
-        Col("district_name", "District", 32),
-        Col("old_category_label", "Old determination", 26),
-        Col("new_category_label", "New determination", 26),
+        Col("district_id", "District ID", 10),
+        Col("district_name", "District", 24, wrap=True),
+        Col("old_category_label", "Old determination", 20, wrap=True),
+        Col("new_category_label", "New determination", 20, wrap=True),
         Col("old_percentage", "Old percentage", 11, PERCENT),
         Col("new_percentage", "New percentage", 11, PERCENT),
-        *([Col("old_score", "Old score", 10, "0.00"), Col("new_score", "New score", 10, "0.00")]
+        *([Col("old_score", "Old score", 8, "0.00"), Col("new_score", "New score", 8, "0.00")]
           if scored else []),
-        *([Col("old_rank", "Old rank", 8, "0"), Col("new_rank", "New rank", 8, "0"),
+        *([Col("old_rank", "Old rank", 7, "0"), Col("new_rank", "New rank", 7, "0"),
            Col("old_percentile", "Old percentile", 10, "0.0"), Col("new_percentile", "New percentile", 10, "0.0")]
           if ranks else []),
-        Col("change", "Change", 10),
-        Col("factors_moved", "Factors that moved", 60),
-        Col("why", "Why", 50),
+        Col("change", "Change", 9),
+        Col("factors_moved", "Factors that moved", 30, wrap=True),
+        Col("why", "Why", 34, wrap=True),
     ]
     table_sheet(book, "Changes", change_cols, c)
     factor_cols = [
-        Col("district_id", "District ID", 12),
-        Col("district_name", "District", 32),
+        Col("district_id", "District ID", 10),
+        Col("district_name", "District", 26, wrap=True),
         Col("factor", "Factor", 8),
-        Col("factor_title", "Factor title", 48),
+        Col("factor_title", "Factor title", 40, wrap=True),
         Col("old_points", "Old points", 9, DECIMAL),
         Col("new_points", "New points", 9, DECIMAL),
         Col("old_value", "Old value", 11),
@@ -465,5 +473,6 @@ def write_diff_workbook(result: DiffResult, path: Path) -> None:
     ]
     # Counts are shown as numbers: a text that reads as a number in a column with a format is one.
     summary = pl.DataFrame({"item": [i for i, _ in items], "value": [str(v) for _, v in items]})
-    table_sheet(book, "Summary", [Col("item", "Item", 36), Col("value", "Value", 70, "0")], summary)
+    table_sheet(book, "Summary", [Col("item", "Item", 36, wrap=True), Col("value", "Value", 70, "0", wrap=True)],
+                summary)
     save_deterministic(book, path)

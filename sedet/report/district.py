@@ -1,13 +1,18 @@
 """Per-district workbooks (`--per-district`): districts/<district_id>.xlsx, ready to attach to a letter.
 
-Each workbook has a "Determination" sheet (the category, the tier and what it requires, points,
-percentage, rank, the conditions and overrides with their reasons, and every factor with the
-LEA's value beside the state's) and a "Measures" sheet (the LEA's measure rows for the year,
-with the counts behind each value).
+Each workbook has a "Determination" sheet, page 1, which reads like the letter: the category (and,
+where a condition or an override placed it, the category the method computed), the conditions and
+overrides with their reasons, the tier and what it requires, points, percentage and rank, in words
+with their units; then the table of factors: Factor, District, State, Target, Points ("1 of 2"),
+Why, in the words of sedet/words.py, the letter's own. A "Measures" sheet holds the LEA's measure
+rows for the year, with the counts behind each value and their statuses and verdicts in words.
+Both print on US Letter, one page wide at 8 pt or more, with the LEA and the run in the footer.
 
-Speed: the per-LEA frames are cut once with `partition_by`; the Measures rows of many LEAs are
-rendered as sheet XML in one query (report/sheet_xml.py); styles are built once per workbook;
-workbooks are written write-only, in parallel processes when there are many.
+Speed: every LEA's factors are put in words in one pass over the factor table, and the workers get
+those words, not frames; the Measures rows of many LEAs are rendered as sheet XML in one query
+(report/sheet_xml.py); styles are module constants, built once; workbooks are written write-only,
+in parallel processes when there are many. The print settings and page 1's words cost about 2 ms a
+workbook more than the compact grid did (300 LEAs: 5.0-5.5 s before, 5.5-6.1 s after, end to end).
 """
 
 from __future__ import annotations
@@ -26,26 +31,38 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 
 import polars as pl
+from openpyxl.styles import PatternFill
 
 from sedet.io.output import signals_held
-from sedet.model import MeasureInfo, RunResult, ScoreInfo
-from sedet.report.labels import score_format, titles, value_format, value_formats
+from sedet.model import QUALIFIERS, MeasureInfo, RunResult, ScoreInfo
+from sedet.report.labels import titles, value_formats
 from sedet.report.sheet_xml import StyleRegistry, new_workbook, rendered_table_sheet, rows_xml_by, save_deterministic
 from sedet.report.xlsx import (
     BOLD,
-    DECIMAL,
+    HEADER_FILL,
+    HEADER_FONT,
     INTEGER,
-    PERCENT,
+    PAD_PX,
+    PX_PER_UNIT,
     TITLE_FONT,
+    TITLE_PT,
+    WRAP,
     Col,
     CountedSheet,
+    Page,
     category_fills,
-    cell,
-    filled,
     first_row,
-    landscape,
+    fit_columns,
+    merge,
+    print_setup,
+    row_height,
+    run_footer,
+    school_year,
+    styled,
     text_cell,
+    text_lines,
 )
+from sedet.words import FactorWords, flag_words, lea_factor_words, points_text, status_words, value_text
 
 PARALLEL_FROM = 64  # below this many LEAs, one process is faster than starting workers
 CHUNK = 500  # LEAs whose Measures rows are rendered at once
@@ -56,13 +73,15 @@ class Context:
     """What every district workbook needs from the run (small and picklable)."""
 
     title: str
+    profile_id: str
     year: int
     run_type: str
     n_ranked: int
-    shorts: list[str]
-    formats: dict[str, str]  # the number format of each measure's values
+    labels: dict[str, str]  # category short name -> label, best first
     score: ScoreInfo | None  # the profile's own score, when it defines one
     styles: StyleRegistry  # the styles the pre-rendered Measures rows use, registered first in each workbook
+    fills: dict[str, PatternFill]  # category short name -> its fill (xlsx.category_fills), built once
+    decimals: int = 1  # the profile's display decimals
 
 
 def safe_name(district_id: str) -> str:
@@ -88,23 +107,22 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
     folder.mkdir()
     m = measures if measures is not None else result.measures
     m = m.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == result.year))
-    f = (factors if factors is not None else dets.factors).join(dets.factor_state, on="factor", how="left")
-    table = dets.table
     ctx = Context(
         title=result.profile.title,
+        profile_id=result.profile.id,
         year=result.year,
         run_type=result.profile.run_type,
         n_ranked=dets.distribution.ranked,
-        shorts=dets.method.shorts,
-        formats={name: value_format(info) for name, info in result.measure_info.items()},
+        labels={c.short: c.label for c in dets.method.categories},
         score=dets.method.score,
         styles=StyleRegistry(),
+        fills=category_fills(dets.method.shorts),
+        decimals=result.profile.display_decimals,
     )
     titled = _titled(m, result.measure_info)
     ctx.styles.prime(MEASURE_COLS, titled)  # every style the rows use, before any row is rendered
-    f_by = f.partition_by("district_id", as_dict=True, maintain_order=True)
-    empty_f = f.clear()
-    rows = {row["district_id"]: row for row in table.iter_rows(named=True)}
+    words = lea_factor_words(result, factors)  # sedet/words.py: what the letter and explain say too
+    rows = {row["district_id"]: row for row in dets.table.iter_rows(named=True)}
     paths = {d: folder / f"{safe_name(d)}.xlsx" for d in rows}
     ids = sorted(rows)
     parallel = len(ids) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
@@ -117,7 +135,7 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
         for k in range(0, len(ids), CHUNK):
             chunk = ids[k:k + CHUNK]
             xml_by, n_by = measure_rows(titled.filter(pl.col("district_id").is_in(chunk)), ctx.styles)
-            jobs = [(paths[d], rows[d], f_by.get((d,), empty_f), n_by.get(d, 0), xml_by.get(d, b"")) for d in chunk]
+            jobs = [(paths[d], rows[d], words.get(d, []), n_by.get(d, 0), xml_by.get(d, b"")) for d in chunk]
             if pool is None:
                 _write_many(ctx, jobs)
                 continue
@@ -223,20 +241,18 @@ def _write_many(ctx: Context, jobs: list) -> None:
         write_one(ctx, path, row, f, n, xml)
 
 
-MEASURE_COLS = [
-    Col("measure", "Measure", 22),
-    Col("subject", "Subject", 8),
-    Col("grade_band", "Grades", 7),
-    Col("assessment", "Assessment", 10),
-    Col("race_ethnicity", "Group", 7),
-    Col("category", "Category", 20),
-    Col("numerator", "Numerator", 11, INTEGER),
+# The Measures sheet: the qualifiers of a row in one column ("ELA, grades 3-8, REG"; "postsecondary
+# goals"), the free-text columns wrapped, so that it prints one page wide at 8 pt or more.
+MEASURE_COLS = fit_columns([
+    Col("measure", "Measure", 26, wrap=True),
+    Col("breakdown", "Breakdown", 16, wrap=True),
+    Col("numerator", "Numerator", 10, INTEGER),
     Col("denominator", "Denominator", 11, INTEGER),
-    Col("value", "Value", 10, fmt_by="value_format"),
-    Col("status", "Status", 13),
-    Col("flag", "Result", 16),
-    Col("note", "How it was computed", 90),
-]
+    Col("value", "Value", 9, fmt_by="value_format"),
+    Col("status", "Status", 13, wrap=True),
+    Col("flag", "Result", 13, wrap=True),
+    Col("note", "How it was computed", 50, wrap=True),
+])
 
 
 def _measures_intro(name: str, year: int) -> list[str]:
@@ -244,12 +260,23 @@ def _measures_intro(name: str, year: int) -> list[str]:
 
 
 def _titled(m: pl.DataFrame, infos: Mapping[str, MeasureInfo]) -> pl.DataFrame:
-    """The measure rows as the Measures sheets show them: by LEA, in a fixed order, with measure titles
-    and each value's number format."""
+    """The measure rows as the Measures sheets show them: by LEA, in a fixed order, with measure titles,
+    each value's number format, the qualifiers in one column, and statuses and verdicts in words."""
     rows = m.sort("district_id", "measure", "subject", "grade_band", "assessment", "category", "race_ethnicity",
                   nulls_last=True)
+
+    def words(column: str, say) -> pl.Expr:
+        codes = rows.get_column(column).drop_nulls().unique().to_list()
+        return pl.col(column).replace_strict({c: say(c) for c in codes}, default=None, return_dtype=pl.String)
+
+    shown = [pl.lit("grades ") + pl.col(q) if q == "grade_band" else pl.col(q) for q in QUALIFIERS]
     return rows.with_columns(value_formats(rows, infos)).with_columns(
-        pl.col("measure").replace_strict(titles(infos), default=pl.col("measure")).alias("measure"))
+        pl.col("measure").replace_strict(titles(infos), default=pl.col("measure")).alias("measure"),
+        pl.concat_str(shown, separator=", ", ignore_nulls=True).str.replace_all("_", " ", literal=True)
+        .alias("breakdown"),
+        words("status", status_words).alias("status"),
+        words("flag", flag_words).alias("flag"),
+    )
 
 
 def measure_rows(titled: pl.DataFrame, styles: StyleRegistry) -> tuple[dict, dict]:
@@ -259,73 +286,97 @@ def measure_rows(titled: pl.DataFrame, styles: StyleRegistry) -> tuple[dict, dic
     return xml, dict(titled.group_by("district_id").len().iter_rows())
 
 
-def write_one(ctx: Context, path: Path, row: dict, f: pl.DataFrame, n_measures: int, measures_xml: bytes) -> None:
-    """One LEA's workbook. Its Measures rows come rendered (`measure_rows`), `n_measures` of them."""
-    book = new_workbook()
+# Page 1 ("Determination"): the factor table's columns; above it, a label in column A and its text
+# across B-F.
+PAGE_COLS = (("Factor", 32), ("District", 12), ("State", 18), ("Target", 30), ("Points", 9), ("Why", 46))
+PAGE_WIDTHS = tuple(w for _, w in PAGE_COLS)
+VALUE_WIDTH = sum(PAGE_WIDTHS[1:]) + (len(PAGE_WIDTHS) - 2) * PAD_PX / PX_PER_UNIT  # B-F, merged
+PAGE_WIDTH = sum(PAGE_WIDTHS) + (len(PAGE_WIDTHS) - 1) * PAD_PX / PX_PER_UNIT
+
+
+def write_one(ctx: Context, path: Path, row: dict, words: list[FactorWords], n_measures: int,
+              measures_xml: bytes) -> None:
+    """One LEA's workbook: its factors in words (words.lea_factor_words), its Measures rows rendered
+    (`measure_rows`), `n_measures` of them."""
+    name = row["district_name"] or row["district_id"]
+    book = new_workbook(Page(run_footer(ctx.profile_id, ctx.run_type, ctx.year), left=f"{name} ({row['district_id']})"))
     sheet = book.create_sheet("Determination")
     ctx.styles.register(sheet)  # before any other style: the rendered rows use these indexes
     ws = CountedSheet(sheet)
-    landscape(ws)
-    for col, width in zip("ABCDEFG", (60, 20, 24, 9, 9, 18, 70), strict=True):
-        ws.column_dimensions[col].width = width
-    name = row["district_name"] or row["district_id"]
-    ws.append([text_cell(ws, ctx.title, TITLE_FONT)])
-    year = f"{ctx.year - 1}-{str(ctx.year)[-2:]}"
-    ws.append([text_cell(ws, f"{name} (district {row['district_id']}), school year {year}; "
-                             f"{ctx.run_type} determination")])
+    for i, width in enumerate(PAGE_WIDTHS):
+        ws.column_dimensions["ABCDEF"[i]].width = width
+    print_setup(sheet, book.page, PAGE_WIDTHS, (1, 2))
+    ws.append([text_cell(ws, ctx.title, TITLE_FONT)], height=TITLE_PT)
+    lea = f"{name} (district {row['district_id']}), school year {school_year(ctx.year)}; {ctx.run_type} determination"
+    lines = text_lines(lea, PAGE_WIDTH)  # not bold
+    if lines > 1:
+        merge(ws, 2, 1, len(PAGE_WIDTHS))
+    ws.append([styled(ws, lea, align=WRAP if lines > 1 else None)], height=row_height(lines))
     ws.append([])
     _determination(ws, ctx, row)
-    ws.append([])
-    if f.height:
-        _factors(ws, ctx, f)
+    if words:
+        ws.append([])
+        _factors(ws, words)
     if n_measures:
         rendered_table_sheet(book, "Measures", MEASURE_COLS, n_measures, measures_xml,
                              intro=_measures_intro(name, ctx.year))
     save_deterministic(book, path)
 
 
+def _pair(ws: CountedSheet, label: str, text: str, fill=None) -> None:
+    """A label in column A and its text across B-F: merged and wrapped where it needs more than one
+    line, or has a fill (one line runs on over the empty cells beside it)."""
+    label_lines = text_lines(label, PAGE_WIDTHS[0], bold=True)
+    lines = max(label_lines, text_lines(text, VALUE_WIDTH))
+    wide = lines > 1 or fill is not None
+    if wide:
+        merge(ws, ws.rows + 1, 2, len(PAGE_WIDTHS))
+    ws.append([styled(ws, label, font=BOLD, align=WRAP if label_lines > 1 else None),
+               styled(ws, text, fill=fill, align=WRAP if wide else None)], height=row_height(lines))
+
+
 def _determination(ws: CountedSheet, ctx: Context, row: dict) -> None:
-    """The category, the tier and what it requires, points, percentage, rank, level, and the reasons."""
-    fill = category_fills(ctx.shorts).get(row["category"]) if row["category"] else None
-    ws.append([text_cell(ws, "Determination", BOLD), filled(ws, row["category_label"] or row["status"], fill)])
-    if row["tier"]:
-        ws.append([text_cell(ws, "Support tier", BOLD), cell(ws, row["tier"])])
-    if row["tier_text"]:
-        # on a row of its own, in the wide first column: long text runs on over the empty cells
-        ws.append([text_cell(ws, "What the tier means", BOLD)])
-        ws.append([text_cell(ws, row["tier_text"])])
-    if ctx.score is not None and row.get("score") is not None:
-        ws.append([text_cell(ws, f"{ctx.score.name} (scale {ctx.score.scale_min:g}-{ctx.score.scale_max:g})"),
-                   cell(ws, row["score"], score_format(ctx.score))])
-    if row["percentage"] is not None:
-        ws.append([text_cell(ws, "Points earned"), cell(ws, row["points_earned"], DECIMAL)])
-        ws.append([text_cell(ws, "Points possible"), cell(ws, row["points_possible"], DECIMAL)])
-        ws.append([text_cell(ws, "Determination percentage"), cell(ws, row["percentage"], PERCENT)])
-    if row["rank"] is not None:
-        ws.append([text_cell(ws, f"Rank among {ctx.n_ranked} LEAs"), cell(ws, row["rank"], INTEGER)])
-        ws.append([text_cell(ws, "Percentile"), cell(ws, row["percentile"], DECIMAL)])
-    if row["accountability_level"] is not None:
-        ws.append([text_cell(ws, "Accountability level"), cell(ws, row["accountability_level"], INTEGER)])
+    """The category (and the one the method computed, where a condition or an override placed it),
+    the reasons, the tier and what it requires, score, points, percentage, rank, level: in words."""
+    fill = ctx.fills.get(row["category"]) if row["category"] else None
+    _pair(ws, "Determination", row["category_label"] or row["status"], fill)
+    if row["placed_by"] and row["placed_by"] != "method":
+        _pair(ws, "Category the method computed", _computed(ctx, row))
     for reason in (row["reasons"].split("; ") if row["reasons"] else []):
-        ws.append([text_cell(ws, "Condition or override", BOLD), cell(ws, reason)])
+        _pair(ws, "Condition or override", reason)
+    if row["tier"]:
+        _pair(ws, "Support tier", row["tier"])
+    if row["tier_text"]:
+        _pair(ws, "What the tier means", row["tier_text"])
+    if ctx.score is not None and row.get("score") is not None:
+        _pair(ws, ctx.score.name,
+              f"{ctx.score.text(row['score'])} on a scale of {ctx.score.scale_min:g} to {ctx.score.scale_max:g}")
+    if row["percentage"] is not None:
+        _pair(ws, "Points", f"{points_text(row['points_earned'])} of {points_text(row['points_possible'])} "
+                            "points possible")
+        _pair(ws, "Determination percentage", value_text(row["percentage"], "rate", ctx.decimals))
+    if row["rank"] is not None:
+        _pair(ws, "Rank", f"{row['rank']} of {ctx.n_ranked} LEAs ranked (1 is the highest)")
+        _pair(ws, "Percentile", f"{row['percentile']:.{ctx.decimals}f}")
+    if row["accountability_level"] is not None:
+        _pair(ws, "Accountability level", str(row["accountability_level"]))
 
 
-def _factors(ws: CountedSheet, ctx: Context, f: pl.DataFrame) -> None:
-    """Every factor with the LEA's value beside the state's (factor_state), points and why n/a."""
+def _computed(ctx: Context, row: dict) -> str:
+    """What the method computed, and what placed the category instead."""
+    placed = row["placed_by"]
+    how = "an override (a case-by-case decision)" if placed == "override" else placed
+    if row["base"] is None:
+        return f"none (the method placed no category); the category was placed by {how}"
+    return f"{ctx.labels.get(row['base'], row['base'])}; the category was then placed by {how}"
+
+
+def _factors(ws: CountedSheet, words: list[FactorWords]) -> None:
+    """Every factor as the letter's table shows it: Factor, District, State, Target, Points, Why."""
     ws.append([text_cell(ws, "How the determination was made", BOLD)])
-    ws.append([text_cell(ws, h, BOLD) for h in ("Factor", "District", "State", "Points", "Possible", "Flags", "Notes")])
-    for r in f.sort("factor_order").iter_rows(named=True):
-        fmt = ctx.formats.get(r["measure"] or "", DECIMAL)
-        ok = r["status"] == "ok"
-        state = r["state_value"]
-        ws.append([
-            cell(ws, f"{r['factor']}: {r['factor_title']}"),
-            cell(ws, r["value"], fmt) if r["value"] is not None
-            else cell(ws, (r["flags"] or "").replace("_", " ") if ok else "n/a"),
-            cell(ws, state, fmt) if state is not None
-            else cell(ws, f"{r['leas_below_max']} of {r['leas_applicable']} LEAs flagged"),
-            cell(ws, r["points"], DECIMAL) if r["points"] is not None else cell(ws, "n/a"),
-            cell(ws, r["possible"], DECIMAL),
-            cell(ws, r["flags"] or ""),
-            cell(ws, "" if ok else (r["note"] or "n/a")),
-        ])
+    ws.append([styled(ws, h, font=HEADER_FONT, fill=HEADER_FILL, align=WRAP) for h, _ in PAGE_COLS],
+              height=row_height(max(text_lines(h, w, bold=True) for h, w in PAGE_COLS)))
+    for w in words:
+        texts = [f"{w.id}: {w.title}", w.value or "\u2014", w.state, w.target, w.points, w.reason]
+        lines = max(text_lines(t, width) for t, width in zip(texts, PAGE_WIDTHS, strict=True))
+        ws.append([styled(ws, t, align=WRAP) for t in texts], height=row_height(lines))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import polars as pl
@@ -39,3 +40,19 @@ def value_formats(rows: pl.DataFrame, infos: Mapping[str, MeasureInfo]) -> pl.Ex
 
 def titles(infos: Mapping[str, MeasureInfo]) -> dict[str, str]:
     return {name: m.title for name, m in infos.items()}
+
+
+# An indicator named in a measure's name or title: "indicator_4a", "Indicator 13:", "(Indicators 9 and 10)".
+_INDICATOR = re.compile(r"indicators?[ _]?(\d+)([a-z]?)(?![a-z])", re.IGNORECASE)
+_OWN = re.compile(r"indicator_?\d+[a-z]?", re.IGNORECASE)
+
+
+def indicator_key(name: str, title: str = "") -> tuple[int, int, str, int]:
+    """Where a measure goes in a list of indicators: by the number of the indicator its name (or else
+    its title) names, then its letter: 3, 4A, 4B, 9, 10, 11, 13 (as text they would go 10, 11, 13, 3,
+    4A, ...); an indicator's own measure ("indicator_11") before the measures about it; measures
+    that name no indicator last. Sort with it stably: equal keys keep their order."""
+    m = _INDICATOR.search(name) or _INDICATOR.search(title)
+    if m is None:
+        return (1, 0, "", 0)
+    return (0, int(m.group(1)), m.group(2).upper(), 0 if _OWN.fullmatch(name) else 1)

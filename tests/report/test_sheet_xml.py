@@ -50,6 +50,9 @@ def test_styles_are_numbered_in_the_order_of_first_use():
     ws = wb.create_sheet("T")
     got = [style_id(ws, "0.0%", None), style_id(ws, "", GREEN), style_id(ws, "0.0%", RED), style_id(ws, "0.0%", None)]
     assert got == [1, 2, 3, 1]
+    # with an alignment (the cells of a table with wrapped columns): a style of its own, in the same order
+    got = [style_id(ws, "", None, "wrap"), style_id(ws, "0.0%", None, "top"), style_id(ws, "", None, "wrap")]
+    assert got == [4, 5, 4]
 
 
 def test_sheet_parts_follow_the_workbooks_relationships(tmp_path):

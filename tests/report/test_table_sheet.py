@@ -106,3 +106,35 @@ def test_more_rows_than_a_sheet_holds_continue_on_further_sheets(tmp_path, monke
         assert len(rows) <= 6
     assert got == [1, 2, 3, 4, 5, 6, 7]
     assert book.worksheets[1]["A2"].value.startswith("Part 2 of 3: rows 4-6 of 7")
+
+
+def test_wrapped_columns_wrap_and_their_rows_are_tall_enough(tmp_path):
+    """A wrapped column of 20 units holds 20 characters a line (xlsx.CHARS_PER_UNIT); the row height
+    is estimated from the text's length: ceil(characters / (20 - 2)) lines of 15 pt.
+    Row 3: 10 characters: one line, no height set. Row 4: 80 characters: ceil(80 / 18) = 5 lines = 75 pt.
+    The other cells of a table with a wrapped column sit at the top of their rows."""
+    frame = pl.DataFrame({"name": ["a", "b"], "note": ["x" * 10, " ".join(["abcdefghi"] * 8)[:80]],
+                          "n": [1, 2]})
+    cols = [Col("name", "Name"), Col("note", "Note", 20, wrap=True), Col("n", "N", fmt="0")]
+    ws = _write(tmp_path, frame, cols)
+    assert len(frame["note"][1]) == 79  # 8 words of 9 and 7 spaces
+    assert ws.row_dimensions[3].height is None
+    assert ws.row_dimensions[4].height == 75  # ceil(79 / 18) = 5 lines
+    assert ws["B4"].alignment.wrap_text and ws["B4"].alignment.vertical == "top"
+    assert ws["A4"].alignment.vertical == "top" and not ws["A4"].alignment.wrap_text
+    assert ws["C4"].alignment.vertical == "top" and ws["C4"].number_format == "0"
+
+
+def test_columns_are_fitted_to_print_at_8_pt_or_more(tmp_path):
+    """Twelve wrapped columns of 20 units: 12 x (7.5 x 20 + 5) = 1,860 px, which on a landscape page
+    (960 px) would print 11 pt text at 960 / 1,860 x 11 = 5.7 pt. The wrapped columns are narrowed
+    until the sheet prints at 8.1 pt or more: 960 x 11 / 8.1 = 1,303 px, so each at most
+    (1,303 / 12 - 5) / 7.5 = 13.8 units. A column keeps the width its header's longest word needs in
+    bold: "Denominator", 11 characters at 0.85 a unit, 13 units."""
+    from sedet.report.xlsx import columns_px, fit_columns
+
+    cols = [Col(f"c{i}", f"C{i}", 20, wrap=True) for i in range(12)]
+    fitted = fit_columns(cols)
+    assert columns_px([c.width for c in fitted]) <= 1303
+    assert all(c.width <= 14 for c in fitted)
+    assert fit_columns([Col("d", "Denominator", 8)])[0].width == 13  # ceil(11 / 0.85)

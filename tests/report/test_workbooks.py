@@ -242,6 +242,7 @@ def test_one_workbook_per_lea_named_by_district_id(small_run):
 
 @pytest.mark.parametrize("district", sorted(EXPECTED))
 def test_district_workbook_category_tier_and_factors(small_run, district):
+    """Page 1 reads like the letter: words with their units (tests/report/test_print.py has more)."""
     _rank, earned, possible, pct, _percentile, label, tier = EXPECTED[district]
     wb = load(small_run / "districts" / f"{district}.xlsx")
     ws = wb["Determination"]
@@ -249,29 +250,24 @@ def test_district_workbook_category_tier_and_factors(small_run, district):
     assert rows["Determination"][1].value == label
     assert rows["Determination"][1].fill.fill_type == "solid"
     assert rows["Support tier"][1].value == tier
-    # the tier text stands on the row below its label, in the wide first column
-    sheet_rows = list(ws.iter_rows())
-    at = next(k for k, r in enumerate(sheet_rows) if r[0].value == "What the tier means")
-    assert sheet_rows[at + 1][0].value == TIER_TEXT[tier]
-    assert rows["Points earned"][1].value == earned
-    assert rows["Points possible"][1].value == possible
-    assert rows["Determination percentage"][1].value == pytest.approx(pct)
-    assert "%" in rows["Determination percentage"][1].number_format
+    assert rows["What the tier means"][1].value == TIER_TEXT[tier]
+    assert rows["Points"][1].value == f"{earned} of {possible} points possible"
+    assert rows["Determination percentage"][1].value == f"{pct:.1%}"
     head = next(r for r in ws.iter_rows() if r[0].value == "Factor")
     cols = {c.value: c.column - 1 for c in head if c.value}
+    assert list(cols) == ["Factor", "District", "State", "Target", "Points", "Why"]
     factors = {r[0].value.split(":")[0]: r for r in ws.iter_rows(min_row=head[0].row + 1) if r[0].value}
     assert set(factors) == {"T1", "T2"}
-    assert factors["T1"][cols["State"]].value == pytest.approx(STATE_T1)
-    assert factors["T2"][cols["State"]].value == pytest.approx(STATE_T2)
-    assert "%" in factors["T1"][cols["State"]].number_format
+    assert factors["T1"][cols["State"]].value == f"{STATE_T1:.1%}"  # 7/9 = 77.8%
+    assert factors["T2"][cols["State"]].value == f"{STATE_T2:.1%}"  # 5/6 = 83.3%
     lea_t1 = {"001": 1.0, "002": 0.75, "003": 0.5, "004": 1.0}[district]
-    assert factors["T1"][cols["District"]].value == pytest.approx(lea_t1)
+    assert factors["T1"][cols["District"]].value == f"{lea_t1:.1%}"
     if district == "004":
-        assert factors["T2"][cols["District"]].value == "n/a"
-        assert "no_data" in factors["T2"][cols["Notes"]].value
+        assert factors["T2"][cols["Points"]].value == "not applicable"
+        assert "no data reported" in factors["T2"][cols["Why"]].value
     else:
         lea_t2 = {"001": 1.0, "002": 1.0, "003": 0.5}[district]
-        assert factors["T2"][cols["District"]].value == pytest.approx(lea_t2)
+        assert factors["T2"][cols["District"]].value == f"{lea_t2:.1%}"
 
 
 def test_district_ids_that_differ_only_in_unsafe_characters_get_one_file_each(tmp_path, tiny_profile):
