@@ -22,7 +22,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
@@ -66,6 +66,7 @@ from sedet.words import FactorWords, flag_words, lea_factor_words, points_text, 
 
 PARALLEL_FROM = 64  # below this many LEAs, one process is faster than starting workers
 CHUNK = 500  # LEAs whose Measures rows are rendered at once
+PIECE = 25  # LEAs a worker writes at a time (a progress bar moves in steps this big)
 
 
 @dataclass
@@ -95,11 +96,13 @@ def safe_name(district_id: str) -> str:
 
 
 def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFrame | None = None,
-                             factors: pl.DataFrame | None = None) -> list[Path]:
+                             factors: pl.DataFrame | None = None,
+                             on_done: Callable[[int], None] | None = None) -> list[Path]:
     """Write districts/<id>.xlsx for every LEA with a determination; return the paths.
 
     `measures` and `factors` are the tables to lay out (already suppressed for a public release);
-    by default the run's own."""
+    by default the run's own. `on_done(n)`: n more workbooks are written (for a progress bar)."""
+    done_n = on_done or (lambda n: None)
     dets = result.determinations
     if dets is None:
         return []
@@ -136,15 +139,20 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
             chunk = ids[k:k + CHUNK]
             xml_by, n_by = measure_rows(titled.filter(pl.col("district_id").is_in(chunk)), ctx.styles)
             jobs = [(paths[d], rows[d], words.get(d, []), n_by.get(d, 0), xml_by.get(d, b"")) for d in chunk]
+            pieces = [jobs[i:i + PIECE] for i in range(0, len(jobs), PIECE)]
             if pool is None:
-                _write_many(ctx, jobs)
+                for piece in pieces:
+                    _write_many(ctx, piece)
+                    done_n(len(piece))
                 continue
-            submitted = [pool.submit(_write_many, ctx, jobs[i::workers]) for i in range(workers)]
-            for done in pending:
+            submitted = [(pool.submit(_write_many, ctx, piece), len(piece)) for piece in pieces]
+            for done, n in pending:
                 done.result()
+                done_n(n)
             pending = submitted
-        for done in pending:
+        for done, n in pending:
             done.result()
+            done_n(n)
     return [paths[d] for d in rows]
 
 

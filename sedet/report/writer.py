@@ -53,8 +53,8 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
         from sedet.report.district import write_district_workbooks
 
         steps.phase("writing the district workbooks", n_leas)
-        written += write_district_workbooks(result, out, measures=measures if public else None, factors=factors)
-        steps.advance(n_leas)
+        written += write_district_workbooks(result, out, measures=measures if public else None, factors=factors,
+                                            on_done=steps.advance)
     if letters:
         from sedet.report.letters import write_letters
 

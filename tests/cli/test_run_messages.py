@@ -83,13 +83,13 @@ class Recorded(Steps):
 
 
 def test_each_phase_is_named_for_what_it_does_and_counts_its_items(tmp_path):
-    """sample_data: 9 table files, nj-ffy2022's 6 measure families, 30 LEAs. Each counted phase counts
-    exactly its total, in the order the work is done."""
+    """sample_data: 9 table files, nj-ffy2022's 6 measure families, 30 LEAs (30 workbooks, 30 letters).
+    Each counted phase counts exactly its total, in the order the work is done."""
     steps = Recorded()
     result = run(SAMPLE, load_profile("nj-ffy2022"), steps=steps)
     out = tmp_path / "out"
     out.mkdir()
-    write_outputs(result, out, {}, per_district=True, public=True, steps=steps)
+    write_outputs(result, out, {}, per_district=True, public=True, letters=True, steps=steps)
     names = [p[0] for p in steps.phases]
     assert names[0] == "reading the bundle"
     assert names[1] == "computing the measures of school year 2023"
@@ -98,11 +98,13 @@ def test_each_phase_is_named_for_what_it_does_and_counts_its_items(tmp_path):
     assert names[4] == "withholding small cells for the public release"
     assert names[5].startswith("writing determinations.xlsx")
     assert names[6] == "writing the district workbooks"
+    assert names[7] == "writing the letters"
     assert names[-1] == "auditing the public files for what they disclose"
     tables = len([p for p in SAMPLE.iterdir() if p.suffix == ".csv"])
     assert steps.phases[0][1:] == [tables, tables]
     assert steps.phases[1][1:] == [6, 6]
     assert steps.phases[6][1:] == [30, 30]
+    assert steps.phases[7][1:] == [30, 30]
 
 
 def test_the_bar_shows_the_count_on_a_terminal():
