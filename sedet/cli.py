@@ -556,6 +556,43 @@ def sample(
         out.print(f"done in {time.perf_counter() - started:.1f} s", markup=False)
 
 
+import_app = typer.Typer(help="Read the files states already have into a bundle.", no_args_is_help=True,
+                         pretty_exceptions_show_locals=False, pretty_exceptions_enable=False)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("idea618")
+@handled
+def import_idea618(
+    files: Annotated[list[Path], typer.Argument(help="the public Section 618 'Child Count and Educational "
+                                                "Environments' state-level files (CSV), one per school year")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="bundle folder to write")],
+    encoding: Annotated[str, typer.Option("--encoding", help="encoding of the files")] = "utf-8-sig",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Children with IEPs aged 6-21 by state, race/ethnicity and educational environment, as a bundle for
+    placement disproportionality across states (profile idea618-placement; docs/imports.md)."""
+    from sedet.imports.idea618 import import_files, write_bundle
+    from sedet.io.output import check_out, staged_output
+
+    check_out(out_dir)
+    done, problems = import_files(files, encoding)
+    if problems:
+        raise BundleError(problems[:DEFAULT_LIMIT], truncated=len(problems) > DEFAULT_LIMIT, total=len(problems))
+    with staged_output(out_dir) as tmp:
+        doc = write_bundle(done, tmp, files)
+    if quiet:
+        return
+    for src in doc["sources"]:
+        out.print(f"{src['file']}: school year {school_year(src['school_year'])}, {src['states_imported']} states, "
+                  f"{src['children_imported']:,} children with IEPs aged 6-21", markup=False)
+    for left in doc["left_out"]:
+        kinds = sorted({c["why"].split(":")[0] for c in left["cells"]})
+        out.print(f"left out: {left['state']} {school_year(left['school_year'])} ({len(left['cells'])} cells: "
+                  f"{', '.join(kinds)}; manifest.json lists them)", markup=False)
+    out.print(f"wrote {out_dir}: enrollment.csv, districts.csv, manifest.json", markup=False)
+
+
 def main() -> None:
     runtime.configure()  # before polars is imported
     catch_stop_signals()
