@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.marker import DataPoint
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.drawing.line import LineProperties
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from sedet import __version__
@@ -39,6 +41,7 @@ from sedet.report.xlsx import (
     PX_PER_UNIT,
     TITLE_FONT,
     TITLE_PT,
+    TOP,
     WRAP,
     Col,
     CountedSheet,
@@ -262,17 +265,33 @@ def _statewide_indicators(ws: CountedSheet, result: RunResult, state: pl.DataFra
     for r in rows:
         info = measure_info(r["measure"], infos)
         blank = info.blank_qualifiers
-        quals = [r[q] or blank.get(q, "") for q in ("subject", "grade_band", "assessment", "category")]
+        # qualifier codes read as words ("agency_invited" -> "agency invited")
+        quals = [(r[q] or blank.get(q, "")).replace("_", " ") for q in ("subject", "grade_band", "assessment",
+                                                                       "category")]
         lines = max(text_lines(info.title, SUMMARY_WIDTHS[0]),
                     *(text_lines(str(q), w) for q, w in zip(quals, SUMMARY_WIDTHS[1:5], strict=True)))
         ws.append([
             styled(ws, info.title, align=WRAP),
             *[styled(ws, q, align=WRAP) if q else None for q in quals],
-            cell(ws, r["numerator"], INTEGER),
-            cell(ws, r["denominator"], INTEGER),
-            cell(ws, r["value"], value_format(info)),
+            _top(ws, r["numerator"], INTEGER),  # beside the first line of a wrapped title, not below it
+            _top(ws, r["denominator"], INTEGER),
+            _top(ws, r["value"], value_format(info)),
         ], height=row_height(lines))
     ws.append([])
+
+
+TOP_RIGHT = Alignment(horizontal="right", vertical="top")
+
+
+def _top(ws: CountedSheet, value: object, fmt: str) -> object:
+    """A number cell aligned to the top of its row (a public release's token too)."""
+    c = cell(ws, value, fmt)
+    if c is None:
+        return None
+    if not isinstance(c, Cell):  # a token of a public release: right, where the numbers are
+        return styled(ws, c, align=TOP_RIGHT, fmt=fmt)
+    c.alignment = TOP
+    return c
 
 
 def _chart_rows(height_cm: float) -> int:
