@@ -223,6 +223,10 @@ def _take(result: Imported, data: list[tuple[int, list[str]]], cols: Columns, fi
          **{code: [r[at].strip() for _, r in data] for code, at in cols.races.items()}},
     )
     years = frame.get_column("year").unique().to_list()
+    if not years:
+        result.problems.append(problem(result.file, None, None, "rows of the table after its header",
+                                       "none (the header only)"))
+        return
     if len(years) != 1:
         result.problems.append(problem(result.file, None, "year", "one school year per file", ", ".join(sorted(years))))
         return
@@ -260,8 +264,9 @@ def _labels(result: Imported, frame: pl.DataFrame) -> None:
 def _cells(result: Imported, frame: pl.DataFrame) -> None:
     """Every count cell read is a whole number, or one of the file's marks (`-`, `x`, `*`)."""
     long = frame.unpivot(index="line", on=[*RACES.values(), "total"], variable_name="column", value_name="cell")
-    bad = long.filter(pl.col("cell").cast(pl.Int64, strict=False).is_null()
-                      & ~pl.col("cell").is_in([SUPPRESSED, FLAGGED, NOT_APPLICABLE]))
+    number = pl.col("cell").cast(pl.Int64, strict=False)
+    bad = long.filter((number.is_null() & ~pl.col("cell").is_in([SUPPRESSED, FLAGGED, NOT_APPLICABLE]))
+                      | (number < 0))
     for line, column, value in bad.sort("line", "column").head(20).iter_rows():
         name = TOTAL_COLUMN if column == "total" else _race_column(column)
         result.problems.append(problem(result.file, line, name, "a count (a whole number), '-', 'x' or '*'",

@@ -165,6 +165,7 @@ def test_malformed_records_are_located(tmp_path):
     rows[0] = rows[0][:-2]  # a record cut short
     rows[1][6] = "five"  # not a count
     rows[2][2] = "Inside the moon"  # an environment the file does not have
+    rows[3][7] = "-3"  # a negative count
     f = write(tmp_path / "cc.csv", rows)
     r = cli("import", "idea618", f, "--out", tmp_path / "b", code=1)
     assert "cc.csv, row 4: expected 13 fields, as in the header, found 11 fields" in r.output
@@ -174,6 +175,7 @@ def test_malformed_records_are_located(tmp_path):
     found = {(p.row, p.column, p.found) for p in d.problems}
     assert (6, "environment", "'inside the moon'") in found
     assert (5, "american indian or alaska native age 6 to 21", "'five'") in found
+    assert (7, "asian age 6 to 21", "'-3'") in found
 
 
 def test_a_file_of_another_layout_is_refused_with_what_was_expected(tmp_path):
@@ -185,6 +187,9 @@ def test_a_file_of_another_layout_is_refused_with_what_was_expected(tmp_path):
     g.write_text("Year,State Name,SEA Education Environment,SEA Disability Category,Ages 6-21\n", encoding="utf-8")
     d = read_file(g)
     assert {p.column for p in d.problems} == {f"{n} age 6 to 21" for n in RACES}
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(HEADER) + "\n", encoding="utf-8")
+    assert [p.found for p in read_file(header_only).problems] == ["none (the header only)"]
 
 
 def test_import_then_determine_equals_a_hand_built_bundle(tmp_path):
