@@ -298,28 +298,28 @@ def year_warning(ffy: int, profile_id: str, year: int) -> str | None:
     """A run of a school year other than the profile's: FFY N is school year N to N+1, whose spring
     year is N+1 (FFY 2022 is 2022-23, `--year 2023`). Not an error: a state may run last year's
     method on this year's data on purpose, but it should not happen unnoticed."""
+    from sedet.model import school_year_text
+
     if year == ffy + 1:
         return None
-    return (f"profile {profile_id} is for FFY {ffy} (school year {school_year(ffy + 1)}), but the school year "
-            f"determined is {school_year(year)} (--year {year}): its parameters are those of another year")
+    return (f"profile {profile_id} is for FFY {ffy} (school year {school_year_text(ffy + 1)}), but the school year "
+            f"determined is {school_year_text(year)} (--year {year}): its parameters are those of another year")
 
-
-def school_year(spring: int) -> str:
-    """2023 -> '2022-23'."""
-    return f"{spring - 1}-{spring % 100:02d}"
 
 
 def _summary(result: RunResult, title: str, written: list[Path], out_dir: Path, elapsed: float, quiet: bool) -> None:
     """The last words of a run: one line for cron, else the tables read, the determinations, what a
     public release withheld, the files. (No "rows rejected": a bundle with a bad row is refused as a
     whole, so a run that gets here rejected none.)"""
+    from sedet.model import school_year_text
+
     withheld = _withheld(out_dir / "manifest.json")
     if quiet:
         out.print(f"sedet: {result.profile.id} {result.year}: {result.measures.height} measure rows, "
                   f"{len(written)} files written to {out_dir} in {elapsed:.1f} s"
                   + (f"; public release: {withheld}" if withheld else ""), markup=False)
         return
-    t = Table(title=escape(f"{title}\nschool year {school_year(result.year)}"), title_justify="left")
+    t = Table(title=escape(f"{title}\nschool year {school_year_text(result.year)}"), title_justify="left")
     t.add_column("table")
     t.add_column("file")
     t.add_column("rows read", justify="right")
@@ -574,6 +574,7 @@ def import_idea618(
     placement disproportionality across states (profile idea618-placement; docs/imports.md)."""
     from sedet.imports.idea618 import import_files, write_bundle
     from sedet.io.output import check_out, staged_output
+    from sedet.model import school_year_text
 
     check_out(out_dir)
     done, problems = import_files(files, encoding)
@@ -584,11 +585,12 @@ def import_idea618(
     if quiet:
         return
     for src in doc["sources"]:
-        out.print(f"{src['file']}: school year {school_year(src['school_year'])}, {src['states_imported']} states, "
-                  f"{src['children_imported']:,} children with IEPs aged 6-21", markup=False)
+        out.print(f"{src['file']}: school year {school_year_text(src['school_year'])}, "
+                  f"{src['states_imported']} states, {src['children_imported']:,} children with IEPs aged 6-21",
+                  markup=False)
     for left in doc["left_out"]:
         kinds = sorted({c["why"].split(":")[0] for c in left["cells"]})
-        out.print(f"left out: {left['state']} {school_year(left['school_year'])} ({len(left['cells'])} cells: "
+        out.print(f"left out: {left['state']} {school_year_text(left['school_year'])} ({len(left['cells'])} cells: "
                   f"{', '.join(kinds)}; manifest.json lists them)", markup=False)
     out.print(f"wrote {out_dir}: enrollment.csv, districts.csv, manifest.json", markup=False)
 

@@ -21,7 +21,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from sedet.model import QUALIFIERS, MeasureInfo, RunResult, measure_info
+from sedet.model import QUALIFIERS, MeasureInfo, RunResult, measure_info, school_year_text
 from sedet.words import FactorWords, lea_factor_words, points_text, value_text
 
 
@@ -297,8 +297,8 @@ def render_answer(console: Console, result: RunResult, district: str) -> None:
     percentile; then one line per factor. Fits the console's width (long text wraps)."""
     name = result.district_names.get(district)
     say = _sayer(console)
-    school_year = f"{result.year - 1}-{result.year % 100:02d}"
-    say(f"District {district}" + (f" ({name})" if name else "") + f", school year {school_year}", style="bold")
+    say(f"District {district}" + (f" ({name})" if name else "") + f", school year {school_year_text(result.year)}",
+        style="bold")
     say(f"Profile {result.profile.id}: {result.profile.title}")
     if result.determinations is None:
         console.print()

@@ -258,6 +258,11 @@ def check_token(token: str) -> str:
     raise ValueError(f"the suppression token {token!r} reads as a number")
 
 
+def school_year_text(spring: int) -> str:
+    """A school year as people write it, from sedet's spring year: 2023 -> "2022-23"."""
+    return f"{spring - 1}-{spring % 100:02d}"
+
+
 # ---------------------------------------------------------------------------------------------------
 # What a measure family declares about each measure it writes (docs/design.md section 6)
 

@@ -33,7 +33,7 @@ import polars as pl
 from sedet import __version__
 from sedet.errors import UsageError
 from sedet.io.output import sha256_file
-from sedet.model import Problem
+from sedet.model import Problem, school_year_text
 
 # The school-age environments of the file, as EDFacts codes (model.ENVIRONMENT).
 ENVIRONMENTS = {
@@ -352,7 +352,7 @@ def import_files(paths: list[Path], encoding: str = "utf-8-sig") -> tuple[list[I
             continue
         if d.school_year in seen:
             problems.append(problem(d.file, None, "year", f"one file per school year ({seen[d.school_year]} holds "
-                                    f"{d.school_year - 1}-{d.school_year % 100:02d} too)", str(d.school_year - 1)))
+                                    f"{school_year_text(d.school_year)} too)", str(d.school_year - 1)))
         seen[d.school_year] = d.file
     return done, problems
 

@@ -34,7 +34,7 @@ import polars as pl
 from openpyxl.styles import PatternFill
 
 from sedet.io.output import signals_held
-from sedet.model import QUALIFIERS, MeasureInfo, RunResult, ScoreInfo
+from sedet.model import QUALIFIERS, MeasureInfo, RunResult, ScoreInfo, school_year_text
 from sedet.report.labels import titles, value_formats
 from sedet.report.sheet_xml import StyleRegistry, new_workbook, rendered_table_sheet, rows_xml_by, save_deterministic
 from sedet.report.xlsx import (
@@ -57,7 +57,6 @@ from sedet.report.xlsx import (
     print_setup,
     row_height,
     run_footer,
-    school_year,
     styled,
     text_cell,
     text_lines,
@@ -315,7 +314,8 @@ def write_one(ctx: Context, path: Path, row: dict, words: list[FactorWords], n_m
         ws.column_dimensions["ABCDEF"[i]].width = width
     print_setup(sheet, book.page, PAGE_WIDTHS, (1, 2))
     ws.append([text_cell(ws, ctx.title, TITLE_FONT)], height=TITLE_PT)
-    lea = f"{name} (district {row['district_id']}), school year {school_year(ctx.year)}; {ctx.run_type} determination"
+    lea = (f"{name} (district {row['district_id']}), school year {school_year_text(ctx.year)}; "
+           f"{ctx.run_type} determination")
     lines = text_lines(lea, PAGE_WIDTH)  # not bold
     if lines > 1:
         merge(ws, 2, 1, len(PAGE_WIDTHS))

@@ -35,7 +35,7 @@ import polars as pl
 import typst
 
 from sedet.errors import ProfileError
-from sedet.model import RunResult
+from sedet.model import RunResult, school_year_text
 from sedet.report.district import safe_name, worker_pool
 from sedet.words import FactorWords, lea_factor_words
 
@@ -202,7 +202,7 @@ def letter_data(result: RunResult, row: Mapping[str, Any], factors: list[FactorW
     data = {
         "format": FORMAT,
         "district": {"id": row["district_id"], "name": row["district_name"] or row["district_id"]},
-        "school_year": school_year(result.year),
+        "school_year": school_year_text(result.year),
         "method": {"title": result.profile.title, "run_type": result.profile.run_type,
                    "draft": DRAFT.get(result.profile.run_type)},
         "category": category(row),
@@ -230,10 +230,6 @@ def data_text(data: Mapping[str, Any]) -> str:
     """A letter's data as the JSON text the template reads (`sys.inputs.data`)."""
     return json.dumps(data, ensure_ascii=False)
 
-
-def school_year(year: int) -> str:
-    """The spring year as a school year: 2023 -> "2022-23"."""
-    return f"{year - 1}-{year % 100:02d}"
 
 
 def date_text(d: date) -> str:

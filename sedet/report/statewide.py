@@ -27,7 +27,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from sedet import __version__
-from sedet.model import QUALIFIERS, Distribution, MeasureInfo, MethodInfo, RunResult, measure_info
+from sedet.model import QUALIFIERS, Distribution, MeasureInfo, MethodInfo, RunResult, measure_info, school_year_text
 from sedet.report.labels import indicator_key, numerator_format, score_format, title, value_format, value_formats
 from sedet.report.sheet_xml import Book, new_workbook, save_deterministic, table_sheet
 from sedet.report.xlsx import (
@@ -54,7 +54,6 @@ from sedet.report.xlsx import (
     print_setup,
     row_height,
     run_footer,
-    school_year,
     styled,
     text_cell,
     text_lines,
@@ -211,7 +210,7 @@ def _summary_sheet(book: Book, result: RunResult, taken: Extracts, public: bool 
     # pager counted with), whichever of them its tables use
     merge(ws, 1, 1, len(SUMMARY_WIDTHS))
     ws.append([text_cell(ws, p.title, TITLE_FONT)], height=TITLE_PT)
-    ws.append([text_cell(ws, f"School year {school_year(result.year)} (school_year {result.year}); "
+    ws.append([text_cell(ws, f"School year {school_year_text(result.year)} (school_year {result.year}); "
                              f"run type: {p.run_type}; profile {p.id}; sedet {__version__}")])
     if public:
         rp = p.reporting

@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 
-from sedet.model import FORMULA_START
+from sedet.model import FORMULA_START, school_year_text
 
 PERCENT = "0.0%"
 DECIMAL = "0.0"
@@ -168,15 +168,11 @@ class Page:
     left: str = "&A"
 
 
-def school_year(year: int) -> str:
-    """2012 -> "2011-12"."""
-    return f"{year - 1}-{str(year)[-2:]}"
-
 
 def run_footer(profile_id: str, run_type: str, year: int | None) -> str:
     """The footer's middle of a run's workbooks: "nj-ffy2022, official run, school year 2022-23"."""
     said = f"{profile_id}, {run_type} run"
-    return f"{said}, school year {school_year(year)}" if year is not None else said
+    return f"{said}, school year {school_year_text(year)}" if year is not None else said
 
 
 def footer_text(text: str) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sedet.cli import BarSteps, _progress, school_year, year_warning
+from sedet.cli import BarSteps, _progress, year_warning
+from sedet.model import school_year_text
 from sedet.pipeline import run
 from sedet.profile import load_profile
 from sedet.progress import Steps
@@ -33,8 +34,8 @@ def _ny_bundle(cli, year: int):
 
 
 def test_school_year_text():
-    assert school_year(2023) == "2022-23"
-    assert school_year(2000) == "1999-00"
+    assert school_year_text(2023) == "2022-23"
+    assert school_year_text(2000) == "1999-00"
 
 
 def test_the_profiles_own_year_gives_no_warning(cli, tmp_path):

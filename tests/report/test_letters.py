@@ -21,7 +21,7 @@ from sedet.pipeline import run
 from sedet.profile import load_profile
 from sedet.report import letters as letters_module
 from sedet.report.district import safe_name
-from sedet.report.letters import LONG, SHORT, category, cut, date_text, school_year, split_reasons, write_letters
+from sedet.report.letters import LONG, SHORT, category, cut, date_text, split_reasons, write_letters
 
 from .conftest import EVALUATIONS, TINY_PROFILE, TRANSITION
 
@@ -328,8 +328,6 @@ def test_shipped_profiles_with_a_determination_have_letters_to_confirm():
 
 
 def test_school_year_and_dates():
-    assert school_year(2023) == "2022-23"
-    assert school_year(2000) == "1999-00"
     assert date_text(date(2023, 6, 28)) == "June 28, 2023"
 
 
