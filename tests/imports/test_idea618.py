@@ -233,3 +233,22 @@ def test_two_files_of_one_year_are_refused(tmp_path):
     a, b = write(tmp_path / "a.csv", rows), write(tmp_path / "b.csv", rows)
     r = cli("import", "idea618", a, b, "--out", tmp_path / "out", code=1)
     assert "one file per school year" in r.output
+
+
+def test_several_years_at_once(tmp_path):
+    """Two files, fall 2018 and fall 2019: one bundle with school years 2019 and 2020; a state left out
+    of one year stays in the other."""
+    ok = state_rows("Alaska", [5, 5, 5, 5, 5, 5, 5], [1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0])
+    withheld = [list(r) for r in ok]
+    withheld[1][6 + 5], withheld[1][5] = "x", "x"
+    alabama = state_rows("Alabama", [2, 2, 2, 2, 2, 2, 2], [1, 0, 1, 0, 1, 0, 1], [0, 0, 0, 0, 0, 0, 0])
+    older = write(tmp_path / "a.csv", [["2018", *r[1:]] for r in withheld + alabama])
+    newer = write(tmp_path / "b.csv", ok)
+    cli("import", "idea618", older, newer, "--out", tmp_path / "b", "-q", code=0)
+    enrollment = pl.read_csv(tmp_path / "b" / "enrollment.csv")
+    per_year = dict(enrollment.group_by("school_year").agg(pl.col("district_id").unique().sort()).iter_rows())
+    assert {y: list(ds) for y, ds in per_year.items()} == {2019: ["AL"], 2020: ["AK"]}
+    assert enrollment.filter(pl.col("school_year") == 2019).get_column("count").sum() == 14 + 4
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(e["state"], e["school_year"]) for e in manifest["left_out"]] == [("Alaska", 2019)]
+    assert [s["school_year"] for s in manifest["sources"]] == [2019, 2020]
