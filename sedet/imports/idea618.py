@@ -130,9 +130,17 @@ def read_file(path: Path, encoding: str = "utf-8-sig") -> Imported:
     return result
 
 
+PACKED = {b"\x1f\x8b": "gzip-compressed: decompress it first (gunzip)",
+          b"PK\x03\x04": "a zip file or a workbook: give the CSV file as published (or save the sheet as CSV)"}
+
+
 def _text(path: Path, encoding: str) -> str:
     try:
-        return path.read_bytes().decode(encoding)
+        data = path.read_bytes()
+        packed = next((said for magic, said in PACKED.items() if data.startswith(magic)), None)
+        if packed is not None:
+            raise UsageError(f"{path.name}: {packed}")
+        return data.decode(encoding)
     except UnicodeDecodeError as e:
         raise UsageError(f"{path.name}: not {encoding} text (byte {e.start})",
                          hint="give the file's encoding with --encoding, e.g. latin-1") from None

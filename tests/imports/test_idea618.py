@@ -252,3 +252,12 @@ def test_several_years_at_once(tmp_path):
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
     assert [(e["state"], e["school_year"]) for e in manifest["left_out"]] == [("Alaska", 2019)]
     assert [s["school_year"] for s in manifest["sources"]] == [2019, 2020]
+
+
+def test_a_compressed_file_or_a_workbook_is_named_as_such(tmp_path):
+    r = cli("import", "idea618", DATA / "bchildcountandedenvironments2016.csv.gz", "--out", tmp_path / "b", code=2)
+    assert "gzip-compressed: decompress it first" in r.output
+    book = tmp_path / "cc.xlsx"
+    book.write_bytes(b"PK\x03\x04" + bytes(40))
+    r = cli("import", "idea618", book, "--out", tmp_path / "b", code=2)
+    assert "a zip file or a workbook" in r.output and not (tmp_path / "b").exists()
