@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from sedet.determine.params import Factor, PointRule
-from sedet.model import MeasureInfo, RunResult, Shown
+from sedet.model import EPS, MeasureInfo, RunResult, Shown
 
 # why a measure row, or a factor, has no usable value (model.STATUSES without "ok")
 STATUS_WORDS: Mapping[str, str] = {
@@ -195,17 +195,34 @@ def reason_text(row: Mapping, factor: Factor | None, info: MeasureInfo | None = 
         said = "; ".join(dict.fromkeys(w for w in why if w))
         return "not applicable (" + (said or "no usable data") + "): the factor does not count"
     points, possible = row.get("points"), row.get("possible")
-    earns = f"earns {points_text(points)} of {points_text(possible)} points"
     if factor is None or factor.score == "value":
-        return f"the value {earns}"
+        return "its value is its points"
     target = target_text(factor, info, decimals, yes_no)
-    flags = flags_words(row.get("flags"))
     said = f" ({target})" if target else ""
     if points is not None and possible is not None and points >= possible:
         return f"meets the target{said}"
+    flags = flags_words(row.get("flags"))
     if not factor.uses_value and flags and not yes_no:
-        return f"{flags}: {earns}"
-    return f"does not meet the target{said}: {earns}"
+        return flags
+    shown: Shown = info.shown_as if info is not None else "number"
+    rule = matched_rule(factor, row.get("value"))
+    if points and rule is not None and not rule.otherwise:  # partial points: the band that gave them
+        return f"misses the target{said}; {_rule_test(rule, shown, decimals)} earns {points_text(points)}"
+    return f"does not meet the target{said}"
+
+
+def matched_rule(factor: Factor, value: float | None) -> PointRule | None:
+    """The first rule of the points table whose value test the value meets (flag rules are skipped:
+    the factor's flags decide those); None without a value."""
+    if value is None:
+        return None
+    for r in factor.points:  # compared as the scoring compares (determine/engine.py, within EPS)
+        if r.otherwise or (r.at_least is not None and value >= r.at_least - EPS) \
+                or (r.above is not None and value > r.above + EPS) \
+                or (r.at_most is not None and value <= r.at_most + EPS) \
+                or (r.below is not None and value < r.below - EPS):
+            return r
+    return None
 
 
 def _flag_factor(factor: Factor | None) -> bool:

@@ -62,7 +62,12 @@ def test_targets_from_the_points_table():
 
 def test_reasons_without_codes():
     below = {"status": "ok", "points": 1.0, "possible": 2.0, "value": 0.8, "flags": "not_met"}
-    assert reason_text(below, COMPLIANCE, RATE) == "does not meet the target (95.0% or more): earns 1 of 2 points"
+    # partial points: the band that gave them (the points column says "1 of 2")
+    assert reason_text(below, COMPLIANCE, RATE) == "misses the target (95.0% or more); 75.0% or more earns 1"
+    none = {"status": "ok", "points": 0.0, "possible": 2.0, "value": 0.5, "flags": "not_met"}
+    assert reason_text(none, COMPLIANCE, RATE) == "does not meet the target (95.0% or more)"
+    over = {"status": "ok", "points": 1.0, "possible": 2.0, "value": 0.015, "flags": "above_cap"}
+    assert reason_text(over, CAP, RATE) == "misses the target (1.0% or less); 2.0% or less earns 1"
     full = {"status": "ok", "points": 2.0, "possible": 2.0, "value": 0.96, "flags": "met"}
     assert reason_text(full, COMPLIANCE, RATE) == "meets the target (95.0% or more)"
     na = {"status": "n/a", "points": None, "possible": 0.0, "note": "n/a: below_min_cell, no_data"}

@@ -165,7 +165,7 @@ def test_factor_rows_in_words(letters):
     # T1: 75.0% earns 1 of 2 (>= 75% -> 1 point); T2: 100.0% earns 2 of 2
     assert "Timely initial evaluation" in text and "Secondary transition" in text
     assert "1 of 2" in text and "2 of 2" in text
-    assert "does not meet the target (95.0% or more): earns 1 of 2 points" in text
+    assert "misses the target (95.0% or more); 75.0% or more earns 1" in text
     assert "meets the target (95.0% or more)" in text
     assert "not_met" not in text and "below_min_n" not in text  # words, not codes
     # 004's T2 has no youth aged 16 or more: not applicable, and why in words
