@@ -77,6 +77,11 @@ ENVIRONMENT = ("RC80", "RC79TO40", "RC39LT", "SS", "RF", "HH", "CF", "PPPS")
 SUBJECT = ("ELA", "MATH", "SCI")
 ASSESSMENT = ("REG", "ALT")
 REMOVAL_TYPE = ("OSS", "ISS", "IAES")
+# An enrollment row that holds one margin of a federal count (docs/design.md section 4): counted only
+# by the measures of that margin. "disability": children with IEPs by race and disability (EDFacts
+# FS002 category set A), counted by every measure except those by environment; "environment":
+# children with IEPs by race and environment (FS002 category set C), counted only by those.
+COUNTS_IN = ("disability", "environment")
 
 CODE_LISTS: dict[str, tuple[str, ...]] = {
     "race_ethnicity": RACE_ETHNICITY,
@@ -85,6 +90,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "subject": SUBJECT,
     "assessment": ASSESSMENT,
     "removal_type": REMOVAL_TYPE,
+    "counts_in": COUNTS_IN,
 }
 
 # Lawful reasons for a late initial evaluation (docs/methods.md section 6).

@@ -70,7 +70,7 @@ def test_columns_read_by_profile():
     assert nj["assessments"] == {"school_year", "district_id", "subject", "grade", "assessment", "participated",
                                  "count"}
     assert nj["enrollment"] == {"school_year", "district_id", "race_ethnicity", "iep", "disability", "environment",
-                                "age", "count"}
+                                "age", "counts_in", "count"}
     # ny-ffy2011 uses assessments only: of enrollment, the year and district (still checked)
     ny = columns_read(load_profile("ny-ffy2011"))
     assert ny["enrollment"] == {"school_year", "district_id"}

@@ -89,7 +89,8 @@ def test_a_streaming_run_types_the_columns_like_an_in_memory_one(every_table_str
         plain = {c: pl.String if c in cats else pl.Int64 if c in small else d for c, d in t.frame.schema.items()}
         assert streamed_frame.schema == plain, name
         assert streamed_frame.equals(t.frame.cast(plain)), name
-    assert categorical_columns("enrollment") == {"district_id", "race_ethnicity", "disability", "environment"}
+    assert categorical_columns("enrollment") == {"district_id", "race_ethnicity", "disability", "environment",
+                                                 "counts_in"}
     assert small_int_columns("enrollment") == {"school_year", "age"}
     assert small_int_columns("assessments") == {"school_year", "grade"}
     assert categorical_columns("districts") == small_int_columns("compliance") == frozenset()  # small tables: as read

@@ -100,6 +100,19 @@ CORRECTED_AT_MOST_FOUND = Check(
     T("findings_corrected_on_time").cast(pl.String) + pl.lit(" corrected of ") + T("findings").cast(pl.String),
 )
 
+MARGIN_OF_IEPS = Check(
+    "counts_in",
+    T("counts_in").is_not_null() & ~T("iep").fill_null(True),
+    "a margin row ('counts_in' given) of children with IEPs (iep true)",
+    pl.lit("counts_in '") + T("counts_in").cast(pl.String) + pl.lit("' with iep false"),
+)
+ENVIRONMENT_MARGIN = Check(
+    "environment",
+    (T("counts_in") == "environment") & T("environment").is_null(),
+    "an environment on a row that counts only by environment",
+    pl.lit("no environment"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -127,8 +140,10 @@ TABLES: dict[str, Table] = {
                 Column("low_income", BOOL),
                 Column("age", INT, min=0, max=120),
                 Column("grade", TEXT),
+                Column("counts_in", CODE, codes="counts_in"),
                 COUNT,
             ),
+            checks=(MARGIN_OF_IEPS, ENVIRONMENT_MARGIN),
             student_level=True,
             prune=True,
             doc="students (or counts of students) enrolled, by race/ethnicity and IEP status",

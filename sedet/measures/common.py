@@ -110,3 +110,23 @@ def age_within(ages: tuple[int, int]) -> pl.Expr:
     often leave age out: the range applies where an age is given)."""
     lo, hi = ages
     return pl.col("age").is_null() | pl.col("age").is_between(lo, hi)
+
+
+def with_margins(enrollment: pl.LazyFrame) -> pl.LazyFrame:
+    """Enrollment with its `counts_in` column: a frame built without it (a test, a caller of the
+    measure functions) holds no margin rows."""
+    if "counts_in" in enrollment.collect_schema().names():
+        return enrollment
+    return enrollment.with_columns(pl.lit(None, pl.String).alias("counts_in"))
+
+
+def counted_by_environment() -> pl.Expr:
+    """Enrollment rows a measure by educational environment counts: every row but those of a margin
+    by disability (`counts_in`, docs/design.md section 4). Placement counts children by environment
+    from the margin that has it; the margin by disability holds the same children again."""
+    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "environment")
+
+
+def counted_by_others() -> pl.Expr:
+    """Enrollment rows every other measure counts: all but those of a margin by environment."""
+    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "disability")

@@ -30,7 +30,16 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from sedet.measures.common import age_within, meets_minimums, plain, shortfall, sum_where, to_measure_rows
+from sedet.measures.common import (
+    age_within,
+    counted_by_others,
+    meets_minimums,
+    plain,
+    shortfall,
+    sum_where,
+    to_measure_rows,
+    with_margins,
+)
 from sedet.measures.family import Family
 from sedet.measures.ratios import exceeds, pct
 from sedet.model import NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
@@ -65,7 +74,9 @@ def discipline_measures(
     compliance: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     c = pl.col("count")
-    enr = enrollment.filter((pl.col("school_year") == year) & age_within(params.ages))
+    enr = with_margins(enrollment).filter(
+        (pl.col("school_year") == year) & age_within(params.ages) & counted_by_others()
+    )
     removed = discipline.filter(
         (pl.col("school_year") == year)
         & pl.col("removal_type").is_in(params.removal_types)
@@ -225,7 +236,7 @@ FAMILY = Family(
     params=DisciplineParams,
     compute=compute,
     tables=lambda p: ("enrollment", "discipline"),
-    reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "age", "count")},
+    reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "age", "counts_in", "count")},
     measures=(
         MeasureInfo("discipline_rate", "Suspension/expulsion of more than 10 days: rate of students with IEPs against "
                     "the comparison", verdicts=("significant_discrepancy",)),

@@ -47,7 +47,17 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from sedet.measures.common import age_within, meets_minimums, only_where, plain, sum_where, to_measure_rows
+from sedet.measures.common import (
+    age_within,
+    counted_by_environment,
+    counted_by_others,
+    meets_minimums,
+    only_where,
+    plain,
+    sum_where,
+    to_measure_rows,
+    with_margins,
+)
 from sedet.measures.family import Family
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
@@ -143,28 +153,32 @@ def category_counts(
     summed by disability and environment, from which every other count is taken (small)."""
     cats = params.categories
     c = pl.col("count")
-    enr = enrollment.filter(pl.col("school_year").is_in(years))
+    enr = with_margins(enrollment).filter(pl.col("school_year").is_in(years))
     keys = ["school_year", "district_id", "race_ethnicity"]
     ident = [x for x in cats if x.startswith("identification")]
     place = [x for x in cats if x.startswith("placement")]
     disc = [x for x in cats if x.startswith("discipline")]
     by_group: dict[AgeGroup, list[str]] = {"identification": ident, "placement": place, "discipline": disc}
     fams = [f for f, on in by_group.items() if on]
-    everyone = plain(enr.group_by(keys).agg(
+    # a margin row (counts_in) counts only in the families of its margin: placement reads the margin by
+    # environment, every other family the rest
+    everyone = plain(enr.filter(counted_by_others()).group_by(keys).agg(
         (sum_where(c, age_within(params.ages["identification"])) if ident else pl.len()).alias("den.identification")
     ))
     # children with IEPs, by disability and environment, counted within each family's ages
     iep = plain(
         enr.filter(pl.col("iep"))
-        .group_by(*keys, "disability", "environment")
+        .group_by(*keys, "disability", "environment", "counts_in")
         .agg(*[sum_where(c, age_within(params.ages[f])).alias(f) for f in fams])
     )
-    aggs = [pl.col(f).sum().alias(f"den.{f}") for f in fams if f != "identification"]
-    aggs += [pl.col(x).sum().alias("identification") for x in ident if x == "identification"]
-    aggs += [sum_where(pl.col("identification"), pl.col("disability") == x.split(".")[1]).alias(x)
+    others, by_env = counted_by_others(), counted_by_environment()
+    aggs = [sum_where(pl.col(f), by_env if f == "placement" else others).alias(f"den.{f}")
+            for f in fams if f != "identification"]
+    aggs += [sum_where(pl.col(x), others).alias("identification") for x in ident if x == "identification"]
+    aggs += [sum_where(pl.col("identification"), others & (pl.col("disability") == x.split(".")[1])).alias(x)
              for x in ident if x != "identification"]
-    aggs += [sum_where(pl.col("placement"), pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x]))).alias(x)
-             for x in place]
+    aggs += [sum_where(pl.col("placement"), by_env & pl.col("environment").is_in(list(PLACEMENT_ENVIRONMENTS[x])))
+             .alias(x) for x in place]
     wide = everyone
     if aggs:
         wide = wide.join(iep.group_by(keys).agg(aggs), on=keys, how="left").with_columns(pl.exclude(keys).fill_null(0))
@@ -353,7 +367,7 @@ FAMILY = Family(
     compute=compute,
     tables=tables,
     reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "disability", "environment", "age",
-                          "count")},
+                          "counts_in", "count")},
     measures=(
         # the groups of an LEA share one total whichever ratio each has (against the LEA, or statewide)
         MeasureInfo("risk_ratio", "Risk ratio of each racial/ethnic group against the other groups (34 CFR 300.647)",

@@ -27,7 +27,15 @@ from typing import Literal
 import polars as pl
 from pydantic import field_validator
 
-from sedet.measures.common import age_within, plain, sum_where, to_measure_rows
+from sedet.measures.common import (
+    age_within,
+    counted_by_environment,
+    counted_by_others,
+    plain,
+    sum_where,
+    to_measure_rows,
+    with_margins,
+)
 from sedet.measures.family import Family
 from sedet.measures.ratios import risk_ratios, rules_frame
 from sedet.model import RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
@@ -53,7 +61,7 @@ class SecondaryParams(Strict):
 
 def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: int) -> pl.LazyFrame:
     c = pl.col("count")
-    enr = enrollment.filter(pl.col("school_year") == year)
+    enr = with_margins(enrollment).filter(pl.col("school_year") == year)
     leas = plain(enr.select("school_year", "district_id").unique())
     income = pl.when(pl.col("low_income").fill_null(False)).then(pl.lit(LOW)).otherwise(pl.lit(NOT_LOW))
     separate = pl.col("environment").is_in(params.separate_environments)
@@ -68,11 +76,11 @@ def secondary_measures(enrollment: pl.LazyFrame, params: SecondaryParams, year: 
         return frame.join(counts, on=keys, how="left").with_columns(pl.col("num", "den").fill_null(0))
 
     ident = plain(
-        enr.filter(age_within(params.ages_identification))
+        enr.filter(age_within(params.ages_identification) & counted_by_others())
         .group_by("school_year", "district_id", income.alias("race_ethnicity"))
         .agg(sum_where(c, pl.col("iep")).alias("num"), c.sum().alias("den"))
     ).with_columns(pl.lit("low_income_identification").alias("category"))
-    iep = enr.filter(pl.col("iep") & age_within(params.ages_placement))
+    iep = enr.filter(pl.col("iep") & age_within(params.ages_placement) & counted_by_environment())
     sep_income = plain(iep.group_by("school_year", "district_id", income.alias("race_ethnicity")).agg(
         sum_where(c, separate).alias("num"), c.sum().alias("den")
     )).with_columns(pl.lit("low_income_separation").alias("category"))
@@ -108,7 +116,7 @@ FAMILY = Family(
     compute=compute,
     tables=lambda p: ("enrollment",),
     reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "environment", "low_income", "age",
-                          "count")},
+                          "counts_in", "count")},
     measures=(
         MeasureInfo("low_income_identification", "Secondary analysis (A): identification of low-income students",
                     verdicts=("exceeds",)),

@@ -473,6 +473,43 @@ def test_case_16_indicators_without_the_compliance_fact_count_every_identified_l
     assert statewide(df, "indicator_10")["value"] == pytest.approx(0.5)  # 1/2
 
 
+def margin(district: str, race: str, n: int, counts_in: str, *, disability: str | None = None,
+           environment: str | None = None) -> dict:
+    """One row of a federal margin (docs/design.md section 4): n children with IEPs by disability, or
+    by environment, with no age (EDFacts FS002 gives neither margin by age)."""
+    return pupils(district, race, n, iep=True, disability=disability, environment=environment, age=None) | {
+        "counts_in": counts_in}
+
+
+def test_case_17_margins_count_each_child_once():
+    """Case 17: children with IEPs given twice, once by disability and once by environment (EDFacts
+    FS002 category sets A and C), count once in every category: identification reads the margin by
+    disability, placement the margin by environment."""
+    rows = [
+        margin("D1", "BL7", 30, "disability", disability="SLD"), margin("D1", "BL7", 10, "disability", disability="ID"),
+        margin("D1", "BL7", 20, "environment", environment="RC39LT"),
+        margin("D1", "BL7", 20, "environment", environment="RC80"),
+        pupils("D1", "BL7", 160, iep=False, age=None) | {"counts_in": None},
+        margin("D1", "WH7", 80, "disability", disability="SLD"), margin("D1", "WH7", 20, "disability", disability="ID"),
+        margin("D1", "WH7", 10, "environment", environment="RC39LT"),
+        margin("D1", "WH7", 90, "environment", environment="RC80"),
+        pupils("D1", "WH7", 900, iep=False, age=None) | {"counts_in": None},
+    ]
+    params = NJ1.model_copy(update={"categories": ["identification", "identification.ID", "placement.RC39LT"]})
+    enr = pl.LazyFrame(rows, schema=ENROLLMENT_SCHEMA | {"counts_in": pl.String})
+    df = disproportionality_measures(enr, None, params, YEAR, [YEAR]).collect()
+    ident = ratio(df, "D1", "BL7")
+    # 40 of 200 against 100 of 1000 (counted twice it would be 80 of 240 against 200 of 1100)
+    assert (ident["numerator"], ident["denominator"]) == (40, 200)
+    assert (ident["comparison_numerator"], ident["comparison_denominator"]) == (100, 1000)
+    assert ident["value"] == pytest.approx(2.0)  # 0.2 / 0.1
+    assert ratio(df, "D1", "BL7", "identification.ID")["value"] == pytest.approx(2.5)  # 10/200 ÷ 20/1000
+    place = ratio(df, "D1", "BL7", "placement.RC39LT")
+    assert (place["numerator"], place["denominator"]) == (20, 40)  # of the 40 by environment, not of 80
+    assert place["value"] == pytest.approx(5.0)  # 20/40 ÷ 10/100
+
+
+
 # ---------------------------------------------------------------------------------------------------
 # 8. Properties
 
