@@ -36,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sedet import __version__, runtime
-from sedet.errors import DEFAULT_LIMIT, EXIT_INTERNAL, BundleError, SedetError
+from sedet.errors import DEFAULT_LIMIT, EXIT_INTERNAL, BundleError, SedetError, UsageError
 from sedet.progress import SILENT, Steps
 
 if TYPE_CHECKING:
@@ -593,6 +593,56 @@ def import_idea618(
         out.print(f"left out: {left['state']} {school_year_text(left['school_year'])} ({len(left['cells'])} cells: "
                   f"{', '.join(kinds)}; manifest.json lists them)", markup=False)
     out.print(f"wrote {out_dir}: enrollment.csv, districts.csv, manifest.json", markup=False)
+
+
+@import_app.command("edfacts")
+@handled
+def import_edfacts(
+    files: Annotated[list[Path], typer.Argument(help="a state's LEA-level EDFacts files (FS002, FS089, FS052, "
+                                                "FS006), fixed-width or comma- or tab-separated")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="bundle folder to write")],
+    year: Annotated[str | None, typer.Option("--year", help="the files' school year (e.g. 2022-23), when their "
+                                             "header records do not say it")] = None,
+    layout_year: Annotated[str | None, typer.Option("--layout-year", help="read the files with the layout of "
+                                                    "this school year (e.g. 2020-21), when sedet does not know "
+                                                    "their own year's")] = None,
+    encoding: Annotated[str, typer.Option("--encoding", help="encoding of the files")] = "utf-8-sig",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Children with and without IEPs by LEA and race/ethnicity (by disability, and by environment) and
+    suspensions/expulsions, as a bundle for disproportionality and discipline (docs/imports.md)."""
+    from sedet.imports.edfacts import import_files, write_bundle
+    from sedet.io.output import check_out, staged_output
+    from sedet.model import school_year_text
+
+    check_out(out_dir)
+    done = import_files(files, year=_school_year(year, "--year"), layout_year=_school_year(layout_year,
+                        "--layout-year"), encoding=encoding)
+    if done.problems:
+        problems = done.problems
+        raise BundleError(problems[:DEFAULT_LIMIT], truncated=len(problems) > DEFAULT_LIMIT, total=len(problems))
+    with staged_output(out_dir) as tmp:
+        doc = write_bundle(done, tmp)
+    if quiet:
+        return
+    for src in doc["sources"]:
+        kept = ", ".join(f"{n:,} into {into}" for into, n in src["children_imported"].items())
+        out.print(f"{src['file']}: {src['file_spec']} {school_year_text(src['school_year'])}, {src['form']}, "
+                  f"{src['records']:,} records: children {kept}; {src['subtotals_checked']:,} subtotals checked, "
+                  f"{src['records_of_other_sets']:,} records of other category sets not used", markup=False)
+    out.print(f"wrote {out_dir}: {', '.join(o['file'] for o in doc['outputs'])}, manifest.json", markup=False)
+
+
+def _school_year(text: str | None, option: str) -> int | None:
+    """A school year given on the command line ('2022-23' or '2022-2023') as its spring year."""
+    if text is None:
+        return None
+    from sedet.imports.edfacts import year_of
+
+    spring = year_of(text)
+    if spring is None:
+        raise UsageError(f"{option}: a school year such as 2022-23, not {text!r}")
+    return spring
 
 
 def main() -> None:

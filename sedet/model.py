@@ -78,10 +78,10 @@ SUBJECT = ("ELA", "MATH", "SCI")
 ASSESSMENT = ("REG", "ALT")
 REMOVAL_TYPE = ("OSS", "ISS", "IAES")
 # An enrollment row that holds one margin of a federal count (docs/design.md section 4): counted only
-# by the measures of that margin. "disability": children with IEPs by race and disability (EDFacts
-# FS002 category set A), counted by every measure except those by environment; "environment":
+# by the measures of that margin. DISABILITY: children with IEPs by race and disability (EDFacts
+# FS002 category set A), counted by every measure except those by environment; ENVIRONMENT:
 # children with IEPs by race and environment (FS002 category set C), counted only by those.
-COUNTS_IN = ("disability", "environment")
+COUNTS_IN = ("DISABILITY", "ENVIRONMENT")
 
 CODE_LISTS: dict[str, tuple[str, ...]] = {
     "race_ethnicity": RACE_ETHNICITY,

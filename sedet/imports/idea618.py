@@ -110,7 +110,7 @@ def read_file(path: Path, encoding: str = "utf-8-sig") -> Imported:
     """One published file: its rows (school_year, district_id, race_ethnicity, iep, disability,
     environment, count), checked against the file's totals."""
     result = Imported(path.name)
-    text = _text(path, encoding)
+    text = read_text(path, encoding)
     lines = text.splitlines()
     at = next((i for i, line in enumerate(lines[:HEADER_WITHIN]) if norm(line).startswith("year,state name")), None)
     if at is None:
@@ -134,7 +134,8 @@ PACKED = {b"\x1f\x8b": "gzip-compressed: decompress it first (gunzip)",
           b"PK\x03\x04": "a zip file or a workbook: give the CSV file as published (or save the sheet as CSV)"}
 
 
-def _text(path: Path, encoding: str) -> str:
+def read_text(path: Path, encoding: str) -> str:
+    """The file as text; a compressed file or a workbook is named as such, not blamed on the encoding."""
     try:
         data = path.read_bytes()
         packed = next((said for magic, said in PACKED.items() if data.startswith(magic)), None)

@@ -108,7 +108,7 @@ MARGIN_OF_IEPS = Check(
 )
 ENVIRONMENT_MARGIN = Check(
     "environment",
-    (T("counts_in") == "environment") & T("environment").is_null(),
+    (T("counts_in") == "ENVIRONMENT") & T("environment").is_null(),
     "an environment on a row that counts only by environment",
     pl.lit("no environment"),
 )

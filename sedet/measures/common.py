@@ -124,9 +124,9 @@ def counted_by_environment() -> pl.Expr:
     """Enrollment rows a measure by educational environment counts: every row but those of a margin
     by disability (`counts_in`, docs/design.md section 4). Placement counts children by environment
     from the margin that has it; the margin by disability holds the same children again."""
-    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "environment")
+    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "ENVIRONMENT")
 
 
 def counted_by_others() -> pl.Expr:
     """Enrollment rows every other measure counts: all but those of a margin by environment."""
-    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "disability")
+    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "DISABILITY")

@@ -486,13 +486,13 @@ def test_case_17_margins_count_each_child_once():
     FS002 category sets A and C), count once in every category: identification reads the margin by
     disability, placement the margin by environment."""
     rows = [
-        margin("D1", "BL7", 30, "disability", disability="SLD"), margin("D1", "BL7", 10, "disability", disability="ID"),
-        margin("D1", "BL7", 20, "environment", environment="RC39LT"),
-        margin("D1", "BL7", 20, "environment", environment="RC80"),
+        margin("D1", "BL7", 30, "DISABILITY", disability="SLD"), margin("D1", "BL7", 10, "DISABILITY", disability="ID"),
+        margin("D1", "BL7", 20, "ENVIRONMENT", environment="RC39LT"),
+        margin("D1", "BL7", 20, "ENVIRONMENT", environment="RC80"),
         pupils("D1", "BL7", 160, iep=False, age=None) | {"counts_in": None},
-        margin("D1", "WH7", 80, "disability", disability="SLD"), margin("D1", "WH7", 20, "disability", disability="ID"),
-        margin("D1", "WH7", 10, "environment", environment="RC39LT"),
-        margin("D1", "WH7", 90, "environment", environment="RC80"),
+        margin("D1", "WH7", 80, "DISABILITY", disability="SLD"), margin("D1", "WH7", 20, "DISABILITY", disability="ID"),
+        margin("D1", "WH7", 10, "ENVIRONMENT", environment="RC39LT"),
+        margin("D1", "WH7", 90, "ENVIRONMENT", environment="RC80"),
         pupils("D1", "WH7", 900, iep=False, age=None) | {"counts_in": None},
     ]
     params = NJ1.model_copy(update={"categories": ["identification", "identification.ID", "placement.RC39LT"]})

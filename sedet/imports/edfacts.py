@@ -1,0 +1,475 @@
+"""A state's LEA-level EDFacts submission files read into a bundle (docs/imports.md).
+
+Files: FS002 (children with IEPs, school age), FS089 (early childhood), FS052 (membership), FS006
+(suspensions and expulsions), in either form they come in: fixed-width, or comma- or
+tab-separated, each with its header record first. The layouts are data (imports/edfacts_layouts.py).
+
+A record fills the categories of its category set and leaves the others empty; its Total
+Indicator says whether it is a subtotal or total. The import keeps, per file, the category sets
+that carry what a measure reads (`Take`); every subtotal or total whose categories are among a kept
+set's checks that set; what neither keeps nor checks is counted and left. What is written:
+
+- `enrollment`: children with IEPs by race and disability (FS002 set A + FS089 set B, marked
+  `counts_in` = disability) and by race and environment (FS002 set C, `counts_in` = environment);
+  with FS052, the children without IEPs by race = membership - children with IEPs (FS002 + FS089):
+  OSEP's data sources for significant disproportionality, ages 3-21.
+- `discipline`: children with IEPs suspended or expelled by race, method (OSS/ISS) and length
+  (1-10 days / more than 10) from FS006 set B.
+- `districts`: every LEA of the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from sedet import __version__
+from sedet.imports.edfacts_layouts import BY_TABLE, CATEGORIES, HEADER, MISSING, FileSpec, Take
+from sedet.imports.idea618 import problem, read_text
+from sedet.io.output import sha256_file
+from sedet.io.schema import MAX_COUNT
+from sedet.model import Problem, school_year_text
+
+FIXED_HEADER = 584  # characters of the header record without its line end (S_HDR)
+PERIOD = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4}|\d{2})\s*$")  # "2022-2023" or "2022-23"
+MAX_LISTED = 20  # problems of one kind listed per file
+
+
+@dataclass
+class Read:
+    """One file: its layout, school year, records (one column per field, text) and problems."""
+
+    path: Path
+    spec: FileSpec | None = None
+    form: str = ""  # "fixed-width", "comma-separated", "tab-separated"
+    school_year: int | None = None
+    layout_year: int | None = None
+    records: pl.DataFrame | None = None  # record (1-based), line, lea, total, amount, one column per category
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    def problem(self, line: int | None, column: str | None, expected: str, found: str) -> None:
+        self.problems.append(problem(self.file, line, column, expected, found))
+
+
+def year_of(text: str) -> int | None:
+    """The spring year of a school year written '2022-2023' or '2022-23' (None if it is neither)."""
+    m = PERIOD.match(text)
+    if not m:
+        return None
+    fall, spring = int(m.group(1)), m.group(2)
+    end = int(spring) if len(spring) == 4 else fall // 100 * 100 + int(spring)
+    return end if end == fall + 1 else None
+
+
+def read_file(path: Path, *, year: int | None = None, layout_year: int | None = None,
+              encoding: str = "utf-8-sig") -> Read:
+    """One EDFacts file read, its layout found from its records' table name, every field checked."""
+    r = Read(path)
+    lines = read_text(path, encoding).split("\n")
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        r.problem(None, None, "an EDFacts file: a header record, then its records", "an empty file")
+        return r
+    head, body = lines[0], lines[1:]
+    delimiter = _delimiter(head)
+    r.form = {None: "fixed-width", ",": "comma-separated", "\t": "tab-separated"}[delimiter]
+    header = _header(head, delimiter)
+    if not body:
+        r.problem(2, None, "records after the header record", "none (the header only)")
+        return r
+    table = _first_table(body[0], delimiter)
+    r.spec = BY_TABLE.get(table)
+    if r.spec is None:
+        known = ", ".join(f"{t} ({s.code})" for t, s in BY_TABLE.items())
+        r.problem(2, "TableTypeAbbrv", f"the table name of a file sedet reads: {known}", repr(table[:40]))
+        return r
+    _year(r, header, year, layout_year)
+    if r.problems:
+        return r
+    frame = _fixed(r, body) if delimiter is None else _delimited(r, body, delimiter)
+    if frame is None:
+        return r
+    _check_header_count(r, header, len(body))
+    r.records = _typed(r, frame)
+    return r
+
+
+def _delimiter(head: str) -> str | None:
+    """Fixed-width when the first line is the header record's 584 characters, or has neither a tab
+    nor a comma; otherwise delimited by the tab, or else the comma, it has."""
+    if len(head) == FIXED_HEADER or ("\t" not in head and "," not in head):
+        return None
+    return "\t" if "\t" in head else ","
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter))
+
+
+def _header(head: str, delimiter: str | None) -> dict[str, str]:
+    if delimiter is None:
+        return {f.name: head[f.start - 1:f.start - 1 + f.length].strip() for f in HEADER}
+    values = _split(head, delimiter)
+    return {f.name: (values[i].strip() if i < len(values) else "") for i, f in enumerate(HEADER)}
+
+
+def _first_table(line: str, delimiter: str | None) -> str:
+    if delimiter is None:
+        return line[48:68].strip()
+    values = [v.strip() for v in _split(line, delimiter)]
+    # every field in order (the table name is the 6th), or without the fillers (the 5th)
+    return next((v for v in values[4:6] if v in BY_TABLE), values[5] if len(values) > 5 else "")
+
+
+def _year(r: Read, header: dict[str, str], year: int | None, layout_year: int | None) -> None:
+    spec = r.spec
+    assert spec is not None
+    said = year_of(header["FileReportingPeriod"])
+    if year is not None and said is not None and year != said:
+        r.problem(1, "FileReportingPeriod", f"the school year given, {school_year_text(year)}",
+                  repr(header["FileReportingPeriod"]))
+        return
+    r.school_year = year if year is not None else said
+    if r.school_year is None:
+        r.problem(1, "FileReportingPeriod", "the school year, e.g. '2022-2023' (or give it with --year)",
+                  repr(header["FileReportingPeriod"][:20]))
+        return
+    r.layout_year = layout_year if layout_year is not None else r.school_year
+    if r.layout_year not in spec.years:
+        known = ", ".join(school_year_text(y) for y in spec.years)
+        r.problem(1, "FileReportingPeriod", f"a school year whose {spec.code} layout sedet knows ({known}); "
+                  "to read the file with one of them, give --layout-year", school_year_text(r.school_year))
+
+
+def _names(spec: FileSpec) -> list[str]:
+    return [f.name for f in spec.fields]
+
+
+def _fixed(r: Read, body: list[str]) -> pl.DataFrame | None:
+    spec = r.spec
+    assert spec is not None
+    lines = pl.Series("text", body, dtype=pl.String)
+    width = lines.str.len_chars()
+    bad = (width != spec.record_length).arg_true()
+    for i in bad.head(MAX_LISTED).to_list():
+        r.problem(i + 2, None, f"a {spec.code} record of {spec.record_length} characters", f"{width[i]} characters")
+    if bad.len():
+        return None
+    text = pl.col("text")
+    return pl.DataFrame(lines).select(
+        *[text.str.slice(f.start - 1, f.length).str.strip_chars().alias(f.name) for f in spec.fields if not f.filler]
+    )
+
+
+def _delimited(r: Read, body: list[str], delimiter: str) -> pl.DataFrame | None:
+    """The records of a delimited file: every field of the layout in order (fillers as empty fields),
+    or the fields without the fillers; the number of fields of each record says which."""
+    spec = r.spec
+    assert spec is not None
+    full = _names(spec)
+    kept = [f.name for f in spec.fields if not f.filler]
+    rows = list(csv.reader(body, delimiter=delimiter))
+    widths = {len(full), len(kept)}
+    wrong = [(i, len(row)) for i, row in enumerate(rows) if len(row) not in widths]
+    for i, n in wrong[:MAX_LISTED]:
+        r.problem(i + 2, None, f"{len(full)} fields of a {spec.code} record (or {len(kept)}, without its fillers)",
+                  f"{n} fields")
+    if wrong:
+        return None
+    columns: dict[str, list[str]] = {name: [] for name in kept}
+    at = {name: full.index(name) for name in kept}
+    for row in rows:
+        short = len(row) == len(kept)
+        for j, name in enumerate(kept):
+            columns[name].append(row[j if short else at[name]].strip())
+    return pl.DataFrame(columns, schema={name: pl.String for name in kept})
+
+
+def _check_header_count(r: Read, header: dict[str, str], n: int) -> None:
+    said = header["TotalRecords"].strip()
+    if said.isdigit() and int(said) != n:
+        r.problem(1, "TotalRecords", f"the number of records the file holds ({n:,}): a file cut short, or two "
+                  "files joined?", said)
+    elif not said.isdigit():
+        r.problem(1, "TotalRecords", "the number of records (a whole number)", repr(said[:20]))
+
+
+def _typed(r: Read, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """Records with their fields checked: LEA, Total Indicator, Amount, the codes of every category
+    sedet keeps. Text of the categories it sums over is kept as read."""
+    spec = r.spec
+    assert spec is not None
+    n = frame.height
+    f = frame.with_columns(pl.int_range(1, n + 1).alias("record"), pl.int_range(2, n + 2).alias("line"))
+    amount = pl.col("Amount").cast(pl.Int64, strict=False)
+    checks: list[tuple[str, pl.Expr, str]] = [
+        ("StateLEAIDNumber", pl.col("StateLEAIDNumber") == "", "the LEA's state identifier"),
+        ("TableTypeAbbrv", pl.col("TableTypeAbbrv") != spec.table, f"{spec.table}, as in every record of the file"),
+        ("TotalIndicator", ~pl.col("TotalIndicator").is_in(["Y", "N"]), "Y (a subtotal or total) or N"),
+        ("Amount", amount.is_null() | (amount < 0) | (amount > MAX_COUNT),
+         f"a count: a whole number from 0 to {MAX_COUNT:,}"),
+    ]
+    for category, fld in spec.categories.items():
+        codes = CATEGORIES[category].codes
+        if codes is not None:
+            value = pl.col(fld.name)
+            checks.append((fld.name, (value != "") & ~value.is_in(list(codes)),
+                           f"a code of {CATEGORIES[category].name}: {', '.join(codes)} (sedet cannot place "
+                           f"{MISSING})"))
+    for column, bad, expected in checks:
+        for line, value in f.filter(bad).select("line", column).head(MAX_LISTED).iter_rows():
+            r.problem(line, column, expected, repr(value))
+    if r.problems:
+        return None
+    cats = spec.categories
+    return f.select(
+        "record", "line", pl.col("StateLEAIDNumber").alias("lea"), (pl.col("TotalIndicator") == "Y").alias("total"),
+        amount.alias("amount"),
+        *[pl.when(pl.col(fld.name) != "").then(pl.col(fld.name)).alias(cat) for cat, fld in cats.items()],
+    )
+
+
+def signature(categories: list[str]) -> pl.Expr:
+    """The categories a record fills, as one sorted, comma-joined text ('' for a total)."""
+    return pl.concat_str([pl.when(pl.col(c).is_not_null()).then(pl.lit(c)) for c in sorted(categories)],
+                         separator=",", ignore_nulls=True).fill_null("")
+
+
+def key(categories: frozenset[str]) -> str:
+    return ",".join(sorted(categories))
+
+
+@dataclass
+class Sets:
+    """One file's records sorted by what the import does with them."""
+
+    taken: dict[str, pl.DataFrame]  # Take.into -> records of that set
+    checked: int
+    other: int
+
+
+def sort_records(r: Read) -> Sets:
+    """Split a file's records: those of a kept set; subtotals and totals that check one (compared
+    here: a difference is a problem); the rest (other category sets), counted."""
+    spec, recs = r.spec, r.records
+    assert spec is not None and recs is not None
+    cats = list(spec.categories)
+    recs = recs.with_columns(signature(cats).alias("sig"))
+    dup = recs.filter(pl.struct("lea", "total", *cats).is_duplicated()).sort("line")
+    for line, lea in dup.select("line", "lea").head(MAX_LISTED).iter_rows():
+        r.problem(line, None, "one record per LEA and combination of categories", f"a second record of LEA {lea!r} "
+                  "with the same categories")
+    taken: dict[str, pl.DataFrame] = {}
+    used = pl.lit(False)
+    for take in spec.takes:
+        rows = recs.filter(~pl.col("total") & (pl.col("sig") == key(take.categories)))
+        taken[take.into] = taken[take.into].vstack(rows) if take.into in taken else rows
+        used = used | (~pl.col("total") & (pl.col("sig") == key(take.categories)))
+    checked: set[int] = set()
+    for take in spec.takes:
+        checked |= _check_subtotals(r, recs, take)
+    _check_sets_agree(r, recs, spec.takes)
+    other = recs.filter(~used).height - len(checked)
+    return Sets(taken, len(checked), other)
+
+
+def _check_subtotals(r: Read, recs: pl.DataFrame, take: Take) -> set[int]:
+    """Each subtotal or total whose categories are all in the set equals the set's records summed
+    over the others. Returns the lines of the records compared."""
+    cats = sorted(take.categories)
+    rows = recs.filter(~pl.col("total") & (pl.col("sig") == key(take.categories)))
+    subs = recs.filter(pl.col("total"))
+    n: set[int] = set()
+    for sig in subs.get_column("sig").unique().sort().to_list():
+        within = [c for c in sig.split(",") if c]
+        if not set(within) <= set(cats):
+            continue
+        these = subs.filter(pl.col("sig") == sig)
+        n |= set(these.get_column("line").to_list())
+        sums = rows.group_by("lea", *within).agg(pl.col("amount").sum().alias("sum"))
+        both = these.join(sums, on=["lea", *within], how="left", nulls_equal=True)
+        off = both.filter(pl.col("sum").fill_null(0) != pl.col("amount")).sort("line")
+        what = f"set {take.name} ({', '.join(cats)})"
+        for line, amount, s in off.select("line", "amount", "sum").head(MAX_LISTED).iter_rows():
+            r.problem(line, "Amount", f"the sum of {what} over the other categories, {s or 0:,}", f"{amount:,}")
+    return n
+
+
+def _check_sets_agree(r: Read, recs: pl.DataFrame, takes: tuple[Take, ...]) -> None:
+    """Two kept sets of one file (FS002 A and C) hold the same children: the same total per LEA."""
+    if len(takes) < 2:
+        return
+    totals = [recs.filter(~pl.col("total") & (pl.col("sig") == key(t.categories))).group_by("lea")
+              .agg(pl.col("amount").sum().alias(t.name), pl.col("line").min().alias(f"line_{t.name}")) for t in takes]
+    a, b = takes[0].name, takes[1].name
+    both = totals[0].join(totals[1], on="lea", how="full", coalesce=True).fill_null(0)
+    for lea, x, y, line in both.filter(pl.col(a) != pl.col(b)).sort("lea").select(
+            "lea", a, b, pl.max_horizontal(f"line_{a}", f"line_{b}")).head(MAX_LISTED).iter_rows():
+        r.problem(line, "Amount", f"as many children in set {b} of LEA {lea!r} as in set {a} ({x:,})", f"{y:,}")
+
+
+@dataclass
+class Imported:
+    reads: list[Read]
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    sets: dict[str, Sets] = field(default_factory=dict)  # file name -> its records, sorted
+    problems: list[Problem] = field(default_factory=list)
+
+
+def import_files(paths: list[Path], *, year: int | None = None, layout_year: int | None = None,
+                 encoding: str = "utf-8-sig") -> Imported:
+    """Every file read and checked, then the bundle's tables built, year by year."""
+    reads = [read_file(p, year=year, layout_year=layout_year, encoding=encoding) for p in paths]
+    done = Imported(reads, problems=[p for r in reads for p in r.problems])
+    if done.problems:
+        return done
+    seen: dict[tuple[str, int], str] = {}
+    for r in reads:
+        assert r.spec is not None and r.school_year is not None
+        k = (r.spec.code, r.school_year)
+        if k in seen:
+            r.problem(1, "FileReportingPeriod", f"one {r.spec.code} file per school year ({seen[k]} holds "
+                      f"{school_year_text(r.school_year)} too)", school_year_text(r.school_year))
+        seen[k] = r.file
+        done.sets[r.file] = sort_records(r)
+    done.problems = [p for r in reads for p in r.problems]
+    if not done.problems:
+        _tables(done)
+    return done
+
+
+def _rows(done: Imported, into: str) -> list[tuple[Read, pl.DataFrame]]:
+    return [(r, done.sets[r.file].taken[into]) for r in done.reads if into in done.sets[r.file].taken]
+
+
+def _tables(done: Imported) -> None:
+    year, iep = pl.col("school_year"), pl.lit(True)
+    by_dis = [t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "disability", "amount")
+              for r, t in _rows(done, "enrollment.disability")]
+    by_env = [t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "environment", "amount")
+              for r, t in _rows(done, "enrollment.environment")]
+    enrollment = []
+    ieps = None
+    if by_dis:
+        dis = pl.concat(by_dis).group_by("school_year", "lea", "race", "disability").agg(pl.col("amount").sum())
+        ieps = dis.group_by("school_year", "lea", "race").agg(pl.col("amount").sum().alias("ieps"))
+        enrollment.append(dis.select(year, "lea", "race", iep.alias("iep"), "disability",
+                                     pl.lit(None, pl.String).alias("environment"),
+                                     pl.lit("DISABILITY").alias("counts_in"), "amount"))
+    if by_env:
+        env = pl.concat(by_env).group_by("school_year", "lea", "race", "environment").agg(pl.col("amount").sum())
+        env = env.with_columns(pl.col("environment").replace_strict(CATEGORIES["environment"].codes,
+                                                                    return_dtype=pl.String))
+        enrollment.append(env.select(year, "lea", "race", iep.alias("iep"), pl.lit(None, pl.String).alias("disability"),
+                                     "environment", pl.lit("ENVIRONMENT").alias("counts_in"), "amount"))
+    members = _rows(done, "membership")
+    if members:
+        others = _without_ieps(done, members, ieps)
+        if others is not None:
+            enrollment.append(others)
+    tables: dict[str, pl.DataFrame] = {}
+    if enrollment:
+        tables["enrollment"] = pl.concat(enrollment).filter(pl.col("amount") > 0).select(
+            "school_year", pl.col("lea").alias("district_id"), pl.col("race").alias("race_ethnicity"), "iep",
+            "disability", "environment", "counts_in", pl.col("amount").alias("count"),
+        ).sort("school_year", "district_id", "counts_in", "disability", "environment", "iep", "race_ethnicity",
+               nulls_last=True)
+    removals = _rows(done, "discipline")
+    if removals:
+        frame = pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "discipline_method",
+                                    "removal_length", "amount") for r, t in removals])
+        tables["discipline"] = frame.group_by("school_year", "lea", "race", "discipline_method", "removal_length") \
+            .agg(pl.col("amount").sum()).filter(pl.col("amount") > 0).select(
+                "school_year", pl.col("lea").alias("district_id"), pl.col("race").alias("race_ethnicity"),
+                iep.alias("iep"),
+                pl.col("discipline_method").replace_strict(CATEGORIES["discipline_method"].codes,
+                                                           return_dtype=pl.String).alias("removal_type"),
+                pl.col("removal_length").replace_strict(CATEGORIES["removal_length"].codes,
+                                                        return_dtype=pl.Float64).alias("days_removed"),
+                pl.lit(1).alias("removals"), pl.col("amount").alias("count"),
+        ).sort("school_year", "district_id", "removal_type", "days_removed", "race_ethnicity")
+    if done.problems:
+        return
+    leas = sorted({x for t in tables.values() for x in t.get_column("district_id").unique().to_list()})
+    tables["districts"] = pl.DataFrame({"district_id": leas, "district_name": [None] * len(leas)},
+                                       schema={"district_id": pl.String, "district_name": pl.String})
+    done.tables = tables
+
+
+def _without_ieps(done: Imported, members: list[tuple[Read, pl.DataFrame]],
+                  ieps: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Children without IEPs by LEA and race: FS052 membership minus the children with IEPs of FS002
+    and FS089 of the same year (OSEP: FS002 + FS089 the risk numerator, FS052 the denominator, for
+    ages 3-21). Both child-count files are needed; fewer members than children with IEPs is a problem."""
+    for r, _ in members:
+        have = {x.spec.code for x in done.reads if x.school_year == r.school_year and x.spec is not None}
+        lacking = sorted({"FS002", "FS089"} - have)
+        if lacking:
+            r.problem(None, None, f"with FS052, the children with IEPs of {school_year_text(r.school_year or 0)} "
+                      "(FS002 and FS089): the children without IEPs are membership minus them",
+                      f"no {' and no '.join(lacking)} of that year")
+    done.problems = [p for r in done.reads for p in r.problems]
+    if done.problems or ieps is None:
+        return None
+    member = pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "amount", pl.lit(r.file)
+                                 .alias("file")) for r, t in members]) \
+        .group_by("school_year", "lea", "race").agg(pl.col("amount").sum().alias("members"), pl.col("file").first())
+    both = member.join(ieps, on=["school_year", "lea", "race"], how="full", coalesce=True) \
+        .with_columns(pl.col("members", "ieps").fill_null(0))
+    short = both.filter(pl.col("members") < pl.col("ieps")).sort("school_year", "lea", "race")
+    for yr, lea, race, m, k, file in short.select("school_year", "lea", "race", "members", "ieps", "file") \
+            .head(MAX_LISTED).iter_rows():
+        done.problems.append(problem(file or "FS052", None, "Amount",
+                                     f"LEA {lea!r}, {race}, {school_year_text(yr)}: at least as many members as "
+                                     f"children with IEPs in FS002 and FS089 ({k:,})", f"{m:,} members"))
+    if done.problems:
+        return None
+    return both.select(
+        "school_year", "lea", "race", pl.lit(False).alias("iep"), pl.lit(None, pl.String).alias("disability"),
+        pl.lit(None, pl.String).alias("environment"), pl.lit(None, pl.String).alias("counts_in"),
+        (pl.col("members") - pl.col("ieps")).alias("amount"),
+    )
+
+
+def write_bundle(done: Imported, folder: Path) -> dict:
+    """The bundle's files in `folder` (a fresh staging folder) and its manifest.json, whose document
+    is returned. Rows are sorted, so the same files give the same bytes."""
+    written = []
+    for name in sorted(done.tables):
+        path = folder / f"{name}.csv"
+        done.tables[name].write_csv(path)
+        written.append(path)
+    doc = {
+        "tool": "sedet",
+        "version": __version__,
+        "import": "edfacts",
+        "rule": "docs/imports.md: EDFacts LEA files; children with IEPs by race and disability (FS002 set A, FS089 "
+                "set B) and by race and environment (FS002 set C) as two margins (counts_in); children without "
+                "IEPs = FS052 membership - FS002 - FS089; FS006 set B as discipline rows",
+        "sources": [_source(r, done.sets[r.file]) for r in done.reads],
+        "outputs": [{"file": p.name, "sha256": sha256_file(p)} for p in written],
+    }
+    (folder / "manifest.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    return doc
+
+
+def _source(r: Read, sets: Sets) -> dict:
+    assert r.spec is not None and r.records is not None
+    return {
+        "file": r.file, "sha256": sha256_file(r.path), "file_spec": r.spec.code, "form": r.form,
+        "school_year": r.school_year, "layout_year": r.layout_year, "records": r.records.height,
+        "records_imported": {into: t.height for into, t in sorted(sets.taken.items())},
+        "children_imported": {into: int(t.get_column("amount").sum()) for into, t in sorted(sets.taken.items())},
+        "subtotals_checked": sets.checked, "records_of_other_sets": sets.other,
+    }

@@ -1,0 +1,315 @@
+"""`sedet import edfacts`: a state's LEA-level EDFacts files into a bundle. Every file here is written
+by hand, record by record, with the layouts of imports/edfacts_layouts.py (positions from the CEDS
+Generate metadata, docs/reference/edfacts-layouts.md); every expected value is worked out beside it.
+
+The example, LEA 0001, school year 2020-21:
+- FS002 set A (race x sex x disability): BL7 SLD 20 M + 10 F, ID 10 M (40); WH7 SLD 50 M + 30 F, ID 20 F
+  (100). Set C (race x environment): BL7 RC39 20, RC80 20 (40); WH7 RC39 10, RC80 90 (100).
+  Subtotals: race (BL7 40, WH7 100), sex (M 80, F 60), total 140.
+- FS089 set B (race x early-childhood environment x disability): BL7 DD 5, WH7 DD 10.
+- FS052 set A (grade x race x sex): BL7 KG M 100 + 03 F 105 = 205; WH7 KG F 500 + 05 M 510 = 1010.
+- FS006 set B (method x length x race): BL7 OSS more than 10 days 4, OSS 1-10 days 6; WH7 OSS 1-10 days 9.
+
+So, with IEPs by disability: BL7 30 SLD + 10 ID + 5 DD = 45, WH7 80 + 20 + 10 = 110; without IEPs:
+BL7 205 - 45 = 160, WH7 1010 - 110 = 900.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from sedet.cli import app
+from sedet.imports.edfacts_layouts import FILES, format_header, format_record
+
+PROFILE = "edfacts-disproportionality"
+LEA = "0001"
+
+
+def cli(*args, code: int | None = None):
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
+    assert "Traceback" not in r.output
+    if code is not None:
+        assert r.exit_code == code, r.output
+    return r
+
+
+def record(code: str, n: int, *, lea: str = LEA, total: bool = False, **cats: str) -> dict:
+    """One record's fields by name: the LEA, its categories (by sedet's name for them), the count."""
+    spec = FILES[code]
+    values = {"FIPSStateCode": "34", "StateAgencyNumber": "01", "StateLEAIDNumber": lea, "TableTypeAbbrv": spec.table,
+              "TotalIndicator": "Y" if total else "N", "Amount": str(n)}
+    for cat, value in cats.items():
+        values[spec.categories[cat].name] = value
+    return values
+
+
+def write(path: Path, code: str, records: list[dict], *, period: str = "2020-2021", delimiter: str | None = None,
+          compact: bool = False, said: int | None = None) -> Path:
+    """A file as a state submits it: the header record, then the records numbered from 1."""
+    spec = FILES[code]
+    lines = [format_header(len(records) if said is None else said, period, path.name, delimiter)]
+    for i, values in enumerate(records, 1):
+        values = {"FileRecordNumber": str(i)} | values
+        if compact:  # a delimited file without the fillers
+            lines.append(delimiter.join(values.get(f.name, "") for f in spec.fields if not f.filler))  # type: ignore
+        else:
+            lines.append(format_record(spec, values, delimiter))
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="ascii")
+    return path
+
+
+def fs002(lea: str = LEA) -> list[dict]:
+    r = lambda n, **c: record("FS002", n, lea=lea, **c)  # noqa: E731
+    t = lambda n, **c: record("FS002", n, lea=lea, total=True, **c)  # noqa: E731
+    return [
+        r(20, race="BL7", sex="M", disability="SLD"), r(10, race="BL7", sex="F", disability="SLD"),
+        r(10, race="BL7", sex="M", disability="ID"),
+        r(50, race="WH7", sex="M", disability="SLD"), r(30, race="WH7", sex="F", disability="SLD"),
+        r(20, race="WH7", sex="F", disability="ID"),
+        r(20, race="BL7", environment="RC39"), r(20, race="BL7", environment="RC80"),
+        r(10, race="WH7", environment="RC39"), r(90, race="WH7", environment="RC80"),
+        # set D (sex x disability x environment): read, neither kept nor checked
+        r(140, sex="M", disability="SLD", environment="RC80"),
+        t(40, race="BL7"), t(100, race="WH7"), t(80, sex="M"), t(60, sex="F"), t(140),
+    ]
+
+
+def fs089(lea: str = LEA) -> list[dict]:
+    return [record("FS089", 5, lea=lea, race="BL7", ec_environment="REC10YSVCS", disability="DD"),
+            record("FS089", 10, lea=lea, race="WH7", ec_environment="SC", disability="DD"),
+            record("FS089", 15, lea=lea, total=True)]
+
+
+def fs052(lea: str = LEA) -> list[dict]:
+    r = lambda n, **c: record("FS052", n, lea=lea, **c)  # noqa: E731
+    return [r(100, grade="KG", race="BL7", sex="M"), r(105, grade="03", race="BL7", sex="F"),
+            r(500, grade="KG", race="WH7", sex="F"), r(510, grade="05", race="WH7", sex="M"),
+            record("FS052", 1215, lea=lea, total=True)]
+
+
+def fs006(lea: str = LEA) -> list[dict]:
+    r = lambda n, **c: record("FS006", n, lea=lea, **c)  # noqa: E731
+    return [r(4, discipline_method="OUTOFSCHOOL", removal_length="GREATER10", race="BL7"),
+            r(6, discipline_method="OUTOFSCHOOL", removal_length="LTOREQ10", race="BL7"),
+            r(9, discipline_method="OUTOFSCHOOL", removal_length="LTOREQ10", race="WH7"),
+            record("FS006", 19, lea=lea, total=True)]
+
+
+def files(folder: Path, *, delimiter: str | None = None, compact: bool = False) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    ext = "txt" if delimiter is None else "csv"
+    return [write(folder / f"{code}.{ext}", code, recs, delimiter=delimiter, compact=compact)
+            for code, recs in (("FS002", fs002()), ("FS089", fs089()), ("FS052", fs052()), ("FS006", fs006()))]
+
+
+def table(folder: Path, name: str) -> pl.DataFrame:
+    return pl.read_csv(folder / f"{name}.csv", schema_overrides={"district_id": pl.String})
+
+
+def test_fixed_width_files_into_a_bundle(tmp_path):
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *files(tmp_path / "in"), "--out", out, code=0)
+    enr = table(out, "enrollment")
+    by = {(r["counts_in"], r["iep"], r["race_ethnicity"], r["disability"], r["environment"]): r["count"]
+          for r in enr.iter_rows(named=True)}
+    assert by == {
+        ("DISABILITY", True, "BL7", "SLD", None): 30, ("DISABILITY", True, "BL7", "ID", None): 10,
+        ("DISABILITY", True, "BL7", "DD", None): 5,
+        ("DISABILITY", True, "WH7", "SLD", None): 80, ("DISABILITY", True, "WH7", "ID", None): 20,
+        ("DISABILITY", True, "WH7", "DD", None): 10,
+        ("ENVIRONMENT", True, "BL7", None, "RC39LT"): 20, ("ENVIRONMENT", True, "BL7", None, "RC80"): 20,
+        ("ENVIRONMENT", True, "WH7", None, "RC39LT"): 10, ("ENVIRONMENT", True, "WH7", None, "RC80"): 90,
+        (None, False, "BL7", None, None): 160, (None, False, "WH7", None, None): 900,  # 205 - 45, 1010 - 110
+    }
+    assert set(enr.get_column("school_year")) == {2021}  # 2020-21
+    dis = table(out, "discipline")
+    assert sorted(dis.select("race_ethnicity", "removal_type", "days_removed", "count").iter_rows()) == [
+        ("BL7", "OSS", 10.0, 6), ("BL7", "OSS", 11.0, 4), ("WH7", "OSS", 10.0, 9)]
+    assert table(out, "districts").get_column("district_id").to_list() == [LEA]
+    manifest = json.loads((out / "manifest.json").read_text())
+    fs002_src = next(s for s in manifest["sources"] if s["file_spec"] == "FS002")
+    assert fs002_src["records"] == 16
+    assert fs002_src["children_imported"] == {"enrollment.disability": 140, "enrollment.environment": 140}
+    assert fs002_src["subtotals_checked"] == 5  # race x2, sex x2, total
+    assert fs002_src["records_of_other_sets"] == 1  # the set D record
+
+
+def test_import_then_determine_gives_the_hand_worked_ratios(tmp_path):
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *files(tmp_path / "in"), "--out", out, code=0)
+    res = tmp_path / "res"
+    cli("determine", out, "--profile", PROFILE, "--out", res, code=0)
+    m = pl.read_csv(res / "measures.csv", schema_overrides={"district_id": pl.String}, infer_schema_length=0)
+
+    def value(race: str, category: str) -> float:
+        hit = m.filter((pl.col("measure") == "risk_ratio") & (pl.col("race_ethnicity") == race)
+                       & (pl.col("category") == category))
+        assert hit.height == 1, (race, category)
+        return float(hit.item(0, "value"))
+
+    # identification: 45/205 against 110/1010 = 45 * 1010 / (205 * 110) = 45450 / 22550
+    assert value("BL7", "identification") == pytest.approx(45450 / 22550, abs=1e-4)
+    assert value("BL7", "placement.RC39LT") == pytest.approx(5.0)  # 20/40 against 10/100
+    # OSS 1-10 days: 6/45 against 9/110 = 6 * 110 / (45 * 9) = 660 / 405; below the minimum cell (6 < 10)
+    le10 = m.filter(pl.col("measure").str.ends_with("risk_ratio") & (pl.col("race_ethnicity") == "BL7")
+                    & (pl.col("category") == "discipline.OSS_LE10"))
+    assert le10.item(0, "status") == "below_min_cell"
+    assert (float(le10.item(0, "numerator")), float(le10.item(0, "denominator"))) == (6, 45)
+
+
+def test_import_then_determine_equals_a_hand_built_bundle(tmp_path):
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *files(tmp_path / "in"), "--out", out, code=0)
+    hand = tmp_path / "hand"
+    hand.mkdir()
+    (hand / "enrollment.csv").write_text(
+        "school_year,district_id,race_ethnicity,iep,DISABILITY,ENVIRONMENT,counts_in,count\n"
+        "2021,0001,BL7,true,SLD,,DISABILITY,30\n2021,0001,BL7,true,ID,,DISABILITY,10\n"
+        "2021,0001,BL7,true,DD,,DISABILITY,5\n2021,0001,WH7,true,SLD,,DISABILITY,80\n"
+        "2021,0001,WH7,true,ID,,DISABILITY,20\n2021,0001,WH7,true,DD,,DISABILITY,10\n"
+        "2021,0001,BL7,true,,RC39LT,ENVIRONMENT,20\n2021,0001,BL7,true,,RC80,ENVIRONMENT,20\n"
+        "2021,0001,WH7,true,,RC39LT,ENVIRONMENT,10\n2021,0001,WH7,true,,RC80,ENVIRONMENT,90\n"
+        "2021,0001,BL7,false,,,,160\n2021,0001,WH7,false,,,,900\n", encoding="utf-8")
+    (hand / "discipline.csv").write_text(
+        "school_year,district_id,race_ethnicity,iep,removal_type,days_removed,count\n"
+        "2021,0001,BL7,true,OSS,11,4\n2021,0001,BL7,true,OSS,10,6\n2021,0001,WH7,true,OSS,10,9\n", encoding="utf-8")
+    (hand / "districts.csv").write_text("district_id\n0001\n", encoding="utf-8")
+    for src, res in ((out, tmp_path / "r1"), (hand, tmp_path / "r2")):
+        cli("determine", src, "--profile", PROFILE, "--out", res, code=0)
+    assert (tmp_path / "r1" / "measures.csv").read_bytes() == (tmp_path / "r2" / "measures.csv").read_bytes()
+
+
+@pytest.mark.parametrize("delimiter,compact", [(",", False), (",", True), ("\t", False)])
+def test_delimited_files_give_the_same_bundle(tmp_path, delimiter, compact):
+    fixed, other = tmp_path / "fixed", tmp_path / "other"
+    cli("import", "edfacts", *files(tmp_path / "a"), "--out", fixed, code=0)
+    cli("import", "edfacts", *files(tmp_path / "b", delimiter=delimiter, compact=compact), "--out", other, code=0)
+    for name in ("enrollment.csv", "discipline.csv", "districts.csv"):
+        assert (fixed / name).read_bytes() == (other / name).read_bytes(), name
+    forms = {s["form"] for s in json.loads((other / "manifest.json").read_text())["sources"]}
+    assert forms == {"comma-separated" if delimiter == "," else "tab-separated"}
+
+
+def test_two_school_years_and_a_layout_year(tmp_path):
+    """FS002's layout is known for 2020-21 to 2022-23 (the same positions, S_A and S_B); FS052's for
+    2020-21 only: a 2022-23 membership file is refused, and read with --layout-year 2020-21."""
+    a = write(tmp_path / "fs002_2021.txt", "FS002", fs002(), period="2020-2021")
+    b = write(tmp_path / "fs002_2023.txt", "FS002", fs002(), period="2022-2023")
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", a, b, "--out", out, code=0)
+    assert sorted(set(table(out, "enrollment").get_column("school_year"))) == [2021, 2023]
+    m = write(tmp_path / "fs052_2023.txt", "FS052", fs052(), period="2022-2023")
+    refused = cli("import", "edfacts", b, m, "--out", tmp_path / "x", code=1)
+    assert "FS052 layout sedet knows (2020-21)" in refused.output
+    assert "2022-23" in refused.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_layout_year_option_reads_a_later_file(tmp_path):
+    b = write(tmp_path / "fs002.txt", "FS002", fs002(), period="2022-2023")
+    e = write(tmp_path / "fs089.txt", "FS089", fs089(), period="2022-2023")
+    m = write(tmp_path / "fs052.txt", "FS052", fs052(), period="2022-2023")
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", b, e, m, "--out", out, "--layout-year", "2020-21", code=0)
+    assert set(table(out, "enrollment").get_column("school_year")) == {2023}
+    layouts = {s["file_spec"]: s["layout_year"] for s in json.loads((out / "manifest.json").read_text())["sources"]}
+    assert layouts == {"FS002": 2021, "FS089": 2021, "FS052": 2021}
+
+
+def problems(tmp_path, *paths, code=1) -> str:
+    out = tmp_path / "never"
+    r = cli("import", "edfacts", *paths, "--out", out, code=code)
+    assert not out.exists()  # nothing written
+    return r.output
+
+
+def test_a_record_cut_short_is_located(tmp_path):
+    path = write(tmp_path / "fs002.txt", "FS002", fs002())
+    lines = path.read_bytes().split(b"\r\n")
+    lines[3] = lines[3][:300]  # the third record
+    path.write_bytes(b"\r\n".join(lines))
+    said = problems(tmp_path, path)
+    assert "fs002.txt" in said and "4" in said and "504 characters" in said and "300 characters" in said
+
+
+def test_an_unknown_code_a_missing_race_and_a_bad_count_are_located(tmp_path):
+    recs = fs002()
+    recs[0]["RaceEthnicityID"] = "ZZ7"
+    recs[1]["RaceEthnicityID"] = "MISSING"
+    recs[2]["Amount"] = "12a"
+    said = problems(tmp_path, write(tmp_path / "fs002.txt", "FS002", recs))
+    assert "'ZZ7'" in said and "'MISSING'" in said and "'12a'" in said
+    assert "RaceEthnicityID" in said and "Amount" in said
+
+
+def test_a_subtotal_that_does_not_add_up_is_located(tmp_path):
+    recs = fs002()
+    recs[-5]["Amount"] = "41"  # race subtotal BL7: its set A records sum to 40
+    said = problems(tmp_path, write(tmp_path / "fs002.txt", "FS002", recs))
+    assert "set A" in said or "set CSA" in said
+    assert "40" in said and "41" in said and "13" in said  # line 13: record 12 after the header
+
+
+def test_sets_a_and_c_must_hold_the_same_children(tmp_path):
+    recs = [r for r in fs002() if r["TotalIndicator"] == "N"]
+    recs[6]["Amount"] = "25"  # BL7 RC39: set C now holds 145 children against 140 in set A
+    said = problems(tmp_path, write(tmp_path / "fs002.txt", "FS002", recs))
+    assert "as many children in set CSC" in said and "140" in said and "145" in said
+
+
+def test_membership_below_the_children_with_ieps_is_a_problem(tmp_path):
+    m = fs052()
+    m[0]["Amount"], m[1]["Amount"], m[-1]["Amount"] = "20", "20", "1050"  # BL7: 40 members, 45 with IEPs
+    paths = [write(tmp_path / "fs002.txt", "FS002", fs002()), write(tmp_path / "fs089.txt", "FS089", fs089()),
+             write(tmp_path / "fs052.txt", "FS052", m)]
+    said = problems(tmp_path, *paths)
+    assert "BL7" in said and "45" in said and "40 members" in said
+
+
+def test_membership_needs_both_child_counts(tmp_path):
+    paths = [write(tmp_path / "fs002.txt", "FS002", fs002()), write(tmp_path / "fs052.txt", "FS052", fs052())]
+    assert "no FS089" in problems(tmp_path, *paths)
+
+
+def test_header_and_file_problems(tmp_path):
+    wrong_count = write(tmp_path / "cut.txt", "FS002", fs002(), said=20)
+    assert "TotalRecords" in problems(tmp_path, wrong_count) and "cut short" in problems(tmp_path, wrong_count)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert "an empty file" in problems(tmp_path, empty)
+    header_only = tmp_path / "header.txt"
+    header_only.write_text(format_header(0, "2020-2021") + "\r\n")
+    assert "header only" in problems(tmp_path, header_only)
+    fs088 = record("FS002", 1, race="BL7") | {"TableTypeAbbrv": "CHWDSBDSPACT"}
+    other = write(tmp_path / "fs088.txt", "FS002", [fs088])
+    said = problems(tmp_path, other)
+    assert "'CHWDSBDSPACT'" in said and "IDEADISAB (FS002)" in said
+    no_year = write(tmp_path / "noyear.txt", "FS002", fs002(), period="")
+    assert "--year" in problems(tmp_path, no_year)
+    out = tmp_path / "given"
+    cli("import", "edfacts", no_year, "--year", "2020-21", "--out", out, code=0)
+    cli("import", "edfacts", no_year, "--year", "2020", "--out", tmp_path / "bad", code=2)
+
+
+def test_a_duplicate_record_and_a_second_file_of_a_year(tmp_path):
+    recs = fs002()
+    said = problems(tmp_path, write(tmp_path / "dup.txt", "FS002", [*recs, recs[0]]))
+    assert "a second record of LEA '0001'" in said
+    a = write(tmp_path / "a.txt", "FS002", fs002())
+    b = write(tmp_path / "b.txt", "FS002", fs002())
+    assert "one FS002 file per school year" in problems(tmp_path, a, b)
+
+
+def test_same_files_same_bytes(tmp_path):
+    paths = files(tmp_path / "in")
+    one, two = tmp_path / "one", tmp_path / "two"
+    cli("import", "edfacts", *paths, "--out", one, code=0)
+    cli("import", "edfacts", *paths, "--out", two, code=0)
+    for name in ("enrollment.csv", "discipline.csv", "districts.csv", "manifest.json"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
