@@ -313,3 +313,19 @@ def test_same_files_same_bytes(tmp_path):
     cli("import", "edfacts", *paths, "--out", two, code=0)
     for name in ("enrollment.csv", "discipline.csv", "districts.csv", "manifest.json"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_margin_rows_are_checked_when_a_bundle_is_read(tmp_path):
+    """A margin row is one of children with IEPs; a row of the margin by environment has one."""
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "enrollment.csv").write_text(
+        "school_year,district_id,race_ethnicity,iep,disability,environment,counts_in,count\n"
+        "2021,0001,BL7,false,SLD,,disability,30\n"  # line 2: a margin of children without IEPs
+        "2021,0001,BL7,true,,,environment,20\n"  # line 3: by environment, with none
+        "2021,0001,WH7,true,,RC80,elsewhere,20\n", encoding="utf-8")  # line 4: an unknown margin
+    (b / "districts.csv").write_text("district_id\n0001\n", encoding="utf-8")
+    (b / "discipline.csv").write_text("school_year,district_id,race_ethnicity,iep,days_removed\n", encoding="utf-8")
+    r = cli("validate", b, "--profile", PROFILE, "--json", code=1)
+    found = {(p["row"], p["column"]) for p in json.loads(r.stdout)["problems"]}
+    assert found == {(2, "counts_in"), (3, "environment"), (4, "counts_in")}
