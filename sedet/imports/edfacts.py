@@ -74,21 +74,20 @@ def read_file(path: Path, *, year: int | None = None, layout_year: int | None = 
               encoding: str = "utf-8-sig") -> Read:
     """One EDFacts file read, its layout found from its records' table name, every field checked."""
     r = Read(path)
-    lines = read_text(path, encoding).split("\n")
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
+    lines = pl.Series("text", read_text(path, encoding).split("\n"), dtype=pl.String).str.strip_suffix("\r")
+    written = (lines.str.strip_chars() != "").arg_true()  # blank lines at the end are left out
+    if written.len() == 0:
         r.problem(None, None, "an EDFacts file: a header record, then its records", "an empty file")
         return r
-    head, body = lines[0], lines[1:]
+    lines = lines.head(int(written[-1]) + 1)
+    head, body = str(lines[0]), lines.slice(1)
     delimiter = _delimiter(head)
     r.form = {None: "fixed-width", ",": "comma-separated", "\t": "tab-separated"}[delimiter]
     header = _header(head, delimiter)
-    if not body:
+    if body.len() == 0:
         r.problem(2, None, "records after the header record", "none (the header only)")
         return r
-    table = _first_table(body[0], delimiter)
+    table = _first_table(str(body[0]), delimiter)
     r.spec = BY_TABLE.get(table)
     if r.spec is None:
         known = ", ".join(f"{t} ({s.code})" for t, s in BY_TABLE.items())
@@ -100,7 +99,7 @@ def read_file(path: Path, *, year: int | None = None, layout_year: int | None = 
     frame = _fixed(r, body) if delimiter is None else _delimited(r, body, delimiter)
     if frame is None:
         return r
-    _check_header_count(r, header, len(body))
+    _check_header_count(r, header, body.len())
     r.records = _typed(r, frame)
     return r
 
@@ -156,10 +155,18 @@ def _names(spec: FileSpec) -> list[str]:
     return [f.name for f in spec.fields]
 
 
-def _fixed(r: Read, body: list[str]) -> pl.DataFrame | None:
+# the fields a record is checked and imported by (FileRecordNumber, the state codes and the
+# explanation are not read)
+READ = ("StateLEAIDNumber", "TableTypeAbbrv", "TotalIndicator", "Amount")
+
+
+def _read(spec: FileSpec) -> list[str]:
+    return [f.name for f in spec.fields if f.name in READ or f.category is not None]
+
+
+def _fixed(r: Read, lines: pl.Series) -> pl.DataFrame | None:
     spec = r.spec
     assert spec is not None
-    lines = pl.Series("text", body, dtype=pl.String)
     width = lines.str.len_chars()
     bad = (width != spec.record_length).arg_true()
     for i in bad.head(MAX_LISTED).to_list():
@@ -167,33 +174,53 @@ def _fixed(r: Read, body: list[str]) -> pl.DataFrame | None:
     if bad.len():
         return None
     text = pl.col("text")
-    return pl.DataFrame(lines).select(
-        *[text.str.slice(f.start - 1, f.length).str.strip_chars().alias(f.name) for f in spec.fields if not f.filler]
+    wanted = _read(spec)
+    return pl.DataFrame(lines.alias("text")).select(
+        *[text.str.slice(f.start - 1, f.length).str.strip_chars().alias(f.name) for f in spec.fields
+          if f.name in wanted]
     )
 
 
-def _delimited(r: Read, body: list[str], delimiter: str) -> pl.DataFrame | None:
+def _delimited(r: Read, body: pl.Series, delimiter: str) -> pl.DataFrame | None:
     """The records of a delimited file: every field of the layout in order (fillers as empty fields),
-    or the fields without the fillers; the number of fields of each record says which."""
+    or the fields without the fillers; the number of fields of the first record says which, and
+    every record must have as many."""
     spec = r.spec
     assert spec is not None
     full = _names(spec)
     kept = [f.name for f in spec.fields if not f.filler]
-    rows = list(csv.reader(body, delimiter=delimiter))
-    widths = {len(full), len(kept)}
-    wrong = [(i, len(row)) for i, row in enumerate(rows) if len(row) not in widths]
+    frame = _parsed(body, delimiter)
+    if frame is not None and frame.width in (len(full), len(kept)):
+        frame.columns = full if frame.width == len(full) else kept
+        return frame.select(pl.col(_read(spec)).str.strip_chars())
+    rows = list(csv.reader(body.to_list(), delimiter=delimiter))
+    width = len(rows[0])
+    expected = f"{len(full)} fields of a {spec.code} record (or {len(kept)}, without its fillers)"
+    if width in (len(full), len(kept)):
+        expected = f"{width} fields, as in the first record"
+    wrong = [(i, len(row)) for i, row in enumerate(rows) if len(row) != width or width not in (len(full), len(kept))]
     for i, n in wrong[:MAX_LISTED]:
-        r.problem(i + 2, None, f"{len(full)} fields of a {spec.code} record (or {len(kept)}, without its fillers)",
-                  f"{n} fields")
+        r.problem(i + 2, None, expected, f"{n} fields")
     if wrong:
         return None
-    columns: dict[str, list[str]] = {name: [] for name in kept}
-    at = {name: full.index(name) for name in kept}
-    for row in rows:
-        short = len(row) == len(kept)
-        for j, name in enumerate(kept):
-            columns[name].append(row[j if short else at[name]].strip())
-    return pl.DataFrame(columns, schema={name: pl.String for name in kept})
+    names = full if width == len(full) else kept
+    frame = pl.DataFrame(rows, schema={name: pl.String for name in names}, orient="row")
+    return frame.select(pl.col(_read(spec)).str.strip_chars())
+
+
+def _parsed(body: pl.Series, delimiter: str) -> pl.DataFrame | None:
+    """The records parsed by polars when that is safe: no quotes, and every line with as many
+    delimiters as the first (polars would read a short record as if its last fields were empty).
+    None otherwise: the csv module then reads them one by one and locates what is wrong."""
+    if body.str.contains('"', literal=True).any():
+        return None
+    if body.str.count_matches(delimiter, literal=True).n_unique() != 1:
+        return None
+    text = body.str.join("\n").item()
+    try:
+        return pl.read_csv(text.encode(), has_header=False, separator=delimiter, infer_schema=False, quote_char=None)
+    except pl.exceptions.PolarsError:
+        return None
 
 
 def _check_header_count(r: Read, header: dict[str, str], n: int) -> None:

@@ -238,6 +238,19 @@ def test_a_record_cut_short_is_located(tmp_path):
     assert "fs002.txt" in said and "4" in said and "504 characters" in said and "300 characters" in said
 
 
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_delimited_record_with_a_field_too_few_is_located(tmp_path, quoted):
+    recs = fs002()
+    if quoted:  # a quoted explanation: the csv module reads the file
+        recs[0]["Explanation"] = '"see, the note"'
+    path = write(tmp_path / "fs002.csv", "FS002", recs, delimiter=",")
+    lines = path.read_bytes().split(b"\r\n")
+    lines[5] = lines[5].rsplit(b",", 1)[0]  # record 5 (line 6) loses its last field
+    path.write_bytes(b"\r\n".join(lines))
+    said = problems(tmp_path, path)
+    assert "fs002.csv, row 6" in said and "fields, as in the first record" in said
+
+
 def test_an_unknown_code_a_missing_race_and_a_bad_count_are_located(tmp_path):
     recs = fs002()
     recs[0]["RaceEthnicityID"] = "ZZ7"
