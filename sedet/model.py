@@ -314,6 +314,18 @@ class Inputs:
     year: int
     tables: Mapping[str, pl.LazyFrame]
     years_of: Callable[[str], list[int]]  # the school years a table holds
+    # a sweep's store of the work its scenarios share (sweep.py); None in a plain run
+    memo: dict[tuple, pl.DataFrame] | None = None
+
+    def shared(self, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+        """The part of a family's work that depends only on the parameters in `key` (counts read from
+        the large tables): in a sweep computed once per key and kept, so that the scenarios rerun only
+        what depends on the parameters they vary; in a plain run, part of the family's one query."""
+        if self.memo is None:
+            return build()
+        if key not in self.memo:
+            self.memo[key] = build().collect()
+        return self.memo[key].lazy()
 
     def table(self, name: str) -> pl.LazyFrame:
         """A table the family needs (the loader has made sure it is there)."""

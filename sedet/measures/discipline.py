@@ -66,13 +66,9 @@ class DisciplineParams(Strict):
         return tuple(v) if isinstance(v, list) else v
 
 
-def discipline_measures(
-    enrollment: pl.LazyFrame,
-    discipline: pl.LazyFrame,
-    params: DisciplineParams,
-    year: int,
-    compliance: pl.LazyFrame | None = None,
-) -> pl.LazyFrame:
+def discipline_cells(enrollment: pl.LazyFrame, discipline: pl.LazyFrame, params: DisciplineParams,
+                     year: int) -> pl.LazyFrame:
+    """Per LEA, race/ethnicity and IEP status: students enrolled (den) and students over the days (num)."""
     c = pl.col("count")
     enr = with_margins(enrollment).filter(
         (pl.col("school_year") == year) & age_within(params.ages) & counted_by_others()
@@ -87,15 +83,33 @@ def discipline_measures(
     keys = ["district_id", "race_ethnicity"]
     den = plain(enr.group_by([*keys, "iep"]).agg(c.sum().alias("den")))
     num = plain(over.group_by([*keys, "iep"]).agg(c.sum().alias("num")))
-    cells = (
+    return (
         plain(enr.select("district_id").unique())
         .join(pl.LazyFrame({"race_ethnicity": list(RACE_ETHNICITY)}), how="cross")
         .join(pl.LazyFrame({"iep": [True, False]}), how="cross")
         .join(den, on=[*keys, "iep"], how="left")
         .join(num, on=[*keys, "iep"], how="left")
         .with_columns(pl.col("den", "num").fill_null(0))
-        .cache()
     )
+
+
+def cells_key(params: DisciplineParams, year: int) -> tuple:
+    """What discipline_cells depends on: not the comparison, threshold or minimums."""
+    return ("discipline.cells", year, params.ages, tuple(params.removal_types), params.more_than_days)
+
+
+def discipline_measures(
+    enrollment: pl.LazyFrame,
+    discipline: pl.LazyFrame,
+    params: DisciplineParams,
+    year: int,
+    compliance: pl.LazyFrame | None = None,
+    cells: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """`cells`: discipline_cells of these tables and parameters, when already computed (a sweep)."""
+    if cells is None:
+        cells = discipline_cells(enrollment, discipline, params, year)
+    cells = cells.cache()
     iep = cells.filter(pl.col("iep"))
     non = cells.filter(~pl.col("iep")).group_by("district_id").agg(
         pl.col("num").sum().alias("nd_num"), pl.col("den").sum().alias("nd_den")
@@ -227,8 +241,10 @@ def _state_rows(rate_rows: pl.LazyFrame, ind_4b: pl.LazyFrame | None, year: int,
 
 
 def compute(inputs: Inputs, params: DisciplineParams) -> pl.LazyFrame:
-    return discipline_measures(inputs.table("enrollment"), inputs.table("discipline"), params, inputs.year,
-                               inputs.optional("compliance"))
+    enrollment, discipline = inputs.table("enrollment"), inputs.table("discipline")
+    cells = inputs.shared(cells_key(params, inputs.year),
+                          lambda: discipline_cells(enrollment, discipline, params, inputs.year))
+    return discipline_measures(enrollment, discipline, params, inputs.year, inputs.optional("compliance"), cells)
 
 
 FAMILY = Family(

@@ -236,9 +236,13 @@ def disproportionality_measures(
     year: int,
     years_in_bundle: list[int],
     compliance: pl.LazyFrame | None = None,
+    counts: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
+    """`counts`: category_counts of these tables and parameters, when already computed (a sweep)."""
     window = params.window(year)
-    counts = category_counts(enrollment, discipline, params, window).cache()  # read by four aggregations
+    if counts is None:
+        counts = category_counts(enrollment, discipline, params, window)
+    counts = counts.cache()  # read by four aggregations
     rules = rules_frame(list(params.categories), params.rule)
     ratios = risk_ratios(counts, rules, per_child_categories=PER_CHILD).cache()
     ratio_rows = to_measure_rows(ratios)
@@ -350,9 +354,18 @@ def _indicators_9_10(identified: pl.LazyFrame, current: pl.LazyFrame, compliance
     return pl.concat([to_measure_rows(main), to_measure_rows(excluded)])
 
 
+def counts_key(params: DisproportionalityParams, year: int) -> tuple:
+    """What category_counts depends on: not the minimums, threshold or consecutive-years rule."""
+    return ("disproportionality.counts", tuple(params.categories), tuple(sorted(params.ages.items())),
+            params.more_than_days, tuple(params.window(year)))
+
+
 def compute(inputs: Inputs, params: DisproportionalityParams) -> pl.LazyFrame:
-    return disproportionality_measures(inputs.table("enrollment"), inputs.optional("discipline"), params, inputs.year,
-                                       inputs.years_of("enrollment"), inputs.optional("compliance"))
+    enrollment, discipline = inputs.table("enrollment"), inputs.optional("discipline")
+    counts = inputs.shared(counts_key(params, inputs.year),
+                           lambda: category_counts(enrollment, discipline, params, params.window(inputs.year)))
+    return disproportionality_measures(enrollment, discipline, params, inputs.year, inputs.years_of("enrollment"),
+                                       inputs.optional("compliance"), counts=counts)
 
 
 def tables(params: DisproportionalityParams) -> tuple[str, ...]:
