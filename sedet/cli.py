@@ -294,6 +294,79 @@ def determine(
     _summary(result, prof.meta.title, written, out_dir, time.perf_counter() - started, quiet)
 
 
+@app.command()
+@handled
+def sweep(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder (one file per table) or workbook")],
+    profile: ProfileOpt,
+    vary: Annotated[list[str], typer.Option(
+        "--vary", help="KEY=FROM:TO:STEP, KEY=a,b,c or KEY=v1;v2: a parameter of the profile and its values "
+        "(repeat for more; every combination is a scenario)")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write sweep.xlsx, sweep.csv, changes.csv "
+                                                            "and manifest.json into")],
+    year: YearOpt = None,
+    encoding: EncodingOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the scenarios as JSON on stdout")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and no table")] = False,
+) -> None:
+    """Run the profile for every combination of the values given to some of its parameters (thresholds,
+    minimum n and cell, cut points) and say how many LEAs, and which, each identifies and places where."""
+    from sedet.io.output import check_out, sha256_file, staged_output
+    from sedet.profile import load_profile
+    from sedet.report.sweep import write_sweep_workbook
+    from sedet.sweep import change_table, chart_rows, heat_grid, parse_vary, run_sweep, scenario_table, sweep_json
+
+    interruptible_waits()
+    started = time.perf_counter()
+    prof = load_profile(profile)
+    varies = [parse_vary(v, prof) for v in vary]
+    from sedet.sweep import scenarios
+
+    n = len(scenarios(prof, varies))  # every scenario validated before the bundle is read
+    check_out(out_dir)
+    progress = _progress(quiet or as_json)
+    with progress or nullcontext():
+        result = run_sweep(bundle, prof, varies, year=year, encoding=encoding, steps=_steps(progress))
+    table, change = scenario_table(result), change_table(result)
+    series, charts = chart_rows(result, table)
+    doc = sweep_json(result, table, change)
+    keys = [v.key for v in varies]
+    with staged_output(out_dir) as tmp:
+        intro = [f"Profile {prof.id}, school year {result.base.year}: {n} scenarios of "
+                 + ", ".join(f"{v.key} ({', '.join(map(str, v.values))})" for v in varies) + ".",
+                 "identified: LEAs with at least one row flagged with the measure's finding "
+                 "(docs/design.md section 9)."]
+        write_sweep_workbook(tmp / "sweep.xlsx", title=f"{prof.id} sweep {result.base.year}", keys=keys,
+                             table=table, change=change, charts=charts, heat=heat_grid(result, table), series=series,
+                             intro=intro)
+        table.write_csv(tmp / "sweep.csv")
+        change.write_csv(tmp / "changes.csv")
+        (tmp / "sweep.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+        manifest = {"tool": "sedet", "version": __version__, "command": "sweep", "profile": prof.id,
+                    "profile_sha256": prof.sha256, "school_year": result.base.year, "bundle": bundle.name,
+                    "varied": doc["varied"], "scenarios": n,
+                    "outputs": [{"file": f, "sha256": sha256_file(tmp / f)}
+                                for f in ("sweep.xlsx", "sweep.csv", "changes.csv", "sweep.json")]}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        out.print_json(json.dumps(doc, default=str))
+        return
+    if quiet:
+        return
+    t = Table(title=escape(f"{prof.id} {result.base.year}: {n} scenarios"), title_justify="left")
+    moving = [c for c in table.columns if c.startswith("identified: ") and c != "identified: any"
+              and table.get_column(c).n_unique() > 1][:4]  # the findings the scenarios change
+    shown = ["scenario", *keys, *moving, "identified: any", *[label for _, label in result.category_labels],
+             "LEAs changed"]
+    for c in shown:
+        t.add_column(escape(c.split(".")[-1] if c in keys else c), justify="right" if c not in keys else "left")
+    for r in table.iter_rows(named=True):
+        t.add_row(*[escape(str(r[c])) + (" *" if c == "scenario" and r["as_written"] else "") for c in shown])
+    out.print(t)
+    out.print(f"* the profile as written. Wrote {out_dir}: sweep.xlsx, sweep.csv, changes.csv, sweep.json, "
+              f"manifest.json in {time.perf_counter() - started:.1f} s", markup=False)
+
+
 def year_warning(ffy: int, profile_id: str, year: int) -> str | None:
     """A run of a school year other than the profile's: FFY N is school year N to N+1, whose spring
     year is N+1 (FFY 2022 is 2022-23, `--year 2023`). Not an error: a state may run last year's

@@ -32,12 +32,14 @@ ALLOWED: dict[str, set[str]] = {
     "sedet.words": {"sedet.model", "sedet.determine.params"},
     "sedet.report": {"sedet.model", "sedet.errors", "sedet.io.output", "sedet.words", "sedet.progress"},
     "sedet.explain": {"sedet.model", "sedet.words"},
-    "sedet.imports": {"sedet.model", "sedet.errors", "sedet.io.output"},
+    "sedet.imports": {"sedet.model", "sedet.errors", "sedet.io.output", "sedet.io.schema"},
+    "sedet.sweep": {"sedet.model", "sedet.errors", "sedet.measures", "sedet.determine", "sedet.pipeline",
+                    "sedet.profile", "sedet.progress"},
     "sedet.profile_docs": {"sedet.measures", "sedet.profile"},
     "sedet.sample": {"sedet.model", "sedet.io.schema", "sedet.measures"},
     "sedet.cli": {"sedet.model", "sedet.errors", "sedet.runtime", "sedet.pipeline", "sedet.profile", "sedet.io",
                   "sedet.report", "sedet.explain", "sedet.sample", "sedet.words", "sedet.progress",
-                  "sedet.imports"},
+                  "sedet.imports", "sedet.sweep"},
 }
 
 
