@@ -105,7 +105,8 @@ def test_the_row_as_written_equals_a_plain_determine(tmp_path):
     assert written["categories"] == {label: dets.filter(pl.col("category_label") == label).height
                                      for label in written["categories"]}
     m = pl.read_csv(det / "measures.csv", infer_schema_length=0).filter(
-        (pl.col("measure") == "disproportionality") & (pl.col("flag") == "identified") & (pl.col("school_year") == "2023"))
+        (pl.col("measure") == "disproportionality") & (pl.col("flag") == "identified")
+        & (pl.col("school_year") == "2023"))
     for category in m.get_column("category").unique().to_list():
         leas = m.filter(pl.col("category") == category).get_column("district_id").n_unique()
         assert written["identified"][f"disproportionality {category}"] == leas
