@@ -39,6 +39,7 @@ from sedet.profile import LoadedProfile, Profile, _flatten, _format_validation
 from sedet.progress import SILENT, Steps
 
 ROOTS = ("measures.", "factors[", "groups[", "determination.")  # what a scenario may change
+BATCH = 1  # scenarios whose recomputed families are collected together
 MAX_SCENARIOS = 10_000
 RANGE = re.compile(r"^\s*(-?[\d.]+)\s*:\s*(-?[\d.]+)\s*:\s*([\d.]+)\s*$")
 
@@ -198,30 +199,37 @@ def run_sweep(bundle_path: Path, profile: LoadedProfile, varies: list[Vary], *, 
     chosen, years = choose_year(bundle, profile, year)
     memo: dict[tuple, pl.DataFrame] = {}
     tables = {name: t.frame.lazy() for name, t in bundle.tables.items()}
-    inputs = Inputs(chosen, tables, bundle.years, memo)
-    prior_inputs = Inputs(chosen - 1, tables, bundle.years, memo)
-    own_rows = _by_family(base.measures)
-    own_prior: dict[str, pl.DataFrame] | None = None
-    districts, overrides = _frame(bundle.tables.get("districts")), _frame(bundle.tables.get("overrides"))
-    history = _frame(bundle.tables.get("history"))
+    work = Work(profile, base, Inputs(chosen, tables, bundle.years, memo), bundle.streaming)
+    prior_work: Work | None = None
+    districts = _frame(bundle.tables.get("districts"))
+    if districts is None:  # the LEAs of every measure, as determine would take them from the rows
+        districts = base.measures.filter(pl.col("district_id").is_not_null() & (pl.col("school_year") == chosen)) \
+            .select("district_id", pl.lit(None, pl.String).alias("district_name"),
+                    pl.lit(None, pl.Int64).alias("accountability_level")).unique().sort("district_id")
+    overrides, history = _frame(bundle.tables.get("overrides")), _frame(bundle.tables.get("history"))
     base_outcome = _outcome(Scenario(0, (), profile, True), base.measures, base)
     steps.phase("running the scenarios", len(todo))
     outcomes = []
-    for s in todo:
-        steps.advance(0, f"running the scenarios: {s.number} of {len(todo)}")
-        if s.as_written:
-            outcomes.append(_outcome(s, base.measures, base))
+    for batch in _batches(todo, BATCH):
+        # the families a scenario recomputes, collected together: polars runs the queries side by side
+        rows = work.rows_of([s.profile for s in batch])
+        for s, scenario_rows in zip(batch, rows, strict=True):
+            steps.advance(0, f"running the scenarios: {s.number} of {len(todo)}")
+            if s.as_written:
+                outcomes.append(_outcome(s, base.measures, base))
+                steps.advance(1)
+                continue
+            prior = None
+            if needs_prior_year(s.profile.model) and chosen - 1 in years:
+                if prior_work is None:
+                    prior_inputs = Inputs(chosen - 1, tables, bundle.years, memo)
+                    prior_work = Work(profile, base, prior_inputs, bundle.streaming,
+                                      _computed(profile, prior_inputs, bundle.streaming))
+                prior = prior_work.rows_of([s.profile])[0]
+            dets = determine(s.profile.model, scenario_rows, districts, overrides, chosen, history=history,
+                             prior=prior, reuse=work.scores_kept(s.profile))
+            outcomes.append(_outcome(s, scenario_rows, base, dets.table if dets is not None else None))
             steps.advance(1)
-            continue
-        rows = _rows(s.profile, profile, inputs, own_rows, bundle.streaming)
-        prior = None
-        if needs_prior_year(s.profile.model) and chosen - 1 in years:
-            if own_prior is None:
-                own_prior = _by_family(_computed(profile, prior_inputs, bundle.streaming))
-            prior = _rows(s.profile, profile, prior_inputs, own_prior, bundle.streaming)
-        dets = determine(s.profile.model, rows, districts, overrides, chosen, history=history, prior=prior)
-        outcomes.append(_outcome(s, rows, base, dets.table if dets is not None else None))
-        steps.advance(1)
     bundle.verify()
     det = profile.model.determination
     labels = [(c.short, c.label) for c in det.categories] if det is not None else []
@@ -229,6 +237,86 @@ def run_sweep(bundle_path: Path, profile: LoadedProfile, varies: list[Vary], *, 
                        for m, c in o.identified.select("measure", "category").unique().iter_rows()},
                       key=lambda mc: (mc[0], mc[1] or ""))
     return SweepResult(base, varies, outcomes, base_outcome, findings, labels)
+
+
+class Work:
+    """A school year's measure rows of the profile as written, by family, kept to what a scenario's
+    determination and findings read: the rows of the measures its factors and conditions read, and
+    the rows flagged with a finding. A scenario recomputes the families whose parameters it changes
+    (without the notes, which only the reports read) and reuses the others."""
+
+    def __init__(self, profile: LoadedProfile, base: RunResult, inputs: Inputs, streaming: bool,
+                 rows: pl.DataFrame | None = None) -> None:
+        self.profile, self.inputs, self.streaming = profile, inputs, streaming
+        self.verdict = {name: info.verdicts[0] for name, info in base.measure_info.items() if info.verdicts}
+        self.read = _measures_read(profile)
+        self.own = {f: _collect(self._kept(part), streaming)
+                    for f, part in _by_family(base.measures if rows is None else rows).items()}
+        self.own_params = {f.name: p for f, p in profile.families()}
+        self.family_of = {m.name: f for f, ms in _family_measures().items() for m in ms}
+        self.factors = {f.id: f for f in profile.model.factors}
+        scores = base.determinations.factors if base.determinations is not None else None
+        self.scores = {} if scores is None else {str(k): part for (k,), part in scores.group_by("factor")}
+
+    def scores_kept(self, scenario: LoadedProfile) -> dict[str, pl.DataFrame]:
+        """The scores of the factors a scenario leaves as written, on rows it leaves as written: the
+        same factor, reading a measure of a family whose parameters are the profile's own."""
+        params = {f.name: p for f, p in scenario.families()}
+        kept = {}
+        for f in scenario.model.factors:
+            family = self.family_of.get(f.measure)
+            if (f.id in self.scores and self.factors.get(f.id) == f and family is not None
+                    and params.get(family) == self.own_params.get(family)):
+                kept[f.id] = self.scores[f.id]
+        return kept
+
+    def _kept(self, rows: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+        first = pl.col("measure").replace_strict(self.verdict, default=None, return_dtype=pl.String)
+        lf = rows.lazy().with_columns(pl.lit(None, pl.String).alias("note"))  # the notes are not computed
+        if self.read is not None:
+            lf = lf.filter(pl.col("measure").is_in(sorted(self.read)) | (pl.col("flag") == first))
+        return lf
+
+    def rows_of(self, scenarios: list[LoadedProfile]) -> list[pl.DataFrame]:
+        """Each scenario's rows; the families it recomputes are collected in one go for all of them."""
+        queries: list[pl.LazyFrame] = []
+        plans: list[list[pl.DataFrame | int]] = []
+        for scenario in scenarios:
+            plan: list[pl.DataFrame | int] = []
+            for family, params in scenario.families():
+                if self.own_params.get(family.name) == params and family.name in self.own:
+                    plan.append(self.own[family.name])
+                else:
+                    plan.append(len(queries))
+                    queries.append(self._kept(to_measure_rows(family.compute(self.inputs, params))))
+            plans.append(plan)
+        done = pl.collect_all(queries, engine="streaming" if self.streaming else "auto") if queries else []
+        out = []
+        for plan in plans:
+            parts = [done[p] if isinstance(p, int) else p for p in plan]
+            out.append(pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema=MEASURE_SCHEMA))
+        return out
+
+
+def _measures_read(profile: LoadedProfile) -> set[str] | None:
+    """The measures a determination reads (its factors' and conditions'); None: every one (a condition
+    on the history alone reads none, but one that names nothing is not narrowed)."""
+    det = profile.model.determination
+    if det is None:
+        return set()
+    read = {f.measure for f in profile.model.factors}
+    for c in det.conditions:
+        if c.measure is not None:
+            read.add(c.measure)
+        elif c.fact is not None:
+            read.add("compliance_fact")
+        elif c.consecutive is None:
+            return None
+    return read
+
+
+def _batches(items: list[Scenario], n: int) -> list[list[Scenario]]:
+    return [items[i:i + n] for i in range(0, len(items), n)]
 
 
 def _same_tables(profile: LoadedProfile, s: Scenario) -> None:
@@ -266,20 +354,6 @@ def _computed(profile: LoadedProfile, inputs: Inputs, streaming: bool) -> pl.Dat
 
 def _collect(query: pl.LazyFrame, streaming: bool) -> pl.DataFrame:
     return query.collect(engine="streaming") if streaming else query.collect()
-
-
-def _rows(scenario: LoadedProfile, profile: LoadedProfile, inputs: Inputs, own: dict[str, pl.DataFrame],
-          streaming: bool) -> pl.DataFrame:
-    """A scenario's measure rows: the rows of the profile as written for every family whose
-    parameters it leaves alone, the family's rows recomputed for the others."""
-    own_params = dict((f.name, p) for f, p in profile.families())
-    parts = []
-    for family, params in scenario.families():
-        if own_params.get(family.name) == params and family.name in own:
-            parts.append(own[family.name])
-        else:
-            parts.append(_collect(to_measure_rows(family.compute(inputs, params)), streaming))
-    return pl.concat(parts) if parts else pl.DataFrame(schema=MEASURE_SCHEMA)
 
 
 def _outcome(s: Scenario, rows: pl.DataFrame, base: RunResult, table: pl.DataFrame | None = None) -> Outcome:

@@ -4,6 +4,7 @@ over the categories)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 import polars as pl
@@ -78,10 +79,12 @@ def determination_columns(det: Determination) -> list[str]:
 
 def determine(scoring: Scoring, measures: pl.DataFrame, districts: pl.DataFrame | None,
               overrides: pl.DataFrame | None, year: int, *, history: pl.DataFrame | None = None,
-              prior: pl.DataFrame | None = None) -> Determinations | None:
+              prior: pl.DataFrame | None = None, reuse: Mapping[str, pl.DataFrame] | None = None
+              ) -> Determinations | None:
     """Score the profile's factors and assign categories; None when the profile has no determination.
     `history`: earlier official determinations (district_id, school_year, category); `prior`: the
-    measure rows of the year before, for factors that score a change."""
+    measure rows of the year before, for factors that score a change; `reuse`: the scores of factors
+    already scored on the same rows (a sweep's scenario keeps those its parameters leave alone)."""
     det = scoring.determination
     if det is None:
         return None
@@ -97,7 +100,7 @@ def determine(scoring: Scoring, measures: pl.DataFrame, districts: pl.DataFrame 
         )
         order = ["accountability_level", "district_id"]
     else:
-        scores = _scores(lf, scoring.factors, leas, year)
+        scores = _scores(lf, scoring.factors, leas, year, reuse or {})
         per_lea = percentages(scores.lazy(), list(scoring.groups), list(scoring.factors), det.score) \
             .join(leas.lazy(), on="district_id", how="left")
         order = ["rank", "district_id"]
@@ -118,18 +121,28 @@ def _leas(measures: pl.DataFrame, districts: pl.DataFrame | None, year: int) -> 
     return ids.with_columns(pl.lit(None, pl.String).alias("district_name"), pl.lit(None, pl.Int64).alias("level"))
 
 
-def _scores(measures: pl.LazyFrame, factors: list[Factor], leas: pl.DataFrame, year: int) -> pl.DataFrame:
-    """One row per LEA and factor; refuses a factor that combines several rows as 'only'."""
-    scores = score_factors(measures, list(factors), leas.lazy().select("district_id"), year).collect()
-    ambiguous = scores.filter((pl.col("combine") == "only") & (pl.col("n_usable") > 1))
-    if ambiguous.height:
-        r = ambiguous.row(0, named=True)
-        raise ProfileError(
-            f"factor {r['factor']} reads {r['n_usable']} {r['measure']} rows for district {r['district_id']}, "
-            "but combines them as 'only'",
-            hint="narrow the rows with `where` (e.g. where = { subject = \"all\" }) or set combine = min/max/mean/sum",
-        )
-    return scores.drop("n_usable", "combine").sort("district_id", "factor_order")
+def _scores(measures: pl.LazyFrame, factors: list[Factor], leas: pl.DataFrame, year: int,
+            reuse: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """One row per LEA and factor; refuses a factor that combines several rows as 'only'. The factors
+    in `reuse` keep the rows given there."""
+    todo = [(i, f) for i, f in enumerate(factors) if f.id not in reuse]
+    parts = [reuse[f.id] for f in factors if f.id in reuse]
+    if todo:
+        scores = score_factors(measures, [f for _, f in todo], leas.lazy().select("district_id"), year).collect()
+        ambiguous = scores.filter((pl.col("combine") == "only") & (pl.col("n_usable") > 1))
+        if ambiguous.height:
+            r = ambiguous.row(0, named=True)
+            raise ProfileError(
+                f"factor {r['factor']} reads {r['n_usable']} {r['measure']} rows for district {r['district_id']}, "
+                "but combines them as 'only'",
+                hint="narrow the rows with `where` (e.g. where = { subject = \"all\" }) or set combine = "
+                     "min/max/mean/sum",
+            )
+        # score_factors numbers the factors it is given from 0: each keeps its place in the profile
+        place = pl.col("factor_order").replace_strict(list(range(len(todo))), [i for i, _ in todo],
+                                                      return_dtype=scores.schema["factor_order"])
+        parts.append(scores.drop("n_usable", "combine").with_columns(place))
+    return pl.concat(parts).sort("district_id", "factor_order")
 
 
 def factor_state(factors: pl.DataFrame) -> pl.DataFrame:

@@ -59,7 +59,7 @@ from sedet.measures.common import (
     with_margins,
 )
 from sedet.measures.family import Family
-from sedet.measures.ratios import risk_ratios, rules_frame
+from sedet.measures.ratios import risk_ratios, rules_frame, with_sums
 from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
 
 IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
@@ -363,7 +363,8 @@ def counts_key(params: DisproportionalityParams, year: int) -> tuple:
 def compute(inputs: Inputs, params: DisproportionalityParams) -> pl.LazyFrame:
     enrollment, discipline = inputs.table("enrollment"), inputs.optional("discipline")
     counts = inputs.shared(counts_key(params, inputs.year),
-                           lambda: category_counts(enrollment, discipline, params, params.window(inputs.year)))
+                           lambda: with_sums(category_counts(enrollment, discipline, params,
+                                                             params.window(inputs.year))))
     return disproportionality_measures(enrollment, discipline, params, inputs.year, inputs.years_of("enrollment"),
                                        inputs.optional("compliance"), counts=counts)
 

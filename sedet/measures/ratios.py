@@ -46,7 +46,8 @@ def risk_ratios(counts: pl.LazyFrame, rules: pl.LazyFrame, *, per_child_categori
     """Ratios for every row of `counts` (KEYS, num, den), with `rules` per category:
     min_n, min_cell, threshold, op. Returns KEYS + counts, comparison counts, the ratio, which
     ratio it is (`measure`: risk_ratio / alternate_risk_ratio) and `status`, `flag`, `note`."""
-    g = _comparisons(_sums(counts).join(rules, on="category", how="left"))
+    summed = counts if "lea_num" in counts.collect_schema().names() else with_sums(counts)
+    g = _comparisons(summed.join(rules, on="category", how="left"))
     # Exact ratio from integer counts: (num_g * den_o) / (den_g * num_o).
     top = pl.col("num").cast(pl.Int64) * pl.col("use_den").cast(pl.Int64)
     bottom = pl.col("den").cast(pl.Int64) * pl.col("use_num").cast(pl.Int64)
@@ -71,8 +72,9 @@ def risk_ratios(counts: pl.LazyFrame, rules: pl.LazyFrame, *, per_child_categori
     )
 
 
-def _sums(counts: pl.LazyFrame) -> pl.LazyFrame:
-    """Sums over the LEA (all its groups) and the state (the group, and all groups), as window sums:
+def with_sums(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Sums over the LEA (all its groups) and the state (the group, and all groups), as window sums
+    (they do not depend on the minimums or the threshold: a sweep keeps them with the counts):
     half the time of three group-bys joined back (294,000 rows: 0.03 against 0.065 s)."""
     lea = ["school_year", "district_id", "category"]
     group_state = ["school_year", "race_ethnicity", "category"]

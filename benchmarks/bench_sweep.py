@@ -1,0 +1,84 @@
+r"""A 100-scenario `sedet sweep` against one `sedet determine` of the same bundle, side by side (issue 20,
+item 2: the sweep takes at most 3 times the determination).
+
+Not part of the test suite. Usage:
+
+    python benchmarks/bench_sweep.py [--bundle DIR] [--students 3000000 --districts 1000 --years 3 --seed 1] \
+        [--profile nj-ffy2022] [--repeat 3] [--work /tmp/sedet-bench] [--results FILE]
+
+Without --bundle, the bundle is the one bench_determine.py makes for the same arguments
+(<work>/s<students>-d<districts>-y<years>-seed<seed>-csv), generated with `sedet sample` when it is
+not there. The sweep varies the risk-ratio threshold (2.0 to 4.25 by 0.25: 10 values), the minimum n
+(10, 20, 30, 40, 50) and the minimum cell (5, 10): 100 scenarios. Each round runs both commands, as
+whole processes, one after the other (this machine's speed drifts by 10-50% within minutes, so the
+pairs are compared); the medians, their ratio and the peak memory (from /usr/bin/time) are printed
+and appended as JSON lines to benchmarks/results.jsonl (or --results FILE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+VARY = ["measures.disproportionality.threshold=2.0:4.25:0.25", "measures.disproportionality.min_n=10,20,30,40,50",
+        "measures.disproportionality.min_cell=5,10"]
+
+
+def timed(cmd: list[str]) -> tuple[float, float | None]:
+    gnu = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+    full = [gnu, "-f", "%M", *cmd] if gnu else cmd
+    t0 = time.perf_counter()
+    p = subprocess.run(full, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+    peak = int(p.stderr.strip().splitlines()[-1]) / 1024 ** 2 if gnu else None  # KB -> GB
+    return wall, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundle", type=Path)
+    ap.add_argument("--students", type=int, default=3_000_000)
+    ap.add_argument("--districts", type=int, default=1000)
+    ap.add_argument("--years", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", default="nj-ffy2022")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/sedet-bench"))
+    ap.add_argument("--results", type=Path, default=Path(__file__).with_name("results.jsonl"))
+    a = ap.parse_args()
+    sedet = shutil.which("sedet") or sys.exit("sedet is not installed in this environment")
+    bundle = a.bundle or a.work / f"s{a.students}-d{a.districts}-y{a.years}-seed{a.seed}-csv"
+    if not bundle.exists():
+        subprocess.run([sedet, "sample", str(bundle), "--districts", str(a.districts), "--students", str(a.students),
+                        "--years", str(a.years), "--seed", str(a.seed), "--quiet"], check=True)
+    vary = [x for v in VARY for x in ("--vary", v)]
+    det, swp = [], []
+    for k in range(a.repeat):
+        for out, runs, cmd in ((a.work / "bench-det", det, ["determine"]), (a.work / "bench-sweep", swp,
+                                                                            ["sweep", *vary])):
+            shutil.rmtree(out, ignore_errors=True)
+            runs.append(timed([sedet, *cmd, str(bundle), "--profile", a.profile, "--out", str(out), "--quiet"]))
+    d, s = statistics.median(w for w, _ in det), statistics.median(w for w, _ in swp)
+    result = {"bench": "sweep", "date": date.today().isoformat(), "machine": platform.machine(),
+              "bundle": bundle.name, "profile": a.profile, "scenarios": 100,
+              "determine_s": [round(w, 2) for w, _ in det], "sweep_s": [round(w, 2) for w, _ in swp],
+              "determine_median_s": round(d, 2), "sweep_median_s": round(s, 2), "ratio": round(s / d, 2),
+              "determine_peak_gb": [round(p, 2) for _, p in det if p], "sweep_peak_gb": [round(p, 2) for _, p in swp
+                                                                                      if p]}
+    print(json.dumps(result))
+    with open(a.results, "a", encoding="utf-8") as f:
+        f.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
