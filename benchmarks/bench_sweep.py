@@ -63,7 +63,7 @@ def main() -> None:
                         "--years", str(a.years), "--seed", str(a.seed), "--quiet"], check=True)
     vary = [x for v in VARY for x in ("--vary", v)]
     det, swp = [], []
-    for k in range(a.repeat):
+    for _ in range(a.repeat):
         for out, runs, cmd in ((a.work / "bench-det", det, ["determine"]), (a.work / "bench-sweep", swp,
                                                                             ["sweep", *vary])):
             shutil.rmtree(out, ignore_errors=True)

@@ -59,7 +59,7 @@ from sedet.measures.common import (
     with_margins,
 )
 from sedet.measures.family import Family
-from sedet.measures.ratios import risk_ratios, rules_frame, with_sums
+from sedet.measures.ratios import ratio_values, risk_ratios, rules_frame, with_sums
 from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
 
 IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
@@ -237,14 +237,16 @@ def disproportionality_measures(
     years_in_bundle: list[int],
     compliance: pl.LazyFrame | None = None,
     counts: pl.LazyFrame | None = None,
+    values: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """`counts`: category_counts of these tables and parameters, when already computed (a sweep)."""
+    """`counts`: category_counts of these tables and parameters, `values`: the ratio_values of those
+    counts under these minimums, when already computed (a sweep)."""
     window = params.window(year)
     if counts is None:
         counts = category_counts(enrollment, discipline, params, window)
     counts = counts.cache()  # read by four aggregations
     rules = rules_frame(list(params.categories), params.rule)
-    ratios = risk_ratios(counts, rules, per_child_categories=PER_CHILD).cache()
+    ratios = risk_ratios(counts, rules, per_child_categories=PER_CHILD, values=values).cache()
     ratio_rows = to_measure_rows(ratios)
     identified = _identified(ratios, params, year, years_in_bundle).cache()
     indicators = _indicators_9_10(identified, ratios.filter(pl.col("school_year") == year), compliance, year)
@@ -260,11 +262,13 @@ def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: in
     # ratios has one row per year and key
     wide = ratios.group_by(keys).agg(
         *[only_where(pl.col("value"), pl.col("school_year") == y).alias(f"v{i}") for i, y in enumerate(window)],
-        *[only_where(pl.col("flag"), pl.col("school_year") == y).alias(f"f{i}") for i, y in enumerate(window)],
+        # whether the year's ratio exceeds (null: no row that year), a boolean: faster than the flag's text
+        *[only_where(pl.col("flag") == "exceeds", pl.col("school_year") == y).alias(f"f{i}")
+          for i, y in enumerate(window)],
         pl.col("threshold").first(),
         only_where(pl.col("status"), pl.col("school_year") == year).alias("status_now"),
     )
-    exceed = [pl.col(f"f{i}") == "exceeds" for i in range(k)]
+    exceed = [pl.col(f"f{i}") for i in range(k)]
     # consecutive years ending in `year` in which the ratio was computed and exceeded
     run = pl.lit(0)
     for i in reversed(range(k)):  # the longest run (from the oldest year) is tested first
@@ -362,11 +366,14 @@ def counts_key(params: DisproportionalityParams, year: int) -> tuple:
 
 def compute(inputs: Inputs, params: DisproportionalityParams) -> pl.LazyFrame:
     enrollment, discipline = inputs.table("enrollment"), inputs.optional("discipline")
-    counts = inputs.shared(counts_key(params, inputs.year),
-                           lambda: with_sums(category_counts(enrollment, discipline, params,
-                                                             params.window(inputs.year))))
+    key = counts_key(params, inputs.year)
+    counts = inputs.shared(key, lambda: with_sums(category_counts(enrollment, discipline, params,
+                                                                  params.window(inputs.year))))
+    minimums = [(c, *params.rule(c)[:2]) for c in params.categories]
+    values = inputs.shared((*key, "ratio_values", tuple(minimums)), lambda: ratio_values(
+        counts, rules_frame(list(params.categories), params.rule).select("category", "min_n", "min_cell")))
     return disproportionality_measures(enrollment, discipline, params, inputs.year, inputs.years_of("enrollment"),
-                                       inputs.optional("compliance"), counts=counts)
+                                       inputs.optional("compliance"), counts=counts, values=values)
 
 
 def tables(params: DisproportionalityParams) -> tuple[str, ...]:

@@ -41,13 +41,29 @@ def pct(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(shown).otherwise(pl.lit("-"))
 
 
-def risk_ratios(counts: pl.LazyFrame, rules: pl.LazyFrame, *, per_child_categories: tuple[str, ...] = ()
-                ) -> pl.LazyFrame:
+def risk_ratios(counts: pl.LazyFrame, rules: pl.LazyFrame, *, per_child_categories: tuple[str, ...] = (),
+                values: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Ratios for every row of `counts` (KEYS, num, den), with `rules` per category:
     min_n, min_cell, threshold, op. Returns KEYS + counts, comparison counts, the ratio, which
-    ratio it is (`measure`: risk_ratio / alternate_risk_ratio) and `status`, `flag`, `note`."""
+    ratio it is (`measure`: risk_ratio / alternate_risk_ratio) and `status`, `flag`, `note`.
+    `values`: ratio_values of these counts and minimums, when already computed (a sweep)."""
+    if values is None:
+        values = ratio_values(counts, rules.select("category", "min_n", "min_cell"))
+    g = values.join(rules.select("category", "threshold", "op"), on="category", how="left")
+    verdict = pl.when(exceeds(pl.col("value"), pl.col("threshold"), pl.col("op"))).then(pl.lit("exceeds"))
+    return g.with_columns(
+        pl.when(pl.col("value").is_not_null()).then(verdict.otherwise(pl.lit("not_exceeds"))).alias("flag"),
+        _note(per_child_categories).alias("note"),
+        pl.col("num").cast(pl.Float64).alias("numerator"),
+        pl.col("den").cast(pl.Float64).alias("denominator"),
+    )
+
+
+def ratio_values(counts: pl.LazyFrame, minimums: pl.LazyFrame) -> pl.LazyFrame:
+    """The ratios, their comparison counts and statuses, under the minimums (category, min_n, min_cell):
+    everything but what the threshold decides."""
     summed = counts if "lea_num" in counts.collect_schema().names() else with_sums(counts)
-    g = _comparisons(summed.join(rules, on="category", how="left"))
+    g = _comparisons(summed.join(minimums, on="category", how="left"))
     # Exact ratio from integer counts: (num_g * den_o) / (den_g * num_o).
     top = pl.col("num").cast(pl.Int64) * pl.col("use_den").cast(pl.Int64)
     bottom = pl.col("den").cast(pl.Int64) * pl.col("use_num").cast(pl.Int64)
@@ -58,17 +74,11 @@ def risk_ratios(counts: pl.LazyFrame, rules: pl.LazyFrame, *, per_child_categori
         .alias("status"),
     )
     value = pl.when((pl.col("status") == OK) & (bottom != 0)).then(top / bottom)
-    verdict = pl.when(exceeds(pl.col("value"), pl.col("threshold"), pl.col("op"))).then(pl.lit("exceeds"))
     return g.with_columns(
         value.alias("value"),
         pl.col("use_num").alias("comparison_numerator"),
         pl.col("use_den").alias("comparison_denominator"),
         pl.when(pl.col("use_den") > 0).then(pl.col("use_num") / pl.col("use_den")).alias("comparison_value"),
-    ).with_columns(
-        pl.when(pl.col("value").is_not_null()).then(verdict.otherwise(pl.lit("not_exceeds"))).alias("flag"),
-        _note(per_child_categories).alias("note"),
-        pl.col("num").cast(pl.Float64).alias("numerator"),
-        pl.col("den").cast(pl.Float64).alias("denominator"),
     )
 
 
