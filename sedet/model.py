@@ -454,3 +454,7 @@ class RunResult:
     n_districts: int  # districts with measure rows
     status_counts: pl.DataFrame  # measure, status, len: district rows by status
     determinations: Determinations | None = None
+    # earlier school years the bundle holds, as the profile places them (pipeline.past_years): per LEA and
+    # year, category, category_label, percentage, score; and per LEA, year and factor, value and points
+    past: pl.DataFrame | None = None
+    past_factors: pl.DataFrame | None = None

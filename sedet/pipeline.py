@@ -19,7 +19,7 @@ from sedet.io import schema as S
 from sedet.io.bundle import Bundle, LoadedTable, LoadSpec, load_bundle
 from sedet.measures.common import sort_rows, to_measure_rows
 from sedet.measures.registry import measure_infos
-from sedet.model import MEASURE_SCHEMA, Check, Column, Inputs, InputTable, RunResult
+from sedet.model import MEASURE_SCHEMA, Check, Column, Determinations, Inputs, InputTable, RunResult
 from sedet.profile import LoadedProfile
 from sedet.progress import SILENT, Steps
 
@@ -165,8 +165,10 @@ def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, e
     return result
 
 
-def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, steps: Steps = SILENT) -> RunResult:
-    """Measures and determinations of a bundle already loaded for this profile."""
+def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, steps: Steps = SILENT,
+               past: int = 1) -> RunResult:
+    """Measures and determinations of a bundle already loaded for this profile; with a determination,
+    the `past` school years before it that the bundle holds, placed by the same profile (past_years)."""
     chosen, years = choose_year(bundle, profile, year)
     measures = sort_rows(measure_rows(inputs_of(bundle, chosen), profile, bundle.streaming, steps))
     districts = bundle.tables.get(S.DISTRICTS)
@@ -189,8 +191,96 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
     ])
     inputs = tuple(InputTable(t.name, t.source.label, t.source.sheet, t.rows_read, tuple(t.columns_ignored),
                               tuple(t.columns_not_read)) for t in bundle.tables.values())
+    before = before_factors = None
+    if dets is not None and past > 0:
+        earlier = [y for y in years if chosen - past <= y < chosen]
+        if earlier:
+            steps.phase(f"placing the LEAs in the earlier school years held ({', '.join(map(str, earlier))})")
+        before, before_factors = past_years(bundle, profile, earlier, {chosen - 1: prior} if prior is not None else {})
+        dets = with_prior(dets, before, _frame(bundle.tables.get("history")), chosen, profile)
     return RunResult(profile.info(), chosen, years, inputs, bundle.files, bundle.streaming, measures,
-                     measure_infos(), names, n_districts.item(), status_counts, dets)
+                     measure_infos(), names, n_districts.item(), status_counts, dets, before, before_factors)
+
+
+PAST_COLUMNS = pl.Schema({"district_id": pl.String(), "school_year": pl.Int64(), "category": pl.String(),
+                          "category_label": pl.String(), "percentage": pl.Float64(), "score": pl.Float64()})
+PAST_FACTOR_COLUMNS = pl.Schema({"district_id": pl.String(), "school_year": pl.Int64(), "factor": pl.String(),
+                                 "value": pl.Float64(), "points": pl.Float64(), "possible": pl.Float64(),
+                                 "status": pl.String()})
+
+
+def past_years(bundle: Bundle, profile: LoadedProfile, earlier: list[int],
+               rows: dict[int, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each earlier school year, placed by this profile on that year's rows (without the overrides,
+    which are this year's): per LEA the category and percentage or score, and each factor's value and
+    points. `rows`: measure rows already computed, by year."""
+    det = profile.model.determination
+    districts, history = _frame(bundle.tables.get(S.DISTRICTS)), _frame(bundle.tables.get("history"))
+    tables, factors = [], []
+
+    def rows_of(y: int) -> pl.DataFrame:
+        if y not in rows:
+            rows[y] = measure_rows(inputs_of(bundle, y), profile, bundle.streaming)
+        return rows[y]
+
+    for y in earlier:
+        prior = rows_of(y - 1) if needs_prior_year(profile.model) and y - 1 in bundle_years(bundle, profile) else None
+        d = determine(profile.model, rows_of(y), districts, None, y, history=history, prior=prior)
+        if d is None or det is None:
+            continue
+        t = d.table
+        tables.append(t.select("district_id", pl.lit(y, pl.Int64).alias("school_year"), "category", "category_label",
+                               "percentage", (pl.col("score") if "score" in t.columns else pl.lit(None, pl.Float64))
+                               .alias("score")))
+        factors.append(d.factors.select("district_id", pl.lit(y, pl.Int64).alias("school_year"), "factor", "value",
+                                        "points", "possible", "status"))
+    table = pl.concat(tables, how="vertical_relaxed") if tables else pl.DataFrame(schema=PAST_COLUMNS)
+    fac = pl.concat(factors, how="vertical_relaxed") if factors else pl.DataFrame(schema=PAST_FACTOR_COLUMNS)
+    return table.cast(PAST_COLUMNS), fac.cast(PAST_FACTOR_COLUMNS)
+
+
+def bundle_years(bundle: Bundle, profile: LoadedProfile) -> list[int]:
+    return choose_year(bundle, profile, None)[1]
+
+
+PRIOR_COLUMNS = ["prior_category", "prior_category_label", "prior_percentage", "prior_score", "prior_source"]
+
+
+def with_prior(dets: Determinations, past: pl.DataFrame, history: pl.DataFrame | None, year: int,
+               profile: LoadedProfile) -> Determinations:
+    """The determinations with the prior school year's category and percentage or score of each LEA:
+    the official ones of the `history` table where it has them (prior_source "history"), else the
+    profile's placement of the bundle's prior year ("computed"), else none."""
+    det = profile.model.determination
+    assert det is not None
+    label = {c.short: c.label for c in det.categories}
+    short = {c.label: c.short for c in det.categories} | {c.short: c.short for c in det.categories}
+    computed = past.filter(pl.col("school_year") == year - 1).select(
+        "district_id", pl.col("category").alias("c_short"), pl.col("category_label").alias("c_label"),
+        pl.col("percentage").alias("c_pct"), pl.col("score").alias("c_score"))
+    frame = dets.table.select("district_id").join(computed, on="district_id", how="left")
+    if history is not None:
+        h = history.filter(pl.col("school_year") == year - 1)
+        written = pl.col("category").replace_strict(short, default=None, return_dtype=pl.String)
+        official = h.select("district_id", written.alias("h_short"),
+                            *[(pl.col(c) if c in h.columns else pl.lit(None, pl.Float64)).alias(f"h_{c}")
+                              for c in ("percentage", "score")])
+        frame = frame.join(official, on="district_id", how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("h_short"), pl.lit(None, pl.Float64).alias(
+            "h_percentage"), pl.lit(None, pl.Float64).alias("h_score"))
+    from_history = pl.col("h_short").is_not_null()
+    prior = frame.select(
+        "district_id",
+        pl.when(from_history).then(pl.col("h_short")).otherwise(pl.col("c_short")).alias("prior_category"),
+        pl.when(from_history).then(pl.col("h_short").replace_strict(label, default=None, return_dtype=pl.String))
+        .otherwise(pl.col("c_label")).alias("prior_category_label"),
+        pl.when(from_history).then(pl.col("h_percentage")).otherwise(pl.col("c_pct")).alias("prior_percentage"),
+        pl.when(from_history).then(pl.col("h_score")).otherwise(pl.col("c_score")).alias("prior_score"),
+        pl.when(from_history).then(pl.lit("history")).when(pl.col("c_short").is_not_null()).then(pl.lit("computed"))
+        .alias("prior_source"),
+    )
+    return replace(dets, table=dets.table.join(prior, on="district_id", how="left", maintain_order="left"))
 
 
 def _frame(table: LoadedTable | None) -> pl.DataFrame | None:

@@ -243,10 +243,13 @@ TABLES: dict[str, Table] = {
                 YEAR,
                 DISTRICT,
                 Column("category", TEXT, required=True),
+                Column("percentage", FLOAT),
+                Column("score", FLOAT),
             ),
             key=("school_year", "district_id"),
             doc="earlier official determinations, one row per LEA and school year (a profile may escalate on "
-                "consecutive years)",
+                "consecutive years; determinations.csv shows the prior year's), with the percentage or score "
+                "when known",
         ),
         Table(
             "overrides",

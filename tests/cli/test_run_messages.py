@@ -95,17 +95,18 @@ def test_each_phase_is_named_for_what_it_does_and_counts_its_items(tmp_path):
     assert names[0] == "reading the bundle"
     assert names[1] == "computing the measures of school year 2023"
     assert names[2] == "scoring the factors and placing the LEAs"
-    assert names[3] == "checking the row lengths of the CSV files"
-    assert names[4] == "withholding small cells for the public release"
-    assert names[5].startswith("writing determinations.xlsx")
-    assert names[6] == "writing the district workbooks"
-    assert names[7] == "writing the letters"
+    assert names[3] == "placing the LEAs in the earlier school years held (2022)"  # the prior year, for its category
+    assert names[4] == "checking the row lengths of the CSV files"
+    assert names[5] == "withholding small cells for the public release"
+    assert names[6].startswith("writing determinations.xlsx")
+    assert names[7] == "writing the district workbooks"
+    assert names[8] == "writing the letters"
     assert names[-1] == "auditing the public files for what they disclose"
     tables = len([p for p in SAMPLE.iterdir() if p.suffix == ".csv"])
     assert steps.phases[0][1:] == [tables, tables]
     assert steps.phases[1][1:] == [6, 6]
-    assert steps.phases[6][1:] == [30, 30]
     assert steps.phases[7][1:] == [30, 30]
+    assert steps.phases[8][1:] == [30, 30]
 
 
 def test_the_bar_shows_the_count_on_a_terminal():
