@@ -276,7 +276,8 @@ def determine(
     progress = _progress(quiet)
     with progress or nullcontext():
         steps = _steps(progress)
-        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, streaming=streaming, steps=steps)
+        result = run(bundle, prof, year=year, encoding=encoding, limit=limit, streaming=streaming, steps=steps,
+                     past=TREND_YEARS - 1 if per_district or letters else 1)
         warnings = [w for w in [year_warning(prof.model.profile.ffy, prof.id, result.year)] if w]
         for w in warnings:  # said once, also under --quiet (cron mails stderr)
             err.print(f"sedet: warning: {w}", markup=False)
@@ -511,6 +512,60 @@ def explain(
     ex.render_answer(out, result, district)
     if not summary:
         ex.render(out, result, with_risks(chosen, result), ex.selection_text(result, factors, measures))
+
+
+@app.command()
+@handled
+def trend(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder or workbook, with several school years")],
+    district: Annotated[str, typer.Argument(help="district_id, exactly as in the bundle (e.g. 00123)")],
+    profile: ProfileOpt,
+    year: YearOpt = None,
+    encoding: EncodingOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the years as JSON")] = False,
+) -> None:
+    """Print one district's category, percentage and each factor's value and points in every school year
+    the bundle holds (up to five, ending with the year determined), each year placed by the profile."""
+    from sedet.errors import UsageError
+    from sedet.model import school_year_text
+    from sedet.pipeline import district_rows, run
+    from sedet.profile import load_profile
+    from sedet.words import lea_trends, points_text
+
+    prof = load_profile(profile)
+    if prof.model.determination is None:
+        raise UsageError(f"profile {prof.id} makes no determinations (no [determination] section): there is no "
+                         "category or factor to follow over the years", hint="`sedet explain` shows the indicators")
+    result = run(bundle, prof, year=year, encoding=encoding, past=TREND_YEARS - 1)
+    district_rows(result, district)  # a district without rows is named, with the nearest one
+    t = lea_trends(result).get(district)
+    if t is None:
+        raise UsageError(f"the bundle holds no school year before {school_year_text(result.year)}: there is no trend",
+                         hint="a bundle with several school years (or a history table) is needed")
+    if as_json:
+        doc = {"district_id": district, "profile": prof.id, "years": t.years, "categories": t.categories,
+               "percentages": t.percentages,
+               "factors": [{"id": r.id, "title": r.title, "values": r.numbers, "shown": r.values,
+                            "points": r.points, "possible": r.possible} for r in t.factors]}
+        out.print_json(json.dumps(doc, default=str))
+        return
+    name = result.district_names.get(district, "")
+    table = Table(title=escape(f"{name} ({district}), {prof.id}: each year placed by this profile"),
+                  title_justify="left")
+    table.add_column("")
+    for y in t.years:
+        table.add_column(school_year_text(y), justify="right")
+    table.add_row("Determination", *[escape(c) for c in t.categories])
+    table.add_row("Percentage", *[f"{p * 100:.{prof.meta.display_decimals}f}%" if p is not None else ""
+                                  for p in t.percentages])
+    for r in t.factors:
+        table.add_row(escape(f"{r.id}: {r.title}"), *[escape(v) for v in r.values])
+        of = f" (of {points_text(r.possible)})" if r.possible else ""
+        table.add_row(escape(f"   points{of}"), *[points_text(p) for p in r.points])
+    out.print(table)
+
+
+TREND_YEARS = 5  # the school years a trend shows, ending with the year determined
 
 
 @app.command()

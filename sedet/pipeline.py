@@ -155,11 +155,11 @@ def inputs_of(bundle: Bundle, year: int) -> Inputs:
 
 
 def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, encoding: str | None = None,
-        limit: int = DEFAULT_LIMIT, steps: Steps = SILENT, streaming: bool | None = None) -> RunResult:
+        limit: int = DEFAULT_LIMIT, steps: Steps = SILENT, streaming: bool | None = None, past: int = 1) -> RunResult:
     """Load, compute and determine: the finished run, ready for the reports."""
     bundle = load(bundle_path, profile, encoding=encoding, limit=limit, steps=steps, streaming=streaming,
                   verify=False)
-    result = run_loaded(bundle, profile, year, steps)
+    result = run_loaded(bundle, profile, year, steps, past)
     steps.phase("checking the row lengths of the CSV files")
     bundle.verify(limit)  # the CSV files' commas were counted while the measures were computed
     return result

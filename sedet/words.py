@@ -307,3 +307,72 @@ def yes_no_factors(factors: pl.DataFrame) -> set[str]:
         pl.col("flags").drop_nulls().is_in(["yes", "no"]).all().alias("yn"),
         pl.col("flags").drop_nulls().len().alias("n"))
     return {f for f, yn, n in per.iter_rows() if yn and n}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The years before (pipeline.past_years): what the district workbook, the letter and `sedet trend` show
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    id: str
+    title: str
+    values: list[str]  # as a reader sees them, one per year ("" where the factor did not apply)
+    points: list[float | None]
+    numbers: list[float | None]  # the values, for a chart
+    possible: float | None
+
+
+@dataclass(frozen=True)
+class Trend:
+    years: list[int]
+    categories: list[str]  # the category label each year ("" where none)
+    percentages: list[float | None]
+    factors: list[TrendRow]
+
+
+def lea_trends(result: RunResult, with_values: bool = True) -> dict[str, Trend]:
+    """Every LEA's categories and factor values over the school years the run placed (this one and the
+    earlier ones the bundle holds, oldest first); `with_values` False: the categories only (a public
+    release, whose earlier years' counts are not checked for small cells)."""
+    dets = result.determinations
+    if dets is None or result.past is None or result.past_factors is None or result.past.height == 0:
+        return {}
+    years = sorted({*result.past.get_column("school_year").to_list(), result.year})
+    now = dets.table.select("district_id", pl.lit(result.year, pl.Int64).alias("school_year"), "category_label",
+                            "percentage")
+    cats = pl.concat([result.past.select(now.columns), now], how="vertical_relaxed")
+    facs = pl.concat([result.past_factors.select("district_id", "school_year", "factor", "value", "points",
+                                                 "possible"),
+                      dets.factors.select("district_id", pl.lit(result.year, pl.Int64).alias("school_year"), "factor",
+                                          "value", "points", "possible")], how="vertical_relaxed")
+    decimals = result.profile.display_decimals
+    order = list(dets.factor_defs)
+    out: dict[str, Trend] = {}
+    by_lea = {k[0]: part for k, part in facs.partition_by("district_id", as_dict=True).items()} if with_values else {}
+    for (district,), part in cats.partition_by("district_id", as_dict=True).items():
+        at = {y: i for i, y in enumerate(years)}
+        labels: list[str] = [""] * len(years)
+        pcts: list[float | None] = [None] * len(years)
+        for y, label, pct in part.select("school_year", "category_label", "percentage").iter_rows():
+            labels[at[y]], pcts[at[y]] = label or "", pct
+        rows = []
+        fp = by_lea.get(district)
+        for fid in order:
+            if fp is None:
+                break
+            f = dets.factor_defs[fid]
+            shown = (result.measure_info.get(f.measure) or MeasureInfo(f.measure, f.measure)).shown_as
+            vals: list[float | None] = [None] * len(years)
+            pts: list[float | None] = [None] * len(years)
+            possible = None
+            for y, v, p, poss in fp.filter(pl.col("factor") == fid).select("school_year", "value", "points",
+                                                                             "possible").iter_rows():
+                vals[at[y]], pts[at[y]] = v, p
+                possible = poss if poss else possible
+            # a factor scored on flags has points and no value; one that did not apply has neither
+            texts = [value_text(v, shown, decimals) if v is not None else ("\u2014" if p is not None else "n/a")
+                     for v, p in zip(vals, pts, strict=True)]
+            rows.append(TrendRow(fid, f.title, texts, pts, vals, possible))
+        out[str(district)] = Trend(years, labels, pcts, rows)
+    return out
