@@ -31,7 +31,9 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 
 import polars as pl
-from openpyxl.styles import PatternFill
+from openpyxl.chart import LineChart, Reference
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.styles import Alignment, PatternFill
 
 from sedet.io.output import signals_held
 from sedet.model import QUALIFIERS, MeasureInfo, RunResult, ScoreInfo, school_year_text
@@ -61,7 +63,16 @@ from sedet.report.xlsx import (
     text_cell,
     text_lines,
 )
-from sedet.words import FactorWords, flag_words, lea_factor_words, points_text, status_words, value_text
+from sedet.words import (
+    FactorWords,
+    Trend,
+    flag_words,
+    lea_factor_words,
+    lea_trends,
+    points_text,
+    status_words,
+    value_text,
+)
 
 PARALLEL_FROM = 64  # below this many LEAs, one process is faster than starting workers
 CHUNK = 500  # LEAs whose Measures rows are rendered at once
@@ -96,7 +107,7 @@ def safe_name(district_id: str) -> str:
 
 def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFrame | None = None,
                              factors: pl.DataFrame | None = None,
-                             on_done: Callable[[int], None] | None = None) -> list[Path]:
+                             on_done: Callable[[int], None] | None = None, public: bool = False) -> list[Path]:
     """Write districts/<id>.xlsx for every LEA with a determination; return the paths.
 
     `measures` and `factors` are the tables to lay out (already suppressed for a public release);
@@ -124,6 +135,9 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
     titled = _titled(m, result.measure_info)
     ctx.styles.prime(MEASURE_COLS, titled)  # every style the rows use, before any row is rendered
     words = lea_factor_words(result, factors)  # sedet/words.py: what the letter and explain say too
+    # the years before: a public release shows their categories only (their counts are not checked for
+    # small cells)
+    trends = lea_trends(result, with_values=not public)
     rows = {row["district_id"]: row for row in dets.table.iter_rows(named=True)}
     paths = {d: folder / f"{safe_name(d)}.xlsx" for d in rows}
     ids = sorted(rows)
@@ -137,7 +151,8 @@ def write_district_workbooks(result: RunResult, out: Path, measures: pl.DataFram
         for k in range(0, len(ids), CHUNK):
             chunk = ids[k:k + CHUNK]
             xml_by, n_by = measure_rows(titled.filter(pl.col("district_id").is_in(chunk)), ctx.styles)
-            jobs = [(paths[d], rows[d], words.get(d, []), n_by.get(d, 0), xml_by.get(d, b"")) for d in chunk]
+            jobs = [(paths[d], rows[d], words.get(d, []), n_by.get(d, 0), xml_by.get(d, b""), trends.get(d))
+                    for d in chunk]
             pieces = [jobs[i:i + PIECE] for i in range(0, len(jobs), PIECE)]
             if pool is None:
                 for piece in pieces:
@@ -244,8 +259,8 @@ def _worker_init(parent: int) -> None:
 
 
 def _write_many(ctx: Context, jobs: list) -> None:
-    for path, row, f, n, xml in jobs:
-        write_one(ctx, path, row, f, n, xml)
+    for path, row, f, n, xml, trend in jobs:
+        write_one(ctx, path, row, f, n, xml, trend)
 
 
 # The Measures sheet: the qualifiers of a row in one column ("ELA, grades 3-8, REG"; "postsecondary
@@ -302,9 +317,9 @@ PAGE_WIDTH = sum(PAGE_WIDTHS) + (len(PAGE_WIDTHS) - 1) * PAD_PX / PX_PER_UNIT
 
 
 def write_one(ctx: Context, path: Path, row: dict, words: list[FactorWords], n_measures: int,
-              measures_xml: bytes) -> None:
-    """One LEA's workbook: its factors in words (words.lea_factor_words), its Measures rows rendered
-    (`measure_rows`), `n_measures` of them."""
+              measures_xml: bytes, trend: Trend | None = None) -> None:
+    """One LEA's workbook: its factors in words (words.lea_factor_words), the years before
+    (words.lea_trends), its Measures rows rendered (`measure_rows`), `n_measures` of them."""
     name = row["district_name"] or row["district_id"]
     book = new_workbook(Page(run_footer(ctx.profile_id, ctx.run_type, ctx.year), left=f"{name} ({row['district_id']})"))
     sheet = book.create_sheet("Determination")
@@ -322,9 +337,14 @@ def write_one(ctx: Context, path: Path, row: dict, words: list[FactorWords], n_m
     ws.append([styled(ws, lea, align=WRAP if lines > 1 else None)], height=row_height(lines))
     ws.append([])
     _determination(ws, ctx, row)
+    if row.get("prior_category_label"):
+        ws.append([])
+        _pair(ws, "Last year", _prior(row))
     if words:
         ws.append([])
         _factors(ws, words)
+    if trend is not None:
+        _over_the_years(book, ctx, trend)
     if n_measures:
         rendered_table_sheet(book, "Measures", MEASURE_COLS, n_measures, measures_xml,
                              intro=_measures_intro(name, ctx.year))
@@ -368,6 +388,68 @@ def _determination(ws: CountedSheet, ctx: Context, row: dict) -> None:
         _pair(ws, "Percentile", f"{row['percentile']:.{ctx.decimals}f}")
     if row["accountability_level"] is not None:
         _pair(ws, "Accountability level", str(row["accountability_level"]))
+
+
+def _prior(row: dict) -> str:
+    """The prior year's category, its percentage or score, and where it comes from."""
+    figures = [value_text(row["prior_percentage"], "rate", 1) if row.get("prior_percentage") is not None else "",
+               f"score {row['prior_score']:g}" if row.get("prior_score") is not None else ""]
+    said = ", ".join(f for f in figures if f)
+    source = ("the state's record of last year's determinations" if row.get("prior_source") == "history"
+              else "last year's data placed by this year's method")
+    return f"{row['prior_category_label']}" + (f" ({said})" if said else "") + f"; from {source}"
+
+
+TREND_WIDTHS = [40.0, 14.0, 14.0, 14.0, 14.0, 14.0]  # the first column, then one per school year (at most five)
+TREND_CHART_CM = (16, 7)
+RIGHT = Alignment(horizontal="right", vertical="top")
+
+
+def _over_the_years(book, ctx: Context, t: Trend) -> None:
+    """The category, percentage and each factor's value and points in every school year placed, with a
+    chart of each factor's points over the years."""
+    ws = CountedSheet(book.create_sheet("Over the years"))
+    widths = TREND_WIDTHS[:1 + len(t.years)]
+    for i, width in enumerate(widths):
+        ws.column_dimensions["ABCDEF"[i]].width = width
+    print_setup(ws.sheet, book.page, widths, (2, 2))
+    ws.append([text_cell(ws, "Each school year placed by this year's method on that year's data", BOLD)])
+    ws.append([styled(ws, "", font=HEADER_FONT, fill=HEADER_FILL),
+               *[styled(ws, school_year_text(y), font=HEADER_FONT, fill=HEADER_FILL) for y in t.years]])
+    ws.append([text_cell(ws, "Determination", BOLD), *[styled(ws, c, fill=None, align=WRAP) for c in t.categories]],
+              height=row_height(max(text_lines(c, TREND_WIDTHS[1]) for c in t.categories)))
+    ws.append([text_cell(ws, "Determination percentage", BOLD),
+               *[value_text(p, "rate", ctx.decimals) if p is not None else "" for p in t.percentages]])
+    if not t.factors:
+        ws.append([text_cell(ws, "The factors' values of earlier years are not in a public release.")])
+        return
+    first = ws.rows + 2
+    ws.append([text_cell(ws, "Points per factor", BOLD)])
+    for r in t.factors:
+        title = f"{r.id}: {r.title}"
+        ws.append([styled(ws, title, align=WRAP), *[p if p is not None else None for p in r.points]],
+                  height=row_height(text_lines(title, TREND_WIDTHS[0])))
+    last = ws.rows
+    ws.append([])
+    ws.append([text_cell(ws, "Value per factor", BOLD)])
+    for r in t.factors:
+        title = f"{r.id}: {r.title}"
+        ws.append([styled(ws, title, align=WRAP), *[styled(ws, v, align=RIGHT) for v in r.values]],
+                  height=row_height(text_lines(title, TREND_WIDTHS[0])))
+    if len(t.years) > 1:
+        chart = LineChart()
+        chart.title = "Points per factor"
+        chart.width, chart.height = TREND_CHART_CM
+        if chart.legend is not None:
+            chart.legend.position = "r"
+        chart.add_data(Reference(ws.sheet, min_col=2, max_col=1 + len(t.years), min_row=first, max_row=last),
+                       from_rows=True, titles_from_data=False)
+        for line, r in zip(chart.series, t.factors, strict=False):
+            line.tx = SeriesLabel(v=r.id)
+            line.smooth = False
+        chart.set_categories(Reference(ws.sheet, min_col=2, max_col=1 + len(t.years), min_row=2, max_row=2))
+        ws.append([])
+        ws.add_chart(chart, f"A{ws.rows + 1}")
 
 
 def _computed(ctx: Context, row: dict) -> str:

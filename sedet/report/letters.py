@@ -37,7 +37,7 @@ import typst
 from sedet.errors import ProfileError
 from sedet.model import RunResult, school_year_text
 from sedet.report.district import safe_name, worker_pool
-from sedet.words import FactorWords, lea_factor_words
+from sedet.words import FactorWords, Trend, lea_factor_words, lea_trends, value_text
 
 TEMPLATE = "letter.typ"  # the file a template folder holds (profile.LETTER_TEMPLATE)
 FORMAT = 1  # the version of the letter data's layout (docs/letters.md); raised when a field changes meaning
@@ -50,7 +50,7 @@ DRAFT = {"provisional": "Provisional: this is not the final determination.",
 
 
 def write_letters(result: RunResult, out: Path, factors: pl.DataFrame | None = None,
-                  on_letter: Callable[[], None] | None = None) -> list[Path]:
+                  on_letter: Callable[[], None] | None = None, public: bool = False) -> list[Path]:
     """Write letters/<safe_name(id)>.pdf for every LEA of the determinations, by district id; return
     the paths. `factors`: the factor rows to lay out (a public release's suppressed ones); by
     default the run's. `on_letter` is called after each letter is written.
@@ -65,11 +65,13 @@ def write_letters(result: RunResult, out: Path, factors: pl.DataFrame | None = N
     template = str(letters["template"]) if letters.get("template") else None
     renderer = Renderer.of(Path(template) if template is not None else None)
     words = lea_factor_words(result, factors)
+    trends = lea_trends(result, with_values=not public)  # a public release: the categories only
     folder = out / "letters"
     folder.mkdir(parents=True, exist_ok=True)
     table = dets.table.sort("district_id")
     paths = [folder / f"{safe_name(d)}.pdf" for d in table.get_column("district_id")]
-    jobs = ((str(path), data_text(letter_data(result, row, words.get(row["district_id"], []))))
+    jobs = ((str(path), data_text(letter_data(result, row, words.get(row["district_id"], []),
+                                              trends.get(row["district_id"]))))
             for path, row in zip(paths, table.iter_rows(named=True), strict=True))
     first_path, first_data = next(jobs)
     Path(first_path).write_bytes(renderer.render_text(first_data))
@@ -190,8 +192,23 @@ class Renderer:
 # The data of one letter (docs/letters.md lists every field)
 
 
-def letter_data(result: RunResult, row: Mapping[str, Any], factors: list[FactorWords]) -> dict[str, Any]:
-    """Everything one LEA's letter shows, as data: `row` is its row of the determinations table."""
+def trend_data(t: Trend, decimals: int) -> dict[str, Any]:
+    """The years before (words.lea_trends): the school years, each year's category and percentage, and
+    per factor its value each year and its points as shares of the points possible (for the line)."""
+    return {
+        "years": [school_year_text(y) for y in t.years],
+        "categories": t.categories,
+        "percentages": [value_text(p, "rate", decimals) if p is not None else "" for p in t.percentages],
+        "factors": [{"title": f"{r.id}: {r.title}", "values": r.values,
+                     "spark": [p / r.possible if p is not None and r.possible else None for p in r.points]}
+                    for r in t.factors],
+    }
+
+
+def letter_data(result: RunResult, row: Mapping[str, Any], factors: list[FactorWords],
+                trend: Trend | None = None) -> dict[str, Any]:
+    """Everything one LEA's letter shows, as data: `row` is its row of the determinations table;
+    `trend` its years before, when the run placed them."""
     dets = result.determinations
     assert dets is not None
     letters = result.profile.letters or {}
@@ -211,6 +228,7 @@ def letter_data(result: RunResult, row: Mapping[str, Any], factors: list[FactorW
         "factors": [{"title": f.title, "value": f.value, "state": f.state, "target": f.target, "points": f.points,
                      "reason": f.reason} for f in factors],
         "placement": placement(result, row),
+        "trend": trend_data(trend, result.profile.display_decimals) if trend is not None else None,
         "requires": list(own.get("requires") or []),
         "response_due": response_due(own, issued),
         "letter": {

@@ -54,12 +54,12 @@ def write_outputs(result: RunResult, out: Path, run_options: dict, *, per_distri
 
         steps.phase("writing the district workbooks", n_leas)
         written += write_district_workbooks(result, out, measures=measures if public else None, factors=factors,
-                                            on_done=steps.advance)
+                                            on_done=steps.advance, public=public)
     if letters:
         from sedet.report.letters import write_letters
 
         steps.phase("writing the letters", n_leas)
-        written += write_letters(result, out, factors=factors, on_letter=steps.advance)
+        written += write_letters(result, out, factors=factors, on_letter=steps.advance, public=public)
     manifest = out / "manifest.json"
     doc = _manifest(result, run_options, written, hashes)
     if public:
