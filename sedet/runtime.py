@@ -2,18 +2,19 @@
 polars is imported (docs/performance.md, "The allocator").
 
 polars' allocator (jemalloc) is told by polars to hand freed memory back to the system after half a
-second (`dirty_decay_ms:500`); in a run of a few seconds polars then faults much of it back in, page
-by page. Measured (3M students, nj-ffy2022, 10 interleaved runs): median 3.98 against 4.13 s, 0.31
-CPU-s less, for a peak 0.3 GB higher (1.46 against 1.16 GB); the whole country (50M students,
-streaming) 89.5 s and 4.33 GB against 91.1 s and 3.62 GB. Freed memory is still returned after a
-minute, in the long runs.
+second (`dirty_decay_ms:500`), through a second stage (`muzzy_decay_ms:1000`) in which the pages are
+still counted as the process's. sedet keeps freed memory 250 ms, for the next query of the same run to
+reuse, and then returns it at once (`muzzy_decay_ms:0`). Measured (nj-ffy2022, 2 cores, 2 runs each,
+2026-12-07): 1M students 3.37-3.43 s and 0.73 GB, against 3.32-3.40 s and 1.04-1.07 GB when freed
+memory was kept a minute (the setting before) and 4.4 s and 0.68 GB when it is returned at once;
+3M students 5.35-5.48 s and 1.10 GB, against 5.16-5.32 s and 1.54-1.57 GB.
 """
 
 from __future__ import annotations
 
 import os
 
-MALLOC_CONF = "dirty_decay_ms:60000,muzzy_decay_ms:60000"
+MALLOC_CONF = "dirty_decay_ms:250,muzzy_decay_ms:0"
 # What `import polars` writes into the environment (polars/__init__.py), so what a child of a Python
 # process that imported polars inherits: not a choice of the user's.
 POLARS_MALLOC_DEFAULT = ("dirty_decay_ms:500", "muzzy_decay_ms:1000")

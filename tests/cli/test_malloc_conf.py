@@ -7,7 +7,7 @@ from sedet.runtime import MALLOC_CONF, malloc_conf
 
 
 def test_nothing_set_gives_sedets_options():
-    assert malloc_conf(None) == "dirty_decay_ms:60000,muzzy_decay_ms:60000"
+    assert malloc_conf(None) == "dirty_decay_ms:250,muzzy_decay_ms:0"
     assert malloc_conf("") == MALLOC_CONF
 
 
