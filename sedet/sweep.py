@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from sedet.determine import determine, needs_prior_year
+from sedet.determine import determine, measures_read, needs_prior_year
 from sedet.errors import UsageError
 from sedet.measures.common import to_measure_rows
 from sedet.model import MEASURE_SCHEMA, Inputs, RunResult
@@ -249,7 +249,7 @@ class Work:
                  rows: pl.DataFrame | None = None) -> None:
         self.profile, self.inputs, self.streaming = profile, inputs, streaming
         self.verdict = {name: info.verdicts[0] for name, info in base.measure_info.items() if info.verdicts}
-        self.read = _measures_read(profile)
+        self.read = measures_read(profile.model)
         self.own = {f: _collect(self._kept(part), streaming)
                     for f, part in _by_family(base.measures if rows is None else rows).items()}
         self.own_params = {f.name: p for f, p in profile.families()}
@@ -296,23 +296,6 @@ class Work:
             parts = [done[p] if isinstance(p, int) else p for p in plan]
             out.append(pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema=MEASURE_SCHEMA))
         return out
-
-
-def _measures_read(profile: LoadedProfile) -> set[str] | None:
-    """The measures a determination reads (its factors' and conditions'); None: every one (a condition
-    on the history alone reads none, but one that names nothing is not narrowed)."""
-    det = profile.model.determination
-    if det is None:
-        return set()
-    read = {f.measure for f in profile.model.factors}
-    for c in det.conditions:
-        if c.measure is not None:
-            read.add(c.measure)
-        elif c.fact is not None:
-            read.add("compliance_fact")
-        elif c.consecutive is None:
-            return None
-    return read
 
 
 def _batches(items: list[Scenario], n: int) -> list[list[Scenario]]:

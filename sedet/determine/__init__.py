@@ -57,6 +57,23 @@ def needs_prior_year(scoring: Scoring) -> bool:
     return any(f.value_of == "change_from_prior_year" for f in scoring.factors)
 
 
+def measures_read(scoring: Scoring) -> set[str] | None:
+    """The measures a determination reads (its factors' and conditions'); None: any (a condition that
+    names no measure, fact or run of years)."""
+    det = scoring.determination
+    if det is None:
+        return set()
+    read = {f.measure for f in scoring.factors}
+    for c in det.conditions:
+        if c.measure is not None:
+            read.add(c.measure)
+        elif c.fact is not None:
+            read.add("compliance_fact")
+        elif c.consecutive is None:
+            return None
+    return read
+
+
 def override_check(det: Determination) -> Check:
     """An override (or a history row) must name a category of the profile (by label or short name,
     in any case)."""

@@ -71,13 +71,36 @@ def target_flag(value: pl.Expr, target: pl.Expr | float, applies: pl.Expr) -> pl
 
 
 def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
-    """Measure rows in SORT_KEY order, empty cells first.
+    """Measure rows in SORT_KEY order, empty cells first."""
+    return sorted_parts([df])
+
+
+def sorted_parts(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The rows of `parts` (frames of one schema), in SORT_KEY order, empty cells first. The list is
+    emptied as the rows are gathered, column by column, so that the unsorted rows are let go while the
+    sorted ones are built: the peak is the rows once and one column twice, not the rows twice.
 
     The distinct values of each key column are numbered in order (0 for empty) and the numbers
     packed into one integer, so polars sorts integers instead of comparing nine columns for each
     pair of rows (437,000 rows: 0.09 against 0.16 s). The same order; if the numbers would not fit
     in 63 bits, the columns are sorted as they are."""
-    distinct = df.select([pl.col(c).unique().drop_nulls().sort().implode() for c in SORT_KEY])
+    keys = pl.concat([p.select(SORT_KEY) for p in parts]) if parts else pl.DataFrame()
+    if keys.height == 0:
+        return pl.concat(parts) if parts else pl.DataFrame()
+    order = keys.select(_packed_key(keys).arg_sort().alias("i")).get_column("i")
+    del keys
+    names = parts[0].columns
+    columns = []
+    for name in names:
+        columns.append(pl.concat([p.get_column(name) for p in parts]).gather(order))
+        parts[:] = [p.drop(name) for p in parts]  # the unsorted column is let go
+    parts.clear()
+    return pl.DataFrame(columns)
+
+
+def _packed_key(keys: pl.DataFrame) -> pl.Expr:
+    """One integer per row that sorts as SORT_KEY does (empty first), or the columns themselves."""
+    distinct = keys.select([pl.col(c).unique().drop_nulls().sort().implode() for c in SORT_KEY])
     key, span = pl.lit(0, pl.UInt64), 1
     for c in SORT_KEY:
         values = distinct.get_column(c)[0]
@@ -85,10 +108,10 @@ def sort_rows(df: pl.DataFrame) -> pl.DataFrame:
             continue  # empty in every row: nothing to order by
         span *= values.len() + 1
         if span >= 2**63:
-            return df.sort(SORT_KEY, nulls_last=False)
+            return pl.struct([pl.col(c).rank("dense").fill_null(0) for c in SORT_KEY])
         number = pl.col(c).replace_strict(values, pl.int_range(1, values.len() + 1, eager=True), return_dtype=pl.UInt64)
         key = key * (values.len() + 1) + number.fill_null(0)
-    return df.sort(key)
+    return key
 
 
 def plain(frame: pl.LazyFrame) -> pl.LazyFrame:
