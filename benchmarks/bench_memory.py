@@ -1,0 +1,78 @@
+r"""Peak memory of `sedet determine` beside a plain pandas script computing a subset of the same measures
+(benchmarks/pandas_baseline.py), on the same bundles, side by side (issue 20, item 4).
+
+Not part of the test suite; needs pandas (`pip install pandas`), which sedet does not. Usage:
+
+    python benchmarks/bench_memory.py [--students 1000000 3000000] [--districts 1000 --years 3 --seed 1] \
+        [--profile nj-ffy2022] [--repeat 3] [--work /tmp/sedet-bench] [--results FILE]
+
+The bundles are bench_determine.py's (<work>/s<students>-d<districts>-y<years>-seed<seed>-csv), generated
+with `sedet sample` when missing. Each round runs the pandas script, then `sedet determine --quiet`, as
+whole processes under /usr/bin/time; the medians of wall time and peak resident memory, and sedet's
+peak as a share of the script's, are printed and appended to benchmarks/results.jsonl (or --results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+    return wall, int(p.stderr.strip().splitlines()[-1]) / 1024 ** 2  # KB -> GB
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--students", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    ap.add_argument("--districts", type=int, default=1000)
+    ap.add_argument("--years", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", default="nj-ffy2022")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/sedet-bench"))
+    ap.add_argument("--results", type=Path, default=HERE / "results.jsonl")
+    a = ap.parse_args()
+    sedet = shutil.which("sedet") or sys.exit("sedet is not installed in this environment")
+    if not Path("/usr/bin/time").exists():
+        sys.exit("needs /usr/bin/time (GNU time) to measure peak memory")
+    for students in a.students:
+        bundle = a.work / f"s{students}-d{a.districts}-y{a.years}-seed{a.seed}-csv"
+        if not bundle.exists():
+            subprocess.run([sedet, "sample", str(bundle), "--districts", str(a.districts), "--students",
+                            str(students), "--years", str(a.years), "--seed", str(a.seed), "--quiet"], check=True)
+        pandas, ours = [], []
+        out = a.work / "bench-memory-out"
+        for _ in range(a.repeat):
+            pandas.append(timed([sys.executable, str(HERE / "pandas_baseline.py"), str(bundle)]))
+            shutil.rmtree(out, ignore_errors=True)
+            ours.append(timed([sedet, "determine", str(bundle), "--profile", a.profile, "--out", str(out),
+                               "--quiet"]))
+        pm, sm = statistics.median(m for _, m in pandas), statistics.median(m for _, m in ours)
+        result = {"bench": "memory", "date": date.today().isoformat(), "machine": platform.machine(),
+                  "bundle": bundle.name, "profile": a.profile,
+                  "pandas_s": [round(w, 2) for w, _ in pandas], "pandas_gb": [round(m, 3) for _, m in pandas],
+                  "sedet_s": [round(w, 2) for w, _ in ours], "sedet_gb": [round(m, 3) for _, m in ours],
+                  "pandas_median_gb": round(pm, 3), "sedet_median_gb": round(sm, 3), "share": round(sm / pm, 2)}
+        print(json.dumps(result))
+        with open(a.results, "a", encoding="utf-8") as f:
+            f.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+r"""`sedet determine` on a Parquet bundle beside polars reading every file of it, side by side (issue 20,
+item 5: once parsing is cheap, how much of the run is sedet's own work).
+
+Not part of the test suite. Usage:
+
+    python benchmarks/bench_parquet.py [--students 1000000 --districts 1000 --years 3 --seed 1] \
+        [--profile nj-ffy2022] [--repeat 5] [--work /tmp/sedet-bench] [--results FILE]
+
+The bundle is written by `sedet sample --format parquet` when missing
+(<work>/s<students>-d<districts>-y<years>-seed<seed>-parquet). Each round runs, as whole processes
+under /usr/bin/time, a Python process that reads every file with `polars.read_parquet` and
+`sedet determine --quiet`; the medians of wall time and peak memory and their ratios are printed and
+appended to benchmarks/results.jsonl (or --results FILE). The phases of one in-process run follow
+(docs/performance.md section 11).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+READ = ("import sys, pathlib, polars as pl\n"
+        "frames = [pl.read_parquet(p) for p in sorted(pathlib.Path(sys.argv[1]).glob('*.parquet'))]")
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+    return wall, int(p.stderr.strip().splitlines()[-1]) / 1024 ** 2
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--students", type=int, default=1_000_000)
+    ap.add_argument("--districts", type=int, default=1000)
+    ap.add_argument("--years", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", default="nj-ffy2022")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/sedet-bench"))
+    ap.add_argument("--results", type=Path, default=Path(__file__).with_name("results.jsonl"))
+    a = ap.parse_args()
+    sedet = shutil.which("sedet") or sys.exit("sedet is not installed in this environment")
+    bundle = a.work / f"s{a.students}-d{a.districts}-y{a.years}-seed{a.seed}-parquet"
+    if not bundle.exists():
+        subprocess.run([sedet, "sample", str(bundle), "--districts", str(a.districts), "--students", str(a.students),
+                        "--years", str(a.years), "--seed", str(a.seed), "--format", "parquet", "--quiet"], check=True)
+    out = a.work / "bench-parquet-out"
+    reads, runs = [], []
+    for _ in range(a.repeat):
+        reads.append(timed([sys.executable, "-c", READ, str(bundle)]))
+        shutil.rmtree(out, ignore_errors=True)
+        runs.append(timed([sedet, "determine", str(bundle), "--profile", a.profile, "--out", str(out), "--quiet"]))
+    rs, ds = statistics.median(w for w, _ in reads), statistics.median(w for w, _ in runs)
+    rm, dm = statistics.median(m for _, m in reads), statistics.median(m for _, m in runs)
+    result = {"bench": "parquet", "date": date.today().isoformat(), "machine": platform.machine(),
+              "bundle": bundle.name, "profile": a.profile, "read_s": round(rs, 2), "read_gb": round(rm, 3),
+              "determine_s": round(ds, 2), "determine_gb": round(dm, 3), "time_ratio": round(ds / rs, 1),
+              "memory_ratio": round(dm / rm, 1)}
+    print(json.dumps(result))
+    with open(a.results, "a", encoding="utf-8") as f:
+        f.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
