@@ -195,7 +195,7 @@ def run_sweep(bundle_path: Path, profile: LoadedProfile, varies: list[Vary], *, 
     bundle = load(bundle_path, profile, encoding=encoding, steps=steps, verify=False)
     for s in todo:  # a scenario may not need a table the profile as written does not read
         _same_tables(profile, s)
-    base = run_loaded(bundle, profile, year, steps)
+    base = run_loaded(bundle, profile, year, steps, past=0)  # the years before are not compared
     chosen, years = choose_year(bundle, profile, year)
     memo: dict[tuple, pl.DataFrame] = {}
     tables = {name: t.frame.lazy() for name, t in bundle.tables.items()}
