@@ -360,7 +360,8 @@ def sweep(
     shown = ["scenario", *keys, *moving, "identified: any", *[label for _, label in result.category_labels],
              "LEAs changed"]
     for c in shown:
-        t.add_column(escape(c.split(".")[-1] if c in keys else c), justify="right" if c not in keys else "left")
+        t.add_column(escape(c.removeprefix("measures.") if c in keys else c), justify="right" if c not in keys
+                     else "left")
     for r in table.iter_rows(named=True):
         t.add_row(*[escape(str(r[c])) + (" *" if c == "scenario" and r["as_written"] else "") for c in shown])
     out.print(t)

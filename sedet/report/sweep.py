@@ -43,7 +43,7 @@ def write_sweep_workbook(path: Path, *, title: str, keys: Sequence[str], table: 
     book = new_workbook(Page(title))
     counts = [c for c in table.columns if c not in ("scenario", "as_written", "which LEAs change", *keys)]
     cols = [Col("scenario", "Scenario", 9, "0"), Col("as_written", "As written", 9),
-            *[Col(k, k.split(".")[-1], 12) for k in keys],
+            *[Col(k, k.removeprefix("measures."), 14, wrap=True) for k in keys],
             *[Col(c, c, 12, INTEGER, wrap=False) for c in counts],
             Col("which LEAs change", "Which LEAs change", 40, wrap=True)]
     table_sheet(book, "Scenarios", cols, table.with_columns(
@@ -78,7 +78,7 @@ def _charts(book, charts: Sequence[tuple[str, pl.DataFrame]], series: Sequence[s
     for key, rows in charts:
         ws.append([])
         ws.pager.keep_together(max(rows.height + 2, CHART_ROWS) * LINE_PT + HEADER_PT)
-        ws.append([styled(ws, key.split(".")[-1], font=BOLD, align=WRAP),
+        ws.append([styled(ws, key.removeprefix("measures."), font=BOLD, align=WRAP),
                    *[styled(ws, s, font=BOLD, align=WRAP) for s in series]], height=HEADER_PT)
         first = ws.rows + 1
         for r in rows.iter_rows(named=True):
