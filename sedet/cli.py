@@ -313,6 +313,7 @@ def sweep(
     """Run the profile for every combination of the values given to some of its parameters (thresholds,
     minimum n and cell, cut points) and say how many LEAs, and which, each identifies and places where."""
     from sedet.io.output import check_out, sha256_file, staged_output
+    from sedet.model import school_year_text
     from sedet.profile import load_profile
     from sedet.report.sweep import write_sweep_workbook
     from sedet.sweep import change_table, chart_rows, heat_grid, parse_vary, run_sweep, scenario_table, sweep_json
@@ -337,7 +338,8 @@ def sweep(
                  + ", ".join(f"{v.key} ({', '.join(map(str, v.values))})" for v in varies) + ".",
                  "identified: LEAs with at least one row flagged with the measure's finding "
                  "(docs/design.md section 9)."]
-        write_sweep_workbook(tmp / "sweep.xlsx", title=f"{prof.id} sweep {result.base.year}", keys=keys,
+        write_sweep_workbook(tmp / "sweep.xlsx", title=f"sweep of {n} scenarios: {prof.id}, school year "
+                             f"{school_year_text(result.base.year)}", keys=keys,
                              table=table, change=change, charts=charts, heat=heat_grid(result, table), series=series,
                              intro=intro)
         table.write_csv(tmp / "sweep.csv")

@@ -190,8 +190,8 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
         prior = measure_rows(inputs_of(bundle, chosen - 1), profile, bundle.streaming, steps)
     if profile.model.determination is not None:
         steps.phase("scoring the factors and placing the LEAs")
-    dets = determine(profile.model, measures, _frame(districts), _frame(overrides), chosen,
-                     history=_frame(bundle.tables.get("history")), prior=prior)
+    dets = determine(profile.model, measures, table_frame(districts), table_frame(overrides), chosen,
+                     history=table_frame(bundle.tables.get("history")), prior=prior)
     rows = measures.lazy().filter(pl.col("district_id").is_not_null())
     n_districts, status_counts = pl.collect_all([
         rows.select(pl.col("district_id").n_unique()),
@@ -205,7 +205,7 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
         if earlier:
             steps.phase(f"placing the LEAs in the earlier school years held ({', '.join(map(str, earlier))})")
         before, before_factors = past_years(bundle, profile, earlier, {chosen - 1: prior} if prior is not None else {})
-        dets = with_prior(dets, before, _frame(bundle.tables.get("history")), chosen, profile)
+        dets = with_prior(dets, before, table_frame(bundle.tables.get("history")), chosen, profile)
     return RunResult(profile.info(), chosen, years, inputs, bundle.files, bundle.streaming, measures,
                      measure_infos(), names, n_districts.item(), status_counts, dets, before, before_factors)
 
@@ -223,7 +223,7 @@ def past_years(bundle: Bundle, profile: LoadedProfile, earlier: list[int],
     which are this year's): per LEA the category and percentage or score, and each factor's value and
     points. `rows`: measure rows already computed, by year."""
     det = profile.model.determination
-    districts, history = _frame(bundle.tables.get(S.DISTRICTS)), _frame(bundle.tables.get("history"))
+    districts, history = table_frame(bundle.tables.get(S.DISTRICTS)), table_frame(bundle.tables.get("history"))
     tables, factors = [], []
 
     # the rows the determination reads (without a districts table, the LEAs are those of every row)
@@ -299,7 +299,7 @@ def with_prior(dets: Determinations, past: pl.DataFrame, history: pl.DataFrame |
     return replace(dets, table=dets.table.join(prior, on="district_id", how="left", maintain_order="left"))
 
 
-def _frame(table: LoadedTable | None) -> pl.DataFrame | None:
+def table_frame(table: LoadedTable | None) -> pl.DataFrame | None:
     return table.frame.lazy().collect() if table is not None else None
 
 

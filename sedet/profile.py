@@ -248,7 +248,7 @@ class LoadedProfile:
 
     def parameters(self) -> list[tuple[str, Any, str]]:
         """(path, value, source) for every parameter, in file order."""
-        flat = _flatten(self.model.model_dump(mode="json", exclude_none=True))
+        flat = flatten_params(self.model.model_dump(mode="json", exclude_none=True))
         default = "sedet default (docs/methods.md section 11)"
         return [(path, value, self.sources.get(path, default if path.startswith("reporting.") else ""))
                 for path, value in flat]
@@ -313,8 +313,8 @@ def load_profile(name_or_path: str) -> LoadedProfile:
     try:
         model = Profile.model_validate(unwrapped)
     except ValidationError as e:
-        raise ProfileError(f"{path}: invalid profile:\n" + _format_validation(e)) from None
-    missing = [p for p, _ in _flatten(unwrapped) if p.startswith("measures.") and not sources.get(p)]
+        raise ProfileError(f"{path}: invalid profile:\n" + format_validation(e)) from None
+    missing = [p for p, _ in flatten_params(unwrapped) if p.startswith("measures.") and not sources.get(p)]
     if missing:
         raise ProfileError(
             f"{path}: parameters without a source: {', '.join(missing[:10])}",
@@ -367,7 +367,7 @@ def _unwrap_table(node: dict, path: str, inherited: str | None, sources: dict[st
     if "value" in node and set(node) <= {"value", "source", "note"} and "source" in node:
         source = str(node["source"])
         sources[path] = source
-        for p, _ in _flatten({"_": node["value"]}):
+        for p, _ in flatten_params({"_": node["value"]}):
             sources.setdefault(path + p[1:], source)
         return node["value"]
     here = node.get("source") if isinstance(node.get("source"), str) else inherited
@@ -376,21 +376,21 @@ def _unwrap_table(node: dict, path: str, inherited: str | None, sources: dict[st
             if not (k == "source" and path != "profile")}
 
 
-def _flatten(node: Any, path: str = "") -> list[tuple[str, Any]]:
+def flatten_params(node: Any, path: str = "") -> list[tuple[str, Any]]:
     if isinstance(node, dict) and node:
         out = []
         for k, v in node.items():
-            out.extend(_flatten(v, f"{path}.{k}" if path else str(k)))
+            out.extend(flatten_params(v, f"{path}.{k}" if path else str(k)))
         return out
     if isinstance(node, list) and node and all(isinstance(v, dict) for v in node):
         out = []
         for i, v in enumerate(node):
-            out.extend(_flatten(v, f"{path}[{i}]"))
+            out.extend(flatten_params(v, f"{path}[{i}]"))
         return out
     return [(path, node)]
 
 
-def _format_validation(e: ValidationError) -> str:
+def format_validation(e: ValidationError) -> str:
     errors = [(_field_path(err["loc"]), err) for err in e.errors()]
     # A value that may be written two ways (a fact: a name or a table) fails each way; where it has
     # an error inside the table, the complaint that it is not a name says nothing.

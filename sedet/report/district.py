@@ -18,6 +18,7 @@ workbook more than the compact grid did (300 LEAs: 5.0-5.5 s before, 5.5-6.1 s a
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import signal
@@ -44,7 +45,9 @@ from sedet.report.xlsx import (
     HEADER_FILL,
     HEADER_FONT,
     INTEGER,
+    LINE_PT,
     PAD_PX,
+    PT_PER_CM,
     PX_PER_UNIT,
     TITLE_FONT,
     TITLE_PT,
@@ -52,6 +55,7 @@ from sedet.report.xlsx import (
     Col,
     CountedSheet,
     Page,
+    Pager,
     category_fills,
     first_row,
     fit_columns,
@@ -412,7 +416,8 @@ def _over_the_years(book, ctx: Context, t: Trend) -> None:
     widths = TREND_WIDTHS[:1 + len(t.years)]
     for i, width in enumerate(widths):
         ws.column_dimensions["ABCDEF"[i]].width = width
-    print_setup(ws.sheet, book.page, widths, (2, 2))
+    print_setup(ws.sheet, book.page, widths, (1, 2))
+    ws.pager = Pager(ws.sheet, widths, title_pt=2 * LINE_PT)
     ws.append([text_cell(ws, "Each school year placed by this year's method on that year's data", BOLD)])
     ws.append([styled(ws, "", font=HEADER_FONT, fill=HEADER_FILL),
                *[styled(ws, school_year_text(y), font=HEADER_FONT, fill=HEADER_FILL) for y in t.years]])
@@ -449,7 +454,11 @@ def _over_the_years(book, ctx: Context, t: Trend) -> None:
             line.smooth = False
         chart.set_categories(Reference(ws.sheet, min_col=2, max_col=1 + len(t.years), min_row=2, max_row=2))
         ws.append([])
+        rows = math.ceil(TREND_CHART_CM[1] * PT_PER_CM / LINE_PT) + 1  # the rows the chart covers
+        ws.pager.keep_together(rows * LINE_PT)  # the chart on one page
         ws.add_chart(chart, f"A{ws.rows + 1}")
+        for _ in range(rows):
+            ws.append([])
 
 
 def _computed(ctx: Context, row: dict) -> str:
