@@ -177,6 +177,13 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
     """Measures and determinations of a bundle already loaded for this profile; with a determination,
     the `past` school years before it that the bundle holds, placed by the same profile (past_years)."""
     chosen, years = choose_year(bundle, profile, year)
+    before = before_factors = None
+    if profile.model.determination is not None and past > 0:
+        # first, so that what computing them holds is let go before this year's rows are held
+        earlier = [y for y in years if chosen - past <= y < chosen]
+        if earlier:
+            steps.phase(f"placing the LEAs in the earlier school years held ({', '.join(map(str, earlier))})")
+        before, before_factors = past_years(bundle, profile, earlier, {})
     parts = measure_parts(inputs_of(bundle, chosen), profile, steps)
     measures = sorted_parts(parts) if parts else pl.DataFrame(schema=MEASURE_SCHEMA)  # empties `parts`
     districts = bundle.tables.get(S.DISTRICTS)
@@ -199,12 +206,7 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
     ])
     inputs = tuple(InputTable(t.name, t.source.label, t.source.sheet, t.rows_read, tuple(t.columns_ignored),
                               tuple(t.columns_not_read)) for t in bundle.tables.values())
-    before = before_factors = None
-    if dets is not None and past > 0:
-        earlier = [y for y in years if chosen - past <= y < chosen]
-        if earlier:
-            steps.phase(f"placing the LEAs in the earlier school years held ({', '.join(map(str, earlier))})")
-        before, before_factors = past_years(bundle, profile, earlier, {chosen - 1: prior} if prior is not None else {})
+    if dets is not None and before is not None:
         dets = with_prior(dets, before, table_frame(bundle.tables.get("history")), chosen, profile)
     return RunResult(profile.info(), chosen, years, inputs, bundle.files, bundle.streaming, measures,
                      measure_infos(), names, n_districts.item(), status_counts, dets, before, before_factors)

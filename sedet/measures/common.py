@@ -92,7 +92,7 @@ def sorted_parts(parts: list[pl.DataFrame]) -> pl.DataFrame:
     names = parts[0].columns
     columns = []
     for name in names:
-        columns.append(pl.concat([p.get_column(name) for p in parts]).gather(order))
+        columns.append(pl.concat([p.get_column(name) for p in parts], rechunk=False).gather(order))
         parts[:] = [p.drop(name) for p in parts]  # the unsorted column is let go
     parts.clear()
     return pl.DataFrame(columns)

@@ -93,9 +93,9 @@ def test_each_phase_is_named_for_what_it_does_and_counts_its_items(tmp_path):
     write_outputs(result, out, {}, per_district=True, public=True, letters=True, steps=steps)
     names = [p[0] for p in steps.phases]
     assert names[0] == "reading the bundle"
-    assert names[1] == "computing the measures of school year 2023"
-    assert names[2] == "scoring the factors and placing the LEAs"
-    assert names[3] == "placing the LEAs in the earlier school years held (2022)"  # the prior year, for its category
+    assert names[1] == "placing the LEAs in the earlier school years held (2022)"  # the prior year, for its category
+    assert names[2] == "computing the measures of school year 2023"
+    assert names[3] == "scoring the factors and placing the LEAs"
     assert names[4] == "checking the row lengths of the CSV files"
     assert names[5] == "withholding small cells for the public release"
     assert names[6].startswith("writing determinations.xlsx")
@@ -104,7 +104,7 @@ def test_each_phase_is_named_for_what_it_does_and_counts_its_items(tmp_path):
     assert names[-1] == "auditing the public files for what they disclose"
     tables = len([p for p in SAMPLE.iterdir() if p.suffix == ".csv"])
     assert steps.phases[0][1:] == [tables, tables]
-    assert steps.phases[1][1:] == [6, 6]
+    assert steps.phases[2][1:] == [6, 6]
     assert steps.phases[7][1:] == [30, 30]
     assert steps.phases[8][1:] == [30, 30]
 
