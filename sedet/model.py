@@ -317,13 +317,18 @@ class Inputs:
     # a sweep's store of the work its scenarios share (sweep.py); None in a plain run
     memo: dict[tuple, pl.DataFrame] | None = None
 
-    def shared(self, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+    def shared(self, key: tuple, build: Callable[[], pl.LazyFrame], latest: bool = False) -> pl.LazyFrame:
         """The part of a family's work that depends only on the parameters in `key` (counts read from
         the large tables): in a sweep computed once per key and kept, so that the scenarios rerun only
-        what depends on the parameters they vary; in a plain run, part of the family's one query."""
+        what depends on the parameters they vary; in a plain run, part of the family's one query.
+        `latest`: keep only the latest of this kind (key[0]), for a large part that consecutive
+        scenarios share."""
         if self.memo is None:
             return build()
         if key not in self.memo:
+            if latest:
+                for old in [k for k in self.memo if k[0] == key[0]]:
+                    del self.memo[old]
             self.memo[key] = build().collect()
         return self.memo[key].lazy()
 

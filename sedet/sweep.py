@@ -210,7 +210,7 @@ def run_sweep(bundle_path: Path, profile: LoadedProfile, varies: list[Vary], *, 
     base_outcome = _outcome(Scenario(0, (), profile, True), base.measures, base)
     steps.phase("running the scenarios", len(todo))
     outcomes = []
-    for s in todo:
+    for s in sorted(todo, key=lambda s: _run_order(s, varies)):
         steps.advance(0, f"running the scenarios: {s.number} of {len(todo)}")
         if s.as_written:
             outcomes.append(_outcome(s, base.measures, base))
@@ -229,6 +229,7 @@ def run_sweep(bundle_path: Path, profile: LoadedProfile, varies: list[Vary], *, 
         outcomes.append(_outcome(s, rows, base, dets.table if dets is not None else None))
         steps.advance(1)
     bundle.verify()
+    outcomes.sort(key=lambda o: o.scenario.number)
     det = profile.model.determination
     labels = [(c.short, c.label) for c in det.categories] if det is not None else []
     findings = sorted({(m, c) for o in [base_outcome, *outcomes]
@@ -287,6 +288,16 @@ class Work:
                 parts.append(_collect(self._kept(to_measure_rows(family.compute(self.inputs, params))),
                                       self.streaming))
         return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema=MEASURE_SCHEMA)
+
+
+def _run_order(s: Scenario, varies: list[Vary]) -> tuple:
+    """Scenarios are run grouped by everything but their thresholds, so that those which differ only
+    in a threshold follow one another and share what the thresholds do not change (Inputs.shared)."""
+    def rank(key: str) -> bool:
+        return key.rsplit(".", 1)[-1] in ("threshold", "threshold_op")
+
+    values = [json.dumps(v) for v, vary in zip(s.values, varies, strict=True) if not rank(vary.key)]
+    return (*values, s.number)
 
 
 def _same_tables(profile: LoadedProfile, s: Scenario) -> None:

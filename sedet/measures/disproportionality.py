@@ -59,7 +59,7 @@ from sedet.measures.common import (
     with_margins,
 )
 from sedet.measures.family import Family
-from sedet.measures.ratios import risk_ratios, rules_frame, with_sums
+from sedet.measures.ratios import ratio_values, risk_ratios, rules_frame, with_sums
 from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
 
 IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
@@ -369,8 +369,14 @@ def compute(inputs: Inputs, params: DisproportionalityParams) -> pl.LazyFrame:
     key = counts_key(params, inputs.year)
     counts = inputs.shared(key, lambda: with_sums(category_counts(enrollment, discipline, params,
                                                                   params.window(inputs.year))))
+    # the ratio values under the minimums: shared by scenarios that vary only the threshold (a sweep runs
+    # those one after the other, and keeps only the latest)
+    minimums = tuple((c, *params.rule(c)[:2]) for c in params.categories)
+    values = inputs.shared(("disproportionality.ratio_values", key, minimums), lambda: ratio_values(
+        counts, rules_frame(list(params.categories), params.rule).select("category", "min_n", "min_cell")),
+        latest=True)
     return disproportionality_measures(enrollment, discipline, params, inputs.year, inputs.years_of("enrollment"),
-                                       inputs.optional("compliance"), counts=counts)
+                                       inputs.optional("compliance"), counts=counts, values=values)
 
 
 def tables(params: DisproportionalityParams) -> tuple[str, ...]:
