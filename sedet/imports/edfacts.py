@@ -144,7 +144,8 @@ def _year(r: Read, header: dict[str, str], year: int | None, layout_year: int | 
         r.problem(1, "FileReportingPeriod", "the school year, e.g. '2022-2023' (or give it with --year)",
                   repr(header["FileReportingPeriod"][:20]))
         return
-    r.layout_year = layout_year if layout_year is not None else r.school_year
+    # a file is read with its own year's layout when sedet knows it, else with --layout-year's
+    r.layout_year = r.school_year if r.school_year in spec.years or layout_year is None else layout_year
     if r.layout_year not in spec.years:
         known = ", ".join(school_year_text(y) for y in spec.years)
         r.problem(1, "FileReportingPeriod", f"a school year whose {spec.code} layout sedet knows ({known}); "
