@@ -23,11 +23,12 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+
+from timing import timed  # benchmarks/timing.py
 
 from sedet.imports.edfacts_layouts import FILES, format_header, format_record
 
@@ -108,18 +109,6 @@ def make_state(folder: Path, leas: int, seed: int, form: str) -> dict[str, int]:
             ("discipline_method", "removal_length", "sex")], [("discipline_method", "removal_length")])]
     ext = "txt" if form == "fixed" else "csv"
     return {code: write(folder / f"{code}.{ext}", code, r, form) for code, r in recs.items()}
-
-
-def timed(cmd: list[str]) -> tuple[float, float | None]:
-    gnu = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
-    full = [gnu, "-f", "%M", *cmd] if gnu else cmd
-    t0 = time.perf_counter()
-    p = subprocess.run(full, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
-    peak = int(p.stderr.strip().splitlines()[-1]) / 1024 ** 2 if gnu else None  # KB -> GB
-    return wall, peak
 
 
 def main() -> None:

@@ -21,20 +21,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
+from timing import timed  # benchmarks/timing.py
+
 HERE = Path(__file__).resolve().parent
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
-    return wall, int(p.stderr.strip().splitlines()[-1]) / 1024 ** 2  # KB -> GB
 
 
 def main() -> None:

@@ -23,21 +23,13 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
+from timing import timed  # benchmarks/timing.py
+
 READ = ("import sys, pathlib, polars as pl\n"
         "frames = [pl.read_parquet(p) for p in sorted(pathlib.Path(sys.argv[1]).glob('*.parquet'))]")
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
-    return wall, int(p.stderr.strip().splitlines()[-1]) / 1024 ** 2
 
 
 def main() -> None:

@@ -24,24 +24,13 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
+from timing import timed  # benchmarks/timing.py
+
 VARY = ["measures.disproportionality.threshold=2.0:4.25:0.25", "measures.disproportionality.min_n=10,20,30,40,50",
         "measures.disproportionality.min_cell=5,10"]
-
-
-def timed(cmd: list[str]) -> tuple[float, float | None]:
-    gnu = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
-    full = [gnu, "-f", "%M", *cmd] if gnu else cmd
-    t0 = time.perf_counter()
-    p = subprocess.run(full, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
-    peak = int(p.stderr.strip().splitlines()[-1]) / 1024 ** 2 if gnu else None  # KB -> GB
-    return wall, peak
 
 
 def main() -> None:
