@@ -82,7 +82,10 @@ def parse_vary(text: str, profile: LoadedProfile) -> Vary:
 def _values(key: str, spec: str, current: Any) -> tuple[Any, ...]:
     m = RANGE.match(spec)
     if m:
-        lo, hi, step = (float(x) for x in m.groups())
+        try:
+            lo, hi, step = (float(x) for x in m.groups())
+        except ValueError:
+            raise UsageError(f"--vary {key}: a range FROM:TO:STEP of numbers, not {spec!r}") from None
         if step <= 0 or hi < lo:
             raise UsageError(f"--vary {key}: a range FROM:TO:STEP with TO >= FROM and STEP > 0, not {spec!r}")
         n = math.floor((hi - lo) / step + 1e-9) + 1
@@ -97,9 +100,12 @@ def _values(key: str, spec: str, current: Any) -> tuple[Any, ...]:
         if not part:
             continue
         try:
-            out.append(json.loads(part))
+            value = json.loads(part)
         except json.JSONDecodeError:
             raise UsageError(f"--vary {key}: {part!r} is not a value (a number, or a list such as [3,21])") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--vary {key}: {part!r} is not a finite number")
+        out.append(value)
     unique: dict[str, Any] = {}
     for v in out:
         unique.setdefault(json.dumps(v), v)

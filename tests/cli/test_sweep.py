@@ -120,6 +120,9 @@ def test_the_row_as_written_equals_a_plain_determine(tmp_path):
     ("measures.disproportionality.threshold", "KEY=VALUES"),
     ("profile.ffy=2020,2021", "does not change what is computed"),
     ("measures.disproportionality.reasonable_progress=true", "a number or a list"),
+    ("measures.disproportionality.threshold=1.2.3:4:1", "a range FROM:TO:STEP of numbers"),
+    ("measures.disproportionality.threshold=NaN,3", "not a finite number"),
+    ("measures.disproportionality.threshold=0:1000:0.01", "at most 10,000"),
 ])
 def test_bad_vary_is_refused_before_any_work(case, tmp_path, vary, said):
     bundle, profile = case
