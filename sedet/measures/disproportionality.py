@@ -59,7 +59,7 @@ from sedet.measures.common import (
     with_margins,
 )
 from sedet.measures.family import Family
-from sedet.measures.ratios import ratio_values, risk_ratios, rules_frame, with_sums
+from sedet.measures.ratios import exceeds, ratio_values, risk_ratios, rules_frame, with_sums
 from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
 
 IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
@@ -238,37 +238,48 @@ def disproportionality_measures(
     compliance: pl.LazyFrame | None = None,
     counts: pl.LazyFrame | None = None,
     values: pl.LazyFrame | None = None,
+    years: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """`counts`: category_counts of these tables and parameters, `values`: the ratio_values of those
-    counts under these minimums, when already computed (a sweep)."""
+    """`counts`: category_counts of these tables and parameters; `values`: the ratio_values of those
+    counts under these minimums; `years`: their ratio_years; each when already computed (a sweep)."""
     window = params.window(year)
     if counts is None:
         counts = category_counts(enrollment, discipline, params, window)
     counts = counts.cache()  # read by four aggregations
     rules = rules_frame(list(params.categories), params.rule)
-    ratios = risk_ratios(counts, rules, per_child_categories=PER_CHILD, values=values).cache()
-    ratio_rows = to_measure_rows(ratios)
-    identified = _identified(ratios, params, year, years_in_bundle).cache()
-    indicators = _indicators_9_10(identified, ratios.filter(pl.col("school_year") == year), compliance, year)
-    return pl.concat([ratio_rows, to_measure_rows(identified), indicators])
+    if values is None:
+        values = ratio_values(counts, rules.select("category", "min_n", "min_cell"))
+    values = values.cache()
+    ratios = risk_ratios(counts, rules, per_child_categories=PER_CHILD, values=values)
+    if years is None:
+        years = ratio_years(values, window, year)
+    identified = _identified(years, rules, params, year, years_in_bundle).cache()
+    indicators = _indicators_9_10(identified, values.filter(pl.col("school_year") == year), compliance, year)
+    return pl.concat([to_measure_rows(ratios), to_measure_rows(identified), indicators])
 
 
-def _identified(ratios: pl.LazyFrame, params: DisproportionalityParams, year: int,
+KEYS = ["district_id", "race_ethnicity", "category"]
+
+
+def ratio_years(values: pl.LazyFrame, window: list[int], year: int) -> pl.LazyFrame:
+    """Per LEA, group and category: the ratio of each year of the window (v0, v1, ...; null where it
+    was not computed) and the status of this year's: what the threshold does not change."""
+    return values.group_by(KEYS).agg(
+        *[only_where(pl.col("value"), pl.col("school_year") == y).alias(f"v{i}") for i, y in enumerate(window)],
+        only_where(pl.col("status"), pl.col("school_year") == year).alias("status_now"),
+    )
+
+
+def _identified(years: pl.LazyFrame, rules: pl.LazyFrame, params: DisproportionalityParams, year: int,
                 years_in_bundle: list[int]) -> pl.LazyFrame:
+    """`years`: ratio_years; `rules`: each category's threshold and comparison."""
     k = params.consecutive_years
     window = params.window(year)
     missing = [y for y in window if y not in years_in_bundle]
-    keys = ["district_id", "race_ethnicity", "category"]
-    # ratios has one row per year and key
-    wide = ratios.group_by(keys).agg(
-        *[only_where(pl.col("value"), pl.col("school_year") == y).alias(f"v{i}") for i, y in enumerate(window)],
-        # whether the year's ratio exceeds (null: no row that year), a boolean: faster than the flag's text
-        *[only_where(pl.col("flag") == "exceeds", pl.col("school_year") == y).alias(f"f{i}")
-          for i, y in enumerate(window)],
-        pl.col("threshold").first(),
-        only_where(pl.col("status"), pl.col("school_year") == year).alias("status_now"),
-    )
-    exceed = [pl.col(f"f{i}") for i in range(k)]
+    keys = KEYS
+    wide = years.join(rules.select("category", "threshold", "op"), on="category", how="left")
+    # whether each year's ratio exceeds the threshold (null where it was not computed)
+    exceed = [exceeds(pl.col(f"v{i}"), pl.col("threshold"), pl.col("op")) for i in range(k)]
     # consecutive years ending in `year` in which the ratio was computed and exceeded
     run = pl.lit(0)
     for i in reversed(range(k)):  # the longest run (from the oldest year) is tested first
@@ -369,14 +380,19 @@ def compute(inputs: Inputs, params: DisproportionalityParams) -> pl.LazyFrame:
     key = counts_key(params, inputs.year)
     counts = inputs.shared(key, lambda: with_sums(category_counts(enrollment, discipline, params,
                                                                   params.window(inputs.year))))
-    # the ratio values under the minimums: shared by scenarios that vary only the threshold (a sweep runs
-    # those one after the other, and keeps only the latest)
-    minimums = tuple((c, *params.rule(c)[:2]) for c in params.categories)
-    values = inputs.shared(("disproportionality.ratio_values", key, minimums), lambda: ratio_values(
-        counts, rules_frame(list(params.categories), params.rule).select("category", "min_n", "min_cell")),
-        latest=True)
+    values = years = None  # a plain run builds them in its one query, from the same cached counts
+    if inputs.memo is not None:
+        # a sweep: the ratio values under the minimums and their years, which the threshold does not
+        # change, kept for the next scenario (the sweep runs those that differ only in a threshold one
+        # after the other, and keeps only the latest)
+        minimums = tuple((c, *params.rule(c)[:2]) for c in params.categories)
+        values = inputs.shared(("disproportionality.ratio_values", key, minimums), lambda: ratio_values(
+            counts, rules_frame(list(params.categories), params.rule).select("category", "min_n", "min_cell")),
+            latest=True)
+        years = inputs.shared(("disproportionality.ratio_years", key, minimums),
+                              lambda: ratio_years(values, params.window(inputs.year), inputs.year), latest=True)
     return disproportionality_measures(enrollment, discipline, params, inputs.year, inputs.years_of("enrollment"),
-                                       inputs.optional("compliance"), counts=counts, values=values)
+                                       inputs.optional("compliance"), counts=counts, values=values, years=years)
 
 
 def tables(params: DisproportionalityParams) -> tuple[str, ...]:
