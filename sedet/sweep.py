@@ -293,7 +293,7 @@ class Work:
             else:
                 parts.append(_collect(self._kept(to_measure_rows(family.compute(self.inputs, params))),
                                       self.streaming))
-        return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema=MEASURE_SCHEMA)
+        return pl.concat(parts) if parts else pl.DataFrame(schema=MEASURE_SCHEMA)
 
 
 def _run_order(s: Scenario, varies: list[Vary]) -> tuple:
