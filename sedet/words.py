@@ -347,32 +347,30 @@ def lea_trends(result: RunResult, with_values: bool = True) -> dict[str, Trend]:
                       dets.factors.select("district_id", pl.lit(result.year, pl.Int64).alias("school_year"), "factor",
                                           "value", "points", "possible")], how="vertical_relaxed")
     decimals = result.profile.display_decimals
-    order = list(dets.factor_defs)
-    out: dict[str, Trend] = {}
-    by_lea = {k[0]: part for k, part in facs.partition_by("district_id", as_dict=True).items()} if with_values else {}
-    for (district,), part in cats.partition_by("district_id", as_dict=True).items():
-        at = {y: i for i, y in enumerate(years)}
-        labels: list[str] = [""] * len(years)
-        pcts: list[float | None] = [None] * len(years)
-        for y, label, pct in part.select("school_year", "category_label", "percentage").iter_rows():
-            labels[at[y]], pcts[at[y]] = label or "", pct
-        rows = []
-        fp = by_lea.get(district)
-        for fid in order:
-            if fp is None:
-                break
-            f = dets.factor_defs[fid]
+    order = {fid: i for i, fid in enumerate(dets.factor_defs)}
+    # one row per LEA (and factor) with a list per field, a place per year: built by polars, not per LEA
+    grid = pl.DataFrame({"school_year": years}, schema={"school_year": pl.Int64})
+    per_lea = cats.select("district_id").unique().join(grid, how="cross").join(
+        cats, on=["district_id", "school_year"], how="left").sort("district_id", "school_year") \
+        .group_by("district_id", maintain_order=True).agg(pl.col("category_label").fill_null(""), "percentage")
+    factors: dict[str, list[TrendRow]] = {}
+    if with_values:
+        keys = facs.select("district_id", "factor").unique().join(grid, how="cross")
+        lists = keys.join(facs, on=["district_id", "factor", "school_year"], how="left") \
+            .with_columns(pl.col("factor").replace_strict(order, default=len(order)).alias("order")) \
+            .sort("district_id", "order", "school_year") \
+            .group_by("district_id", "factor", maintain_order=True) \
+            .agg("value", "points", pl.col("possible").filter(pl.col("possible") > 0).last())
+        for district, fid, vals, pts, possible in lists.iter_rows():
+            f = dets.factor_defs.get(fid)
+            if f is None:
+                continue
             shown = (result.measure_info.get(f.measure) or MeasureInfo(f.measure, f.measure)).shown_as
-            vals: list[float | None] = [None] * len(years)
-            pts: list[float | None] = [None] * len(years)
-            possible = None
-            for y, v, p, poss in fp.filter(pl.col("factor") == fid).select("school_year", "value", "points",
-                                                                             "possible").iter_rows():
-                vals[at[y]], pts[at[y]] = v, p
-                possible = poss if poss else possible
             # a factor scored on flags has points and no value; one that did not apply has neither
             texts = [value_text(v, shown, decimals) if v is not None else ("\u2014" if p is not None else "n/a")
                      for v, p in zip(vals, pts, strict=True)]
-            rows.append(TrendRow(fid, f.title, texts, pts, vals, possible))
-        out[str(district)] = Trend(years, labels, pcts, rows)
+            factors.setdefault(district, []).append(TrendRow(fid, f.title, texts, pts, vals, possible))
+    out: dict[str, Trend] = {}
+    for district, labels, pcts in per_lea.iter_rows():
+        out[str(district)] = Trend(years, labels, pcts, factors.get(district, []))
     return out

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from openpyxl.chart import LineChart, Reference
 from openpyxl.chart.series import SeriesLabel
-from openpyxl.styles import Alignment, PatternFill
+from openpyxl.styles import PatternFill
 
 from sedet.io.output import signals_held
 from sedet.model import QUALIFIERS, MeasureInfo, RunResult, ScoreInfo, school_year_text
@@ -57,6 +58,7 @@ from sedet.report.xlsx import (
     Page,
     Pager,
     category_fills,
+    cell,
     first_row,
     fit_columns,
     merge,
@@ -406,7 +408,6 @@ def _prior(row: dict) -> str:
 
 TREND_WIDTHS = [40.0, 14.0, 14.0, 14.0, 14.0, 14.0]  # the first column, then one per school year (at most five)
 TREND_CHART_CM = (16, 7)
-RIGHT = Alignment(horizontal="right", vertical="top")
 
 
 def _over_the_years(book, ctx: Context, t: Trend) -> None:
@@ -429,18 +430,19 @@ def _over_the_years(book, ctx: Context, t: Trend) -> None:
         ws.append([text_cell(ws, "The factors' values of earlier years are not in a public release.")])
         return
     first = ws.rows + 2
+    titles = [(f"{r.id}: {r.title}", text_lines(f"{r.id}: {r.title}", TREND_WIDTHS[0])) for r in t.factors]
+
+    def title_cell(text: str, lines: int) -> Any:  # plain where one line holds it: a styled cell costs more
+        return styled(ws, text, align=WRAP) if lines > 1 else cell(ws, text)
+
     ws.append([text_cell(ws, "Points per factor", BOLD)])
-    for r in t.factors:
-        title = f"{r.id}: {r.title}"
-        ws.append([styled(ws, title, align=WRAP), *[p if p is not None else None for p in r.points]],
-                  height=row_height(text_lines(title, TREND_WIDTHS[0])))
+    for r, (title, lines) in zip(t.factors, titles, strict=True):
+        ws.append([title_cell(title, lines), *r.points], height=row_height(lines))
     last = ws.rows
     ws.append([])
     ws.append([text_cell(ws, "Value per factor", BOLD)])
-    for r in t.factors:
-        title = f"{r.id}: {r.title}"
-        ws.append([styled(ws, title, align=WRAP), *[styled(ws, v, align=RIGHT) for v in r.values]],
-                  height=row_height(text_lines(title, TREND_WIDTHS[0])))
+    for r, (title, lines) in zip(t.factors, titles, strict=True):
+        ws.append([title_cell(title, lines), *[cell(ws, v) for v in r.values]], height=row_height(lines))
     if len(t.years) > 1:
         chart = LineChart()
         chart.title = "Points per factor"
