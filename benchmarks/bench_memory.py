@@ -19,35 +19,24 @@ import json
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
-from timing import timed  # benchmarks/timing.py
+from timing import bundle_arguments, sample_bundle, sedet_command, timed  # benchmarks/timing.py
 
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--students", type=int, nargs="+", default=[1_000_000, 3_000_000])
-    ap.add_argument("--districts", type=int, default=1000)
-    ap.add_argument("--years", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--profile", default="nj-ffy2022")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/sedet-bench"))
-    ap.add_argument("--results", type=Path, default=HERE / "results.jsonl")
+    bundle_arguments(ap, students=[1_000_000, 3_000_000])
     a = ap.parse_args()
-    sedet = shutil.which("sedet") or sys.exit("sedet is not installed in this environment")
+    sedet = sedet_command()
     if not Path("/usr/bin/time").exists():
         sys.exit("needs /usr/bin/time (GNU time) to measure peak memory")
     for students in a.students:
-        bundle = a.work / f"s{students}-d{a.districts}-y{a.years}-seed{a.seed}-csv"
-        if not bundle.exists():
-            subprocess.run([sedet, "sample", str(bundle), "--districts", str(a.districts), "--students",
-                            str(students), "--years", str(a.years), "--seed", str(a.seed), "--quiet"], check=True)
+        bundle = sample_bundle(a, students)
         pandas, ours = [], []
         out = a.work / "bench-memory-out"
         for _ in range(a.repeat):

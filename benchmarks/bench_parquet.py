@@ -21,12 +21,10 @@ import json
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
-from timing import timed  # benchmarks/timing.py
+from timing import bundle_arguments, sample_bundle, sedet_command, timed  # benchmarks/timing.py
 
 READ = ("import sys, pathlib, polars as pl\n"
         "frames = [pl.read_parquet(p) for p in sorted(pathlib.Path(sys.argv[1]).glob('*.parquet'))]")
@@ -34,20 +32,10 @@ READ = ("import sys, pathlib, polars as pl\n"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--students", type=int, default=1_000_000)
-    ap.add_argument("--districts", type=int, default=1000)
-    ap.add_argument("--years", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--profile", default="nj-ffy2022")
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/sedet-bench"))
-    ap.add_argument("--results", type=Path, default=Path(__file__).with_name("results.jsonl"))
+    bundle_arguments(ap, students=1_000_000, repeat=5)
     a = ap.parse_args()
-    sedet = shutil.which("sedet") or sys.exit("sedet is not installed in this environment")
-    bundle = a.work / f"s{a.students}-d{a.districts}-y{a.years}-seed{a.seed}-parquet"
-    if not bundle.exists():
-        subprocess.run([sedet, "sample", str(bundle), "--districts", str(a.districts), "--students", str(a.students),
-                        "--years", str(a.years), "--seed", str(a.seed), "--format", "parquet", "--quiet"], check=True)
+    sedet = sedet_command()
+    bundle = sample_bundle(a, a.students, "parquet")
     out = a.work / "bench-parquet-out"
     reads, runs = [], []
     for _ in range(a.repeat):

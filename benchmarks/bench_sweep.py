@@ -22,12 +22,10 @@ import json
 import platform
 import shutil
 import statistics
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
-from timing import timed  # benchmarks/timing.py
+from timing import bundle_arguments, sample_bundle, sedet_command, timed  # benchmarks/timing.py
 
 VARY = ["measures.disproportionality.threshold=2.0:4.25:0.25", "measures.disproportionality.min_n=10,20,30,40,50",
         "measures.disproportionality.min_cell=5,10"]
@@ -36,20 +34,10 @@ VARY = ["measures.disproportionality.threshold=2.0:4.25:0.25", "measures.disprop
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", type=Path)
-    ap.add_argument("--students", type=int, default=3_000_000)
-    ap.add_argument("--districts", type=int, default=1000)
-    ap.add_argument("--years", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--profile", default="nj-ffy2022")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/sedet-bench"))
-    ap.add_argument("--results", type=Path, default=Path(__file__).with_name("results.jsonl"))
+    bundle_arguments(ap, students=3_000_000)
     a = ap.parse_args()
-    sedet = shutil.which("sedet") or sys.exit("sedet is not installed in this environment")
-    bundle = a.bundle or a.work / f"s{a.students}-d{a.districts}-y{a.years}-seed{a.seed}-csv"
-    if not bundle.exists():
-        subprocess.run([sedet, "sample", str(bundle), "--districts", str(a.districts), "--students", str(a.students),
-                        "--years", str(a.years), "--seed", str(a.seed), "--quiet"], check=True)
+    sedet = sedet_command()
+    bundle = a.bundle or sample_bundle(a, a.students)
     vary = [x for v in VARY for x in ("--vary", v)]
     det, swp = [], []
     for _ in range(a.repeat):

@@ -17,9 +17,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-from typer.testing import CliRunner
-
-from sedet.cli import app
+from clirunner import invoke  # tests/clirunner.py
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = """
@@ -48,12 +46,7 @@ more_than_days = 10.0
 
 
 def cli(*args, code: int | None = 0):
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
-    assert "Traceback" not in r.output
-    if code is not None:
-        assert r.exit_code == code, r.output
-    return r
+    return invoke(*args, code=code)
 
 
 @pytest.fixture()

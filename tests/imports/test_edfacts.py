@@ -21,22 +21,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
+from clirunner import invoke  # tests/clirunner.py
 
-from sedet.cli import app
 from sedet.imports.edfacts_layouts import FILES, format_header, format_record
 
 PROFILE = "edfacts-disproportionality"
 LEA = "0001"
 
 
-def cli(*args, code: int | None = None):
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
-    assert "Traceback" not in r.output
-    if code is not None:
-        assert r.exit_code == code, r.output
-    return r
+cli = invoke
 
 
 def record(code: str, n: int, *, lea: str = LEA, total: bool = False, **cats: str) -> dict:

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
+from clirunner import invoke  # tests/clirunner.py
 
-from sedet.cli import app
 from sedet.imports.idea618 import RACES, read_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "idea618"
@@ -28,13 +27,7 @@ HEADER = ["Year", "State Name", "SEA Education Environment", "SEA Disability Cat
           *RACE_HEADERS]
 
 
-def cli(*args, code: int | None = None):
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
-    assert "Traceback" not in r.output
-    if code is not None:
-        assert r.exit_code == code, r.output
-    return r
+cli = invoke
 
 
 @pytest.fixture(scope="module")
