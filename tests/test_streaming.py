@@ -13,7 +13,7 @@ from sedet.errors import BundleError
 from sedet.io import bundle as B
 from sedet.io import schema as S
 from sedet.io.read import categorical_columns, small_int_columns
-from sedet.pipeline import load, run_loaded
+from sedet.pipeline import load, load_spec, run_loaded
 from sedet.profile import load_profile
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -78,12 +78,18 @@ def test_a_streaming_run_types_the_columns_like_an_in_memory_one(every_table_str
         # student-level tables stream; LEA-level ones (districts, compliance, ...) are small and stay in memory
         assert isinstance(lazy, pl.LazyFrame) == S.TABLES[name].student_level, name
         streamed_frame = lazy.lazy().collect()
-        # the same values; in memory, a student-level table's codes and district ids are Categorical
-        # (4 bytes a cell instead of 16) and its small whole numbers Int16 (2 bytes instead of 8);
-        # streamed they stay text and Int64, and every other column is alike
+        # the same values; in memory, a student-level table's codes of a closed list are an Enum of the
+        # list (1 byte a cell instead of 16), its district ids and other codes Categorical (4 bytes),
+        # its small whole numbers Int16 (2 bytes instead of 8); streamed they stay text and Int64, and
+        # every other column is alike
         cats, small = categorical_columns(name), small_int_columns(name)
+        lists = load_spec(prof).code_lists
+        closed = {col.name: sorted(lists[col.codes]) for col in S.TABLES[name].columns
+                  if col.name in cats and lists.get(col.codes or "")}
+        enums = {c: list(d.categories) for c, d in t.frame.schema.items() if isinstance(d, pl.Enum)}
+        assert enums == {c: v for c, v in closed.items() if c in t.frame.columns}, name
         assert {c for c, d in t.frame.schema.items() if isinstance(d, pl.Categorical)} == (
-            cats & set(t.frame.columns)
+            (cats - set(closed)) & set(t.frame.columns)
         ), name
         assert {c for c, d in t.frame.schema.items() if d == pl.Int16} == small & set(t.frame.columns), name
         plain = {c: pl.String if c in cats else pl.Int64 if c in small else d for c, d in t.frame.schema.items()}

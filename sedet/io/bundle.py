@@ -25,6 +25,7 @@ from sedet.io.read import (
     ascii_compatible,
     categorical_columns,
     category_dtype,
+    code_enum,
     encoding_name,
     file_columns,
     normalise_header,
@@ -36,7 +37,7 @@ from sedet.io.read import (
 from sedet.io.stream import read_streaming
 from sedet.io.table import TableRead, TableSpec, finish, read_table
 from sedet.io.typed import Codes
-from sedet.model import Check, Column, Problem
+from sedet.model import CODE, Check, Column, Problem
 
 STREAMING_FROM = 2 << 30  # a bundle of this many bytes or more is checked and computed streaming
 STREAM_TABLE_FROM = 64 << 20  # in a streaming run, tables of this size or more stay on disk
@@ -246,7 +247,14 @@ class _Loader:
             self.districts = frame.get_column("district_id").unique()
 
     def narrow(self, table: str) -> dict[str, pl.DataType]:
-        """The narrow types of a student-level table held in memory (io.read.categorical_columns)."""
-        kept: dict[str, pl.DataType] = {c: category_dtype(c, self.categories) for c in categorical_columns(table)}
+        """The narrow types of a student-level table held in memory (io.read.categorical_columns): a
+        code with a closed list as an Enum of that list (a byte a cell, where a Categorical takes 4;
+        the checks have placed every value in the list), the district id and any other code as a
+        Categorical, small whole numbers as Int16."""
+        lists = {c.name: self.codes.lists.get(c.codes or "") for c in S.TABLES[table].columns if c.kind == CODE}
+        kept: dict[str, pl.DataType] = {}
+        for c in categorical_columns(table):
+            codes = lists.get(c)
+            kept[c] = code_enum(codes) if codes else category_dtype(c, self.categories)
         return kept | {c: pl.Int16() for c in small_int_columns(table)}
 

@@ -396,6 +396,13 @@ def small_int_columns(table: str) -> frozenset[str]:
                      and c.max < 2**15)
 
 
+def code_enum(codes: tuple[str, ...]) -> pl.Enum:
+    """The in-memory type of a code column whose values are checked against `codes`: an Enum of them
+    in text order, so that sorting it sorts as the text would (polars holds an Enum of up to 255
+    values in a byte a cell)."""
+    return pl.Enum(sorted(set(codes)))
+
+
 def category_dtype(column: str, categories: Categories | None) -> pl.DataType:
     """The Categorical type of a column: its own category set in the run's `categories` (created on
     first use, shared by the tables that have the column), or polars' global one without them."""

@@ -115,12 +115,12 @@ def _packed_key(keys: pl.DataFrame) -> pl.Expr:
 
 
 def plain(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Categorical columns as text and Int16 columns as Int64. In memory, the student-level tables
-    hold their codes and district ids as Categorical and their small whole numbers (school_year,
+    """Categorical and Enum columns as text and Int16 columns as Int64. In memory, the student-level
+    tables hold their codes and district ids as Categorical or Enum and their small whole numbers (school_year,
     age, grade) as Int16, to take less memory (io.read.categorical_columns, small_int_columns):
     a measure aggregates them first, then gives the small result the plain types of the frames
     built here before joining them."""
-    return frame.with_columns(cs.categorical().cast(pl.String), pl.col(pl.Int16).cast(pl.Int64))
+    return frame.with_columns((cs.categorical() | cs.enum()).cast(pl.String), pl.col(pl.Int16).cast(pl.Int64))
 
 
 def fmt_num(e: pl.Expr, decimals: int = 1) -> pl.Expr:
