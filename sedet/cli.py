@@ -730,7 +730,7 @@ def import_idea618(
 @handled
 def import_edfacts(
     files: Annotated[list[Path], typer.Argument(help="a state's LEA-level EDFacts files (FS002, FS089, FS052, "
-                                                "FS006), fixed-width or comma- or tab-separated")],
+                                                "FS006, FS185, FS188), fixed-width or comma- or tab-separated")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="bundle folder to write")],
     year: Annotated[str | None, typer.Option("--year", help="the files' school year (e.g. 2022-23), when their "
                                              "header records do not say it")] = None,
@@ -738,17 +738,23 @@ def import_edfacts(
                                                     "this school year (e.g. 2020-21), when sedet does not know "
                                                     "their own year's")] = None,
     encoding: Annotated[str, typer.Option("--encoding", help="encoding of the files")] = "utf-8-sig",
+    medical_exemptions: Annotated[str, typer.Option(
+        "--medical-exemptions", help="FS185/FS188: students with a medical exemption are 'excluded' from the "
+        "students enrolled for the participation rate, or 'enrolled' (counted as not participating)")] = "excluded",
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Children with and without IEPs by LEA and race/ethnicity (by disability, and by environment) and
-    suspensions/expulsions, as a bundle for disproportionality and discipline (docs/imports.md)."""
+    """Children with and without IEPs by LEA and race/ethnicity (by disability, and by environment),
+    suspensions/expulsions, and assessment participation by grade, as a bundle for disproportionality,
+    discipline, participation and alternate-assessment rates (docs/imports.md)."""
     from sedet.imports.edfacts import import_files, write_bundle
     from sedet.io.output import check_out, staged_output
     from sedet.model import school_year_text
 
+    if medical_exemptions not in ("excluded", "enrolled"):
+        raise UsageError(f"--medical-exemptions: 'excluded' or 'enrolled', not {medical_exemptions!r}")
     check_out(out_dir)
     done = import_files(files, year=_school_year(year, "--year"), layout_year=_school_year(layout_year,
-                        "--layout-year"), encoding=encoding)
+                        "--layout-year"), encoding=encoding, medical_enrolled=medical_exemptions == "enrolled")
     if done.problems:
         problems = done.problems
         raise BundleError(problems[:DEFAULT_LIMIT], truncated=len(problems) > DEFAULT_LIMIT, total=len(problems))

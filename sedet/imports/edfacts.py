@@ -1,8 +1,9 @@
 """A state's LEA-level EDFacts submission files read into a bundle (docs/imports.md).
 
 Files: FS002 (children with IEPs, school age), FS089 (early childhood), FS052 (membership), FS006
-(suspensions and expulsions), in either form they come in: fixed-width, or comma- or
-tab-separated, each with its header record first. The layouts are data (imports/edfacts_layouts.py).
+(suspensions and expulsions), FS185 and FS188 (assessment participation), in either form they come
+in: fixed-width, or comma- or tab-separated, each with its header record first. The layouts are
+data (imports/edfacts_layouts.py).
 
 A record fills the categories of its category set and leaves the others empty; its Total
 Indicator says whether it is a subtotal or total. The import keeps, per file, the category sets
@@ -15,6 +16,9 @@ set's checks that set; what neither keeps nor checks is counted and left. What i
   OSEP's data sources for significant disproportionality, ages 3-21.
 - `discipline`: children with IEPs suspended or expelled by race, method (OSS/ISS) and length
   (1-10 days / more than 10) from FS006 set B.
+- `assessments`: from FS185 (math) and FS188 (reading/language arts), students with disabilities by
+  grade and participation status (set C) and every other student (subtotal 1 minus set C): the
+  assessment taken (regular or alternate), or not participating, or a medical exemption.
 - `districts`: every LEA of the files.
 """
 
@@ -29,7 +33,7 @@ from pathlib import Path
 import polars as pl
 
 from sedet import __version__
-from sedet.imports.edfacts_layouts import BY_TABLE, CATEGORIES, HEADER, MISSING, FileSpec, Take
+from sedet.imports.edfacts_layouts import BY_TABLE, CATEGORIES, HEADER, FileSpec, Take
 from sedet.imports.idea618 import problem, read_text
 from sedet.io.output import sha256_file
 from sedet.io.schema import MAX_COUNT
@@ -243,7 +247,8 @@ def _typed(r: Read, frame: pl.DataFrame) -> pl.DataFrame | None:
     amount = pl.col("Amount").cast(pl.Int64, strict=False)
     checks: list[tuple[str, pl.Expr, str]] = [
         ("StateLEAIDNumber", pl.col("StateLEAIDNumber") == "", "the LEA's state identifier"),
-        ("TableTypeAbbrv", pl.col("TableTypeAbbrv") != spec.table, f"{spec.table}, as in every record of the file"),
+        ("TableTypeAbbrv", ~pl.col("TableTypeAbbrv").is_in(spec.tables),
+         f"{' or '.join(spec.tables)}, the table{'s' if len(spec.tables) > 1 else ''} of a {spec.code} file"),
         ("TotalIndicator", ~pl.col("TotalIndicator").is_in(["Y", "N"]), "Y (a subtotal or total) or N"),
         ("Amount", amount.is_null() | (amount < 0) | (amount > MAX_COUNT),
          f"a count: a whole number from 0 to {MAX_COUNT:,}"),
@@ -254,7 +259,7 @@ def _typed(r: Read, frame: pl.DataFrame) -> pl.DataFrame | None:
             value = pl.col(fld.name)
             checks.append((fld.name, (value != "") & ~value.is_in(list(codes)),
                            f"a code of {CATEGORIES[category].name}: {', '.join(codes)} (sedet cannot place "
-                           f"{MISSING})"))
+                           f"{CATEGORIES[category].unplaced})"))
     for column, bad, expected in checks:
         for line, value in f.filter(bad).select("line", column).head(MAX_LISTED).iter_rows():
             r.problem(line, column, expected, repr(value))
@@ -301,14 +306,17 @@ def sort_records(r: Read) -> Sets:
     taken: dict[str, pl.DataFrame] = {}
     used = pl.lit(False)
     for take in spec.takes:
-        rows = recs.filter(~pl.col("total") & (pl.col("sig") == key(take.categories)))
-        taken[take.into] = taken[take.into].vstack(rows) if take.into in taken else rows
-        used = used | (~pl.col("total") & (pl.col("sig") == key(take.categories)))
+        of_set = (pl.col("total") == take.total) & (pl.col("sig") == key(take.categories))
+        used = used | of_set
+        if take.into is not None:
+            rows = recs.filter(of_set)
+            taken[take.into] = taken[take.into].vstack(rows) if take.into in taken else rows
+    whole = tuple(t for t in spec.takes if t.whole and not t.total)
     checked: set[int] = set()
-    for take in spec.takes:
+    for take in whole:
         checked |= _check_subtotals(r, recs, take)
-    _check_sets_agree(r, recs, spec.takes)
-    other = recs.filter(~used).height - len(checked)
+    _check_sets_agree(r, recs, whole)
+    other = len(set(recs.filter(~used).get_column("line").to_list()) - checked)
     return Sets(taken, len(checked), other)
 
 
@@ -353,13 +361,14 @@ class Imported:
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     sets: dict[str, Sets] = field(default_factory=dict)  # file name -> its records, sorted
     problems: list[Problem] = field(default_factory=list)
+    medical_enrolled: bool = False  # FS185/FS188: a medical exemption counts as enrolled (not participating)
 
 
 def import_files(paths: list[Path], *, year: int | None = None, layout_year: int | None = None,
-                 encoding: str = "utf-8-sig") -> Imported:
+                 encoding: str = "utf-8-sig", medical_enrolled: bool = False) -> Imported:
     """Every file read and checked, then the bundle's tables built, year by year."""
     reads = [read_file(p, year=year, layout_year=layout_year, encoding=encoding) for p in paths]
-    done = Imported(reads, problems=[p for r in reads for p in r.problems])
+    done = Imported(reads, problems=[p for r in reads for p in r.problems], medical_enrolled=medical_enrolled)
     if done.problems:
         return done
     seen: dict[tuple[str, int], str] = {}
@@ -427,6 +436,9 @@ def _tables(done: Imported) -> None:
                                                         return_dtype=pl.Float64).alias("days_removed"),
                 pl.lit(1).alias("removals"), pl.col("amount").alias("count"),
         ).sort("school_year", "district_id", "removal_type", "days_removed", "race_ethnicity")
+    assessments = _assessments(done)
+    if assessments is not None:
+        tables["assessments"] = assessments
     if done.problems:
         return
     leas = sorted({x for t in tables.values() for x in t.get_column("district_id").unique().to_list()})
@@ -470,6 +482,55 @@ def _without_ieps(done: Imported, members: list[tuple[Read, pl.DataFrame]],
     )
 
 
+def _assessments(done: Imported) -> pl.DataFrame | None:
+    """Assessment rows from FS185 and FS188: students with IEPs (set C: disability status WDIS) and
+    the rest (subtotal 1, every student, minus set C), by grade and participation status. A medical
+    exemption is not a participant, and is out of the participation rate's students enrolled unless
+    `done.medical_enrolled` (docs/imports.md)."""
+    iep = _rows(done, "assessments.iep")
+    every = _rows(done, "assessments.all")
+    if not iep and not every:
+        return None
+    cols = ["school_year", "subject", "lea", "grade_assessed", "participation"]
+
+    def frame(rows: list[tuple[Read, pl.DataFrame]], name: str) -> pl.DataFrame:
+        return pl.concat([t.select(pl.lit(r.school_year).alias("school_year"),
+                                   pl.lit(r.spec.subject if r.spec else None).alias("subject"), "lea",
+                                   "grade_assessed", "participation",
+                                   pl.col("amount").alias(name), pl.col("line").alias(f"line_{name}"),
+                                   pl.lit(r.file).alias(f"file_{name}")) for r, t in rows])
+
+    both = frame(iep, "ieps").join(frame(every, "all"), on=cols, how="full", coalesce=True) \
+        .with_columns(pl.col("ieps", "all").fill_null(0))
+    short = both.filter(pl.col("all") < pl.col("ieps")).sort("school_year", "subject", "lea", "grade_assessed")
+    for file, line, lea, grade, part, n, k in short.select(
+            pl.coalesce("file_all", "file_ieps"), pl.coalesce("line_all", "line_ieps"), "lea", "grade_assessed",
+            "participation", "all", "ieps").head(MAX_LISTED).iter_rows():
+        done.problems.append(problem(file, line, "Amount", f"LEA {lea!r}, grade {grade}, {part}: at least as many "
+                                     f"students in subtotal 1 as students with disabilities in set C ({k:,})",
+                                     f"{n:,}"))
+    if done.problems:
+        return None
+    status = pl.col("participation").replace_strict(CATEGORIES["participation"].codes, return_dtype=pl.String)
+    rows = pl.concat([
+        both.select(*cols, pl.lit(True).alias("iep"), pl.col("ieps").alias("count")),
+        both.select(*cols, pl.lit(False).alias("iep"), (pl.col("all") - pl.col("ieps")).alias("count")),
+    ]).filter(pl.col("count") > 0).with_columns(status.alias("status"))
+    return rows.select(
+        "school_year", pl.col("lea").alias("district_id"), "subject",
+        pl.col("grade_assessed").replace_strict(CATEGORIES["grade_assessed"].codes, return_dtype=pl.Float64)
+        .cast(pl.Int64).alias("grade"),
+        "iep",
+        pl.when(pl.col("status").is_in(["REG", "ALT"])).then(pl.col("status")).alias("assessment"),
+        ((pl.col("status") != "MEDEXEMPT") | pl.lit(done.medical_enrolled)).alias("enrolled_in_window"),
+        pl.col("status").is_in(["REG", "ALT"]).alias("participated"),
+        "count",
+    ).group_by(KEYS).agg(pl.col("count").sum()).sort(KEYS, nulls_last=True)
+
+
+KEYS = ["school_year", "district_id", "subject", "grade", "iep", "assessment", "enrolled_in_window", "participated"]
+
+
 def write_bundle(done: Imported, folder: Path) -> dict:
     """The bundle's files in `folder` (a fresh staging folder) and its manifest.json, whose document
     is returned. Rows are sorted, so the same files give the same bytes."""
@@ -484,7 +545,11 @@ def write_bundle(done: Imported, folder: Path) -> dict:
         "import": "edfacts",
         "rule": "docs/imports.md: EDFacts LEA files; children with IEPs by race and disability (FS002 set A, FS089 "
                 "set B) and by race and environment (FS002 set C) as two margins (counts_in); children without "
-                "IEPs = FS052 membership - FS002 - FS089; FS006 set B as discipline rows",
+                "IEPs = FS052 membership - FS002 - FS089; FS006 set B as discipline rows; FS185/FS188 set C "
+                "(students with disabilities) and subtotal 1 minus set C (the rest) as assessment rows by grade "
+                "and participation status",
+        "medical_exemptions": ("enrolled (counted as not participating)" if done.medical_enrolled
+                               else "excluded from the students enrolled"),
         "sources": [_source(r, done.sets[r.file]) for r in done.reads],
         "outputs": [{"file": p.name, "sha256": sha256_file(p)} for p in written],
     }

@@ -13,6 +13,10 @@ Source keys (full references in those two files):
 - S_COUNTSQL: CEDS Generate, generate.database/Functions/Create/RDS.Get_CountSQL.UserDefinedFunction.sql @ 22bdcbbc
   (TotalIndicator: 'Y' for a subtotal or the total, 'N' for a category-set record).
 - S_TC006, S_TC089: CEDS Generate test cases (category sets of FS006 and FS089).
+- S_TC18X: CEDS Generate, generate.database/TestCases/App.FS18x_TestCase.StoredProcedure.sql (FS185,
+  FS188 and FS189: tables <base>LG and <base>HS, one participation-status rule for the three).
+- S_ROLL: CEDS Generate, generate.database/VersionUpdates/11.4/App.Rollover-Metadata.sql @ ec1593c2
+  (SY 2023-24's metadata of FS185 is a copy of SY 2022-23's).
 
 Positions are 1-based, as in the specifications; a length counts characters. The last character of
 a record (CR/LF in the metadata) is the line end and is not a field here.
@@ -39,25 +43,35 @@ class Field:
 class Take:
     """A category set the import reads (by the categories its records fill) and what it becomes."""
 
-    name: str  # the set's name in the specification (CSA, CSB, ...)
+    name: str  # the set's name in the specification (CSA, CSB, ..., ST1)
     categories: frozenset[str]
-    into: str  # "enrollment.disability", "enrollment.environment", "membership", "discipline"
+    into: str | None  # "enrollment.disability", "enrollment.environment", "membership", "discipline",
+    # "assessments.iep", "assessments.all"; None: read only to check the file's subtotals against
+    total: bool = False  # a subtotal (Total Indicator Y) kept as data
+    whole: bool = True  # its records count every child once (False: one group only, e.g. FS185 set C,
+    # children with disabilities): subtotals are checked against a whole set only
 
 
 @dataclass(frozen=True)
 class FileSpec:
     code: str  # FS002
     title: str
-    table: str  # TableTypeAbbrv of its records
+    table: str  # TableTypeAbbrv of its records (the first, where the file has two tables)
     record_length: int  # characters of a record without the line end
     years: tuple[int, ...]  # the school years (spring) whose layout is sourced
     fields: tuple[Field, ...]
     takes: tuple[Take, ...]
     source: str
+    more_tables: tuple[str, ...] = ()  # a file of two tables (FS185: grades 3-8 and high school)
+    subject: str | None = None  # an assessment file's subject (sedet's code)
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return (self.table, *self.more_tables)
 
     @property
     def categories(self) -> dict[str, Field]:
@@ -69,6 +83,7 @@ class Category:
     name: str  # as the specification calls it
     codes: dict[str, str | float] | None  # permitted code -> sedet's value; None: any code (summed over)
     source: str
+    unplaced: str = "MISSING"  # the permitted codes sedet cannot place, as an error message names them
 
 
 # Every category's permitted values also include MISSING, which sedet cannot place: a record of a
@@ -92,6 +107,26 @@ CATEGORIES: dict[str, Category] = {
     "ec_environment": Category("Educational Environment (IDEA) EC", None, "S_CAT23"),
     "ec_age": Category("Age (Early Childhood)", None, "S_CAT23"),
     "grade": Category("Grade Level", None, "S_CAT23"),
+    # FS185: grades 3-8 (GRADELVLLG) and high school (GRADELVLHS, whose HS, a high-school test with
+    # no grade, sedet cannot place in a grade: docs/imports.md)
+    "grade_assessed": Category("Grade Level (assessment)", {f"{g:02d}": float(g) for g in range(3, 13)},
+                               "S_CAT23", "MISSING, nor HS: a high-school test without a grade"),
+    "disability_status": Category("Disability Status (Only)", {"WDIS": "WDIS"}, "S_CAT23"),
+    # what a participation status says: the assessment taken (REG: every regular, advanced, pilot or
+    # high-school test on grade-level standards; ALT: the alternate on alternate standards), or that
+    # the student did not take one (NPART) or was exempted on medical grounds (MEDEXEMPT)
+    "participation": Category("Participation Status", {
+        **{c: "REG" for c in ("REGPARTWOACC", "REGPARTWACC", "PADVASMWOACC", "PADVASMWACC", "PIADAPLASMWOACC",
+                              "PIADAPLASMWACC", "PHSRGASMIWOACC", "PHSRGASMIWACC", "PHSRGASM2WOACC", "PHSRGASM2WACC",
+                              "PHSRGASM3WOACC", "PHSRGASM3WACC", "PLSNRHSASMWOACC", "PLSNRHSASMWACC")},
+        "ALTPARTALTACH": "ALT", "NPART": "NPART", "MEDEXEMPT": "MEDEXEMPT"}, "S_CAT23"),
+    "major_race": Category("Major Racial and Ethnic Groups", None, "S_CAT23"),
+    "english_learner_only": Category("English Learner Status (Only)", None, "S_CAT23"),
+    "economic": Category("Economically Disadvantaged Status", None, "S_CAT23"),
+    "migrant": Category("Migratory Status", None, "S_CAT23"),
+    "homeless": Category("Homeless Enrolled Status", None, "S_CAT23"),
+    "foster_care": Category("Foster Care Status", None, "S_CAT23"),
+    "military": Category("Military Connected Student Status", None, "S_CAT23"),
 }
 
 MISSING = "MISSING"
@@ -118,6 +153,27 @@ _LEAD = (  # the first fields of every LEA record
 
 def _fillers(first: int, start: int, n: int) -> tuple[Field, ...]:
     return tuple(Field(f"Filler{first + i}", start + 15 * i, 15) for i in range(n))
+
+
+def _participation(code: str, title: str, tables: tuple[str, str], subject: str, source: str) -> FileSpec:
+    """FS185 and FS188: one layout (S_CAT23's FileColumns of c185 and c188, SY 2022-23), two tables
+    (grades 3-8 and high school), the same category sets (S_CAT23 for c185; S_TC18X for both)."""
+    return FileSpec(
+        code, title, tables[0], 489, (2023, 2024),
+        (*_LEAD, Field("GradeLevelID", 69, 15, "grade_assessed"), Field("RaceEthnicityID", 84, 15, "major_race"),
+         Field("GenderID", 99, 15, "sex"), Field("DisabilityStatusID", 114, 15, "disability_status"),
+         Field("LEPStatusID", 129, 15, "english_learner_only"), Field("MigrantStatusID", 144, 15, "migrant"),
+         Field("EconDisadvantagedStatusID", 159, 15, "economic"), Field("HomelessServedID", 174, 15, "homeless"),
+         Field("FosterCareStatusID", 189, 15, "foster_care"),
+         Field("MilitaryConnectedStudentStatusID", 204, 15, "military"), *_fillers(4, 219, 3),
+         Field("TestingStatusID", 264, 15, "participation"), Field("TotalIndicator", 279, 1),
+         Field("Explanation", 280, 200), Field("Amount", 480, 10)),
+        (Take("CSA", frozenset({"grade_assessed", "major_race", "participation"}), None),
+         Take("CSC", frozenset({"grade_assessed", "disability_status", "participation"}), "assessments.iep",
+              whole=False),
+         Take("ST1", frozenset({"grade_assessed", "participation"}), "assessments.all", total=True)),
+        source, more_tables=tables[1:], subject=subject,
+    )
 
 
 FILES: dict[str, FileSpec] = {s.code: s for s in (
@@ -160,9 +216,14 @@ FILES: dict[str, FileSpec] = {s.code: s for s in (
         (Take("CSB", frozenset({"discipline_method", "removal_length", "race"}), "discipline"),),
         "S_A (SY 2020-21; Amount at 450-459 inferred from FS005); category sets S_TC006",
     ),
+    _participation("FS185", "Assessment Participation in Mathematics", ("STUPARTMATHLG", "STUPARTMATHHS"), "MATH",
+                   "S_CAT23 (SY 2022-23: layout, tables, category sets, codes); S_ROLL (SY 2023-24 = SY 2022-23)"),
+    _participation("FS188", "Assessment Participation in Reading/Language Arts", ("STUPARTRLALG", "STUPARTRLAHS"),
+                   "ELA", "S_CAT23 (SY 2022-23 layout, the same as FS185's); S_TC18X (tables, category sets and "
+                   "participation codes, shared with FS185); S_ROLL (SY 2023-24 = SY 2022-23)"),
 )}
 
-BY_TABLE = {s.table: s for s in FILES.values()}
+BY_TABLE = {t: s for s in FILES.values() for t in s.tables}
 
 
 def format_record(spec: FileSpec, values: dict[str, str], delimiter: str | None = None) -> str:

@@ -335,3 +335,132 @@ def test_margin_rows_are_checked_when_a_bundle_is_read(tmp_path):
     r = cli("validate", b, "--profile", PROFILE, "--json", code=1)
     found = {(p["row"], p["column"]) for p in json.loads(r.stdout)["problems"]}
     assert found == {(2, "counts_in"), (3, "environment"), (4, "counts_in")}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Assessment participation: FS185 (math) and FS188 (reading/language arts), school year 2022-23.
+#
+# FS185, LEA 0001. Grades 3-8 table: set C (students with disabilities x grade x status), grade 03:
+# REGPARTWOACC 30, REGPARTWACC 10, ALTPARTALTACH 4, NPART 3, MEDEXEMPT 2. Subtotal 1 (every student,
+# grade x status): REGPARTWOACC 400, REGPARTWACC 20, ALTPARTALTACH 5, NPART 6, MEDEXEMPT 2; set A
+# (major race x grade x status) adds up to it: MB 100 + MW 300; MB 5 + MW 15; MB 2 + MW 3; MB 6; MW 2.
+# High-school table, grade 11: set C PHSRGASMIWOACC 20, ALTPARTALTACH 1, NPART 4; subtotal 1 200, 1, 9;
+# set A MW 200, 1, 9.
+# FS188, grade 05: set C REGPARTWOACC 10, ALTPARTALTACH 2; subtotal 1 100, 2; set A MB 100, 2.
+#
+# So, math: with IEPs, grade 3, 40 regular + 4 alternate participants, 3 not participating, 2 exempt;
+# grade 11, 20 + 1, 4 not. Without IEPs (subtotal 1 - set C): grade 3, 420 - 40 = 380 regular, 5 - 4 = 1
+# alternate, 6 - 3 = 3 not; grade 11, 180 regular, 5 not. The LEA's alternate rate in math: (5 + 1)
+# alternate / (425 + 201) tested = 6/626 (0.96%, within the 1% cap); in ELA 2/102 (1.96%, above): the
+# highest, ELA.
+
+PERIOD_23 = "2022-2023"
+
+
+def part(code: str, n: int, table: str, *, total: bool = False, **cats: str) -> dict:
+    return record(code, n, total=total, **cats) | {"TableTypeAbbrv": table}
+
+
+def fs185() -> list[dict]:
+    lg, hs = "STUPARTMATHLG", "STUPARTMATHHS"
+    c = lambda n, s, g="03", t=lg: part("FS185", n, t, grade_assessed=g, disability_status="WDIS",  # noqa: E731
+                                        participation=s)
+    a = lambda n, s, race, g="03", t=lg: part("FS185", n, t, grade_assessed=g, major_race=race,  # noqa: E731
+                                              participation=s)
+    st = lambda n, s, g="03", t=lg: part("FS185", n, t, total=True, grade_assessed=g, participation=s)  # noqa: E731
+    return [
+        c(30, "REGPARTWOACC"), c(10, "REGPARTWACC"), c(4, "ALTPARTALTACH"), c(3, "NPART"), c(2, "MEDEXEMPT"),
+        a(100, "REGPARTWOACC", "MB"), a(300, "REGPARTWOACC", "MW"), a(5, "REGPARTWACC", "MB"),
+        a(15, "REGPARTWACC", "MW"), a(2, "ALTPARTALTACH", "MB"), a(3, "ALTPARTALTACH", "MW"), a(6, "NPART", "MB"),
+        a(2, "MEDEXEMPT", "MW"),
+        st(400, "REGPARTWOACC"), st(20, "REGPARTWACC"), st(5, "ALTPARTALTACH"), st(6, "NPART"), st(2, "MEDEXEMPT"),
+        c(20, "PHSRGASMIWOACC", "11", hs), c(1, "ALTPARTALTACH", "11", hs), c(4, "NPART", "11", hs),
+        a(200, "PHSRGASMIWOACC", "MW", "11", hs), a(1, "ALTPARTALTACH", "MW", "11", hs), a(9, "NPART", "MW", "11", hs),
+        st(200, "PHSRGASMIWOACC", "11", hs), st(1, "ALTPARTALTACH", "11", hs), st(9, "NPART", "11", hs),
+    ]
+
+
+def fs188() -> list[dict]:
+    lg = "STUPARTRLALG"
+    return [
+        part("FS188", 10, lg, grade_assessed="05", disability_status="WDIS", participation="REGPARTWOACC"),
+        part("FS188", 2, lg, grade_assessed="05", disability_status="WDIS", participation="ALTPARTALTACH"),
+        part("FS188", 100, lg, grade_assessed="05", major_race="MB", participation="REGPARTWOACC"),
+        part("FS188", 2, lg, grade_assessed="05", major_race="MB", participation="ALTPARTALTACH"),
+        part("FS188", 100, lg, total=True, grade_assessed="05", participation="REGPARTWOACC"),
+        part("FS188", 2, lg, total=True, grade_assessed="05", participation="ALTPARTALTACH"),
+    ]
+
+
+def participation_files(folder: Path, *, delimiter: str | None = None) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    ext = "txt" if delimiter is None else "csv"
+    return [write(folder / f"FS185.{ext}", "FS185", fs185(), period=PERIOD_23, delimiter=delimiter),
+            write(folder / f"FS188.{ext}", "FS188", fs188(), period=PERIOD_23, delimiter=delimiter)]
+
+
+def assessment_rows(folder: Path) -> dict[tuple, int]:
+    t = table(folder, "assessments")
+    keys = ("subject", "grade", "iep", "assessment", "enrolled_in_window", "participated")
+    return {tuple(r[k] for k in keys): r["count"] for r in t.iter_rows(named=True)}
+
+
+def test_participation_files_into_assessment_rows(tmp_path):
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *participation_files(tmp_path / "in"), "--out", out, code=0)
+    assert set(table(out, "assessments").get_column("school_year")) == {2023}
+    assert assessment_rows(out) == {
+        ("MATH", 3, True, "REG", True, True): 40, ("MATH", 3, True, "ALT", True, True): 4,
+        ("MATH", 3, True, None, True, False): 3,  # NPART
+        ("MATH", 3, True, None, False, False): 2,  # MEDEXEMPT: not among the students enrolled, by default
+        ("MATH", 3, False, "REG", True, True): 380, ("MATH", 3, False, "ALT", True, True): 1,
+        ("MATH", 3, False, None, True, False): 3,
+        ("MATH", 11, True, "REG", True, True): 20, ("MATH", 11, True, "ALT", True, True): 1,
+        ("MATH", 11, True, None, True, False): 4,
+        ("MATH", 11, False, "REG", True, True): 180, ("MATH", 11, False, None, True, False): 5,
+        ("ELA", 5, True, "REG", True, True): 10, ("ELA", 5, True, "ALT", True, True): 2,
+        ("ELA", 5, False, "REG", True, True): 90,
+    }
+    src = {s["file_spec"]: s for s in json.loads((out / "manifest.json").read_text())["sources"]}
+    # subtotal 1: 400 + 20 + 5 + 6 + 2 = 433 (grade 3) + 200 + 1 + 9 = 210 (grade 11); set C: 49 + 25
+    assert src["FS185"]["children_imported"] == {"assessments.all": 643, "assessments.iep": 74}
+    assert src["FS185"]["subtotals_checked"] == 8  # each subtotal 1 record, against set A
+    assert src["FS188"]["records_of_other_sets"] == 0
+    # the same files, medical exemptions counted among the students enrolled
+    enrolled = tmp_path / "enrolled"
+    cli("import", "edfacts", *participation_files(tmp_path / "in"), "--out", enrolled, "--medical-exemptions",
+        "enrolled", code=0)
+    assert assessment_rows(enrolled)[("MATH", 3, True, None, True, False)] == 5  # 3 NPART + 2 MEDEXEMPT
+    cli("import", "edfacts", *participation_files(tmp_path / "in"), "--out", tmp_path / "x", "--medical-exemptions",
+        "sometimes", code=2)
+
+
+def test_participation_then_determine_gives_the_hand_worked_alternate_rates(tmp_path):
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *participation_files(tmp_path / "in", delimiter=","), "--out", out, code=0)
+    res = tmp_path / "res"
+    cli("determine", out, "--profile", "edfacts-alternate", "--out", res, code=0)
+    m = pl.read_csv(res / "measures.csv", schema_overrides={"district_id": pl.String}, infer_schema_length=0) \
+        .filter(pl.col("measure") == "alternate_rate")
+    got = {r["subject"]: (float(r["numerator"]), float(r["denominator"]), r["flag"]) for r in m.iter_rows(named=True)}
+    assert got == {"MATH": (6, 626, "within_cap"), "ELA": (2, 102, "above_cap"), None: (2, 102, "above_cap")}
+
+
+def test_participation_problems_are_located(tmp_path):
+    recs = fs185()
+    recs[13]["Amount"] = "401"  # subtotal 1, grade 03 REGPARTWOACC: set A adds up to 400
+    said = problems(tmp_path, write(tmp_path / "sub.txt", "FS185", recs, period=PERIOD_23))
+    assert "sub.txt, row 15" in said and "400" in said and "401" in said
+    recs = fs185()
+    recs[18]["Amount"] = "250"  # set C, grade 11 PHSRGASMIWOACC: more students than subtotal 1's 200
+    said = problems(tmp_path, write(tmp_path / "over.txt", "FS185", recs, period=PERIOD_23))
+    assert "over.txt" in said and "grade 11" in said and "250" in said and "subtotal 1" in said
+    recs = fs185()
+    recs[0]["GradeLevelID"] = "HS"  # a high-school test without a grade: sedet cannot place it
+    recs[1]["TestingStatusID"] = "PARTELP"
+    recs[2]["TableTypeAbbrv"] = "STUPARTRLALG"  # an RLA table in the math file
+    said = problems(tmp_path, write(tmp_path / "codes.txt", "FS185", recs, period=PERIOD_23))
+    assert "'HS'" in said and "GradeLevelID" in said and "'PARTELP'" in said and "TestingStatusID" in said
+    assert "'STUPARTRLALG'" in said and "STUPARTMATHLG or STUPARTMATHHS" in said
+    two = write(tmp_path / "old.txt", "FS185", fs185(), period="2020-2021")
+    assert "FS185 layout sedet knows (2022-23, 2023-24)" in problems(tmp_path, two)
