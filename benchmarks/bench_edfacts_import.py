@@ -5,9 +5,10 @@ Not part of the test suite. Usage:
     python benchmarks/bench_edfacts_import.py [--leas 1000] [--form fixed|csv] [--repeat 3] [--seed 1] \
         [--work /tmp/sedet-bench] [--results FILE]
 
-Writes, for --leas LEAs of random sizes, the four files sedet reads, with every category set a
+Writes, for --leas LEAs of random sizes, the six files sedet reads, with every category set a
 state submits (FS002 sets A-E with subtotals and the total; FS089 sets A-D; FS052 set A with its
-subtotals; FS006 sets A-D), in the layouts of sedet/imports/edfacts_layouts.py, consistent with one
+subtotals; FS006 sets A-D; FS185 and FS188, school year 2022-23, sets A-C and subtotal 1 in both
+tables), in the layouts of sedet/imports/edfacts_layouts.py, consistent with one
 another (each set and subtotal sums from the same children). Then runs the whole command
 (`sedet import edfacts ... --out`) --repeat times in a fresh process and reports the median wall
 time and peak memory (from /usr/bin/time when present), with the records per file. Results are
@@ -42,6 +43,10 @@ EC_ENV = ("H", "REC09YOTHLOC", "REC09YSVCS", "REC10YOTHLOC", "REC10YSVCS", "RF",
 EC_AGES = ("3", "4", "AGE05NOTK")
 GRADES = ("PK", "KG", *[f"{g:02d}" for g in range(1, 13)])
 METHODS, LENGTHS = ("OUTOFSCHOOL", "INSCHOOL"), ("LTOREQ10", "GREATER10")
+TESTED = (*[f"{g:02d}" for g in range(3, 9)], "11")
+MAJOR = ("MA", "MAN", "MB", "MHL", "MM", "MNP", "MW")
+STATUS = ("REGPARTWOACC", "REGPARTWACC", "ALTPARTALTACH", "NPART", "MEDEXEMPT")
+PERIOD = {"FS185": "2022-2023", "FS188": "2022-2023"}  # the others: 2020-2021
 
 
 def children(rng: random.Random, n: int, dims: dict[str, tuple[str, ...]]) -> list[tuple[dict[str, str], int]]:
@@ -69,10 +74,12 @@ def margins(cells: list[tuple[dict[str, str], int]], sets: list[tuple[str, ...]]
 def write(path: Path, code: str, records: list[tuple[str, dict[str, str], int, bool]], form: str) -> int:
     spec = FILES[code]
     delim = None if form == "fixed" else ","
-    lines = [format_header(len(records), "2020-2021", path.name, delim)]
+    lines = [format_header(len(records), PERIOD.get(code, "2020-2021"), path.name, delim)]
     for i, (lea, cats, k, total) in enumerate(records, 1):
+        # FS185/FS188: grades 3-8 in the first table, high school in the second
+        table = spec.tables[-1] if cats.get("grade_assessed", "00") > "08" else spec.table
         values = {"FileRecordNumber": str(i), "FIPSStateCode": "34", "StateAgencyNumber": "01", "StateLEAIDNumber": lea,
-                  "TableTypeAbbrv": spec.table, "TotalIndicator": "Y" if total else "N", "Amount": str(k)}
+                  "TableTypeAbbrv": table, "TotalIndicator": "Y" if total else "N", "Amount": str(k)}
         values |= {spec.categories[c].name: v for c, v in cats.items()}
         lines.append(format_record(spec, values, delim))
     path.write_text("\r\n".join(lines) + "\r\n", encoding="ascii")
@@ -81,7 +88,7 @@ def write(path: Path, code: str, records: list[tuple[str, dict[str, str], int, b
 
 def make_state(folder: Path, leas: int, seed: int, form: str) -> dict[str, int]:
     rng = random.Random(seed)
-    recs: dict[str, list] = {c: [] for c in ("FS002", "FS089", "FS052", "FS006")}
+    recs: dict[str, list] = {c: [] for c in ("FS002", "FS089", "FS052", "FS006", "FS185", "FS188")}
     for i in range(leas):
         lea = f"{i + 1:05d}"
         members = int(rng.lognormvariate(7.5, 1.0)) + 60
@@ -107,6 +114,13 @@ def make_state(folder: Path, leas: int, seed: int, form: str) -> dict[str, int]:
         recs["FS006"] += [(lea, *r) for r in margins(removed, [
             ("discipline_method", "removal_length", "disability"), ("discipline_method", "removal_length", "race"),
             ("discipline_method", "removal_length", "sex")], [("discipline_method", "removal_length")])]
+        for code in ("FS185", "FS188"):
+            tested = children(rng, members * 7 // 13, {"grade_assessed": TESTED, "major_race": MAJOR, "sex": SEXES,
+                                                       "disability_status": ("WDIS", "-"), "participation": STATUS})
+            recs[code] += [(lea, *r) for r in margins(tested, [
+                ("grade_assessed", "major_race", "participation"), ("grade_assessed", "sex", "participation"),
+                ("grade_assessed", "disability_status", "participation")], [("grade_assessed", "participation")])
+                if r[0].get("disability_status") != "-"]  # set C: students with disabilities only
     ext = "txt" if form == "fixed" else "csv"
     return {code: write(folder / f"{code}.{ext}", code, r, form) for code, r in recs.items()}
 
