@@ -5,7 +5,8 @@ person sees. Typing and checking come after (io.table, io.typed).
 In memory, the student-level tables hold their codes and district ids as polars Categorical and
 their small whole numbers as Int16 (`categorical_columns`, `small_int_columns`): a string is 16
 bytes a cell, a category 4; the two largest tables of a large state (20M rows) took 0.8 GB less,
-and reading them 0.3-0.5 s less (docs/performance.md).
+and reading them 0.3-0.5 s less (docs/performance.md). Once checked, a code of a closed list is
+held as an Enum of the list, a byte a cell (`code_enum`, io.bundle).
 """
 
 from __future__ import annotations
