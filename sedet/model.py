@@ -316,6 +316,12 @@ class Inputs:
     years_of: Callable[[str], list[int]]  # the school years a table holds
     # a sweep's store of the work its scenarios share (sweep.py); None in a plain run
     memo: dict[tuple, pl.DataFrame] | None = None
+    # a sweep's scenario: the only measures whose rows it keeps (sweep.Work); None: every measure
+    measures: frozenset[str] | None = None
+
+    def wants(self, measure: str) -> bool:
+        """Whether the caller keeps this measure's rows (a family may skip building the others)."""
+        return self.measures is None or measure in self.measures
 
     def shared(self, key: tuple, build: Callable[[], pl.LazyFrame], latest: bool = False) -> pl.LazyFrame:
         """The part of a family's work that depends only on the parameters in `key` (counts read from

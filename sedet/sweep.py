@@ -23,7 +23,7 @@ import itertools
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -252,9 +252,11 @@ class Work:
 
     def __init__(self, profile: LoadedProfile, base: RunResult, inputs: Inputs, streaming: bool,
                  rows: pl.DataFrame | None = None) -> None:
-        self.profile, self.inputs, self.streaming = profile, inputs, streaming
         self.verdict = {name: info.verdicts[0] for name, info in base.measure_info.items() if info.verdicts}
         self.read = measures_read(profile.model)
+        # a family need not build the rows of a measure that is neither read nor flagged with a finding
+        kept = None if self.read is None else frozenset(self.read | set(self.verdict))
+        self.profile, self.inputs, self.streaming = profile, replace(inputs, measures=kept), streaming
         self.own = {f: _collect(self._kept(part), streaming)
                     for f, part in _by_family(base.measures if rows is None else rows).items()}
         self.own_params = {f.name: p for f, p in profile.families()}
