@@ -5,11 +5,11 @@ Not part of the test suite. Usage:
     python benchmarks/bench_edfacts_import.py [--leas 1000] [--form fixed|csv] [--repeat 3] [--seed 1] \
         [--work /tmp/sedet-bench] [--results FILE]
 
-Writes, for --leas LEAs of random sizes, the six files sedet reads, with every category set a
+Writes, for --leas LEAs of random sizes, the seven files sedet reads, with every category set a
 state submits (FS002 sets A-E with subtotals and the total; FS089 sets A-D; FS052 set A with its
-subtotals; FS006 sets A-D; FS185 and FS188, school year 2022-23, sets A-C and subtotal 1 in both
-tables), in the layouts of sedet/imports/edfacts_layouts.py, consistent with one
-another (each set and subtotal sums from the same children). Then runs the whole command
+subtotals; FS006 sets A-D; FS143 sets A-D and the total; FS185 and FS188, school year 2022-23,
+sets A-C and subtotal 1 in both tables), in the layouts of sedet/imports/edfacts_layouts.py,
+consistent with one another (each set and subtotal sums from the same children). Then runs the whole command
 (`sedet import edfacts ... --out`) --repeat times in a fresh process and reports the median wall
 time and peak memory (from /usr/bin/time when present), with the records per file. Results are
 printed and appended as JSON lines to benchmarks/results.jsonl (or --results FILE).
@@ -88,7 +88,7 @@ def write(path: Path, code: str, records: list[tuple[str, dict[str, str], int, b
 
 def make_state(folder: Path, leas: int, seed: int, form: str) -> dict[str, int]:
     rng = random.Random(seed)
-    recs: dict[str, list] = {c: [] for c in ("FS002", "FS089", "FS052", "FS006", "FS185", "FS188")}
+    recs: dict[str, list] = {c: [] for c in ("FS002", "FS089", "FS052", "FS006", "FS143", "FS185", "FS188")}
     for i in range(leas):
         lea = f"{i + 1:05d}"
         members = int(rng.lognormvariate(7.5, 1.0)) + 60
@@ -114,6 +114,10 @@ def make_state(folder: Path, leas: int, seed: int, form: str) -> dict[str, int]:
         recs["FS006"] += [(lea, *r) for r in margins(removed, [
             ("discipline_method", "removal_length", "disability"), ("discipline_method", "removal_length", "race"),
             ("discipline_method", "removal_length", "sex")], [("discipline_method", "removal_length")])]
+        removals = children(rng, max(ieps // 5, 1), {"race": RACES, "sex": SEXES, "disability": DISABILITIES,
+                                                     "english_learner": EL})
+        recs["FS143"] += [(lea, *r) for r in margins(removals, [("disability",), ("race",), ("sex",),
+                                                                 ("english_learner",)], [()])]
         for code in ("FS185", "FS188"):
             tested = children(rng, members * 7 // 13, {"grade_assessed": TESTED, "major_race": MAJOR, "sex": SEXES,
                                                        "disability_status": ("WDIS", "-"), "participation": STATUS})

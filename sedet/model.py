@@ -82,6 +82,11 @@ REMOVAL_TYPE = ("OSS", "ISS", "IAES")
 # FS002 category set A), counted by every measure except those by environment; ENVIRONMENT:
 # children with IEPs by race and environment (FS002 category set C), counted only by those.
 COUNTS_IN = ("DISABILITY", "ENVIRONMENT")
+# A discipline row that holds one of two federal counts (docs/design.md section 4): CHILDREN, children
+# removed by type and length (EDFacts FS006), counted by every measure except total removals;
+# REMOVALS, a number of removals of every type (FS143, in `removals` x `count`, no days), counted only
+# by total removals.
+DISCIPLINE_COUNTS_IN = ("CHILDREN", "REMOVALS")
 
 CODE_LISTS: dict[str, tuple[str, ...]] = {
     "race_ethnicity": RACE_ETHNICITY,
@@ -91,6 +96,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "assessment": ASSESSMENT,
     "removal_type": REMOVAL_TYPE,
     "counts_in": COUNTS_IN,
+    "discipline_counts_in": DISCIPLINE_COUNTS_IN,
 }
 
 # Lawful reasons for a late initial evaluation (docs/methods.md section 6).

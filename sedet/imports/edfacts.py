@@ -1,7 +1,8 @@
 """A state's LEA-level EDFacts submission files read into a bundle (docs/imports.md).
 
 Files: FS002 (children with IEPs, school age), FS089 (early childhood), FS052 (membership), FS006
-(suspensions and expulsions), FS185 and FS188 (assessment participation), in either form they come
+(suspensions and expulsions), FS143 (total removals), FS185 and FS188 (assessment participation),
+in either form they come
 in: fixed-width, or comma- or tab-separated, each with its header record first. The layouts are
 data (imports/edfacts_layouts.py).
 
@@ -15,7 +16,8 @@ set's checks that set; what neither keeps nor checks is counted and left. What i
   with FS052, the children without IEPs by race = membership - children with IEPs (FS002 + FS089):
   OSEP's data sources for significant disproportionality, ages 3-21.
 - `discipline`: children with IEPs suspended or expelled by race, method (OSS/ISS) and length
-  (1-10 days / more than 10) from FS006 set B.
+  (1-10 days / more than 10) from FS006 set B (`counts_in` CHILDREN); their removals of every type
+  by race from FS143 set B (`counts_in` REMOVALS).
 - `assessments`: from FS185 (math) and FS188 (reading/language arts), students with disabilities by
   grade and participation status (set C) and every other student (subtotal 1 minus set C): the
   assessment taken (regular or alternate), or not participating, or a medical exemption.
@@ -422,20 +424,9 @@ def _tables(done: Imported) -> None:
             "disability", "environment", "counts_in", pl.col("amount").alias("count"),
         ).sort("school_year", "district_id", "counts_in", "disability", "environment", "iep", "race_ethnicity",
                nulls_last=True)
-    removals = _rows(done, "discipline")
-    if removals:
-        frame = pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "discipline_method",
-                                    "removal_length", "amount") for r, t in removals])
-        tables["discipline"] = frame.group_by("school_year", "lea", "race", "discipline_method", "removal_length") \
-            .agg(pl.col("amount").sum()).filter(pl.col("amount") > 0).select(
-                "school_year", pl.col("lea").alias("district_id"), pl.col("race").alias("race_ethnicity"),
-                iep.alias("iep"),
-                pl.col("discipline_method").replace_strict(CATEGORIES["discipline_method"].codes,
-                                                           return_dtype=pl.String).alias("removal_type"),
-                pl.col("removal_length").replace_strict(CATEGORIES["removal_length"].codes,
-                                                        return_dtype=pl.Float64).alias("days_removed"),
-                pl.lit(1).alias("removals"), pl.col("amount").alias("count"),
-        ).sort("school_year", "district_id", "removal_type", "days_removed", "race_ethnicity")
+    discipline = _discipline(done)
+    if discipline is not None:
+        tables["discipline"] = discipline
     assessments = _assessments(done)
     if assessments is not None:
         tables["assessments"] = assessments
@@ -445,6 +436,41 @@ def _tables(done: Imported) -> None:
     tables["districts"] = pl.DataFrame({"district_id": leas, "district_name": [None] * len(leas)},
                                        schema={"district_id": pl.String, "district_name": pl.String})
     done.tables = tables
+
+
+def _discipline(done: Imported) -> pl.DataFrame | None:
+    """Discipline rows: children with IEPs removed, by race, method and length (FS006 set B, rows of
+    children, `counts_in` CHILDREN); removals of every type by race (FS143 set B, rows of removals
+    only, `counts_in` REMOVALS, with no method or days)."""
+    parts = []
+    children = _rows(done, "discipline")
+    if children:
+        frame = pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "discipline_method",
+                                    "removal_length", "amount") for r, t in children])
+        parts.append(frame.group_by("school_year", "lea", "race", "discipline_method", "removal_length")
+                     .agg(pl.col("amount").sum()).select(
+            "school_year", "lea", "race",
+            pl.col("discipline_method").replace_strict(CATEGORIES["discipline_method"].codes,
+                                                       return_dtype=pl.String).alias("removal_type"),
+            pl.col("removal_length").replace_strict(CATEGORIES["removal_length"].codes,
+                                                    return_dtype=pl.Float64).alias("days_removed"),
+            pl.lit(1, pl.Int64).alias("removals"), pl.lit("CHILDREN").alias("counts_in"), "amount"))
+    removals = _rows(done, "discipline.removals")
+    if removals:
+        frame = pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "amount")
+                           for r, t in removals])
+        parts.append(frame.group_by("school_year", "lea", "race").agg(pl.col("amount").sum()).select(
+            "school_year", "lea", "race", pl.lit(None, pl.String).alias("removal_type"),
+            pl.lit(None, pl.Float64).alias("days_removed"), pl.col("amount").alias("removals"),
+            pl.lit("REMOVALS").alias("counts_in"), pl.lit(1, pl.Int64).alias("amount")))
+    if not parts:
+        return None
+    return pl.concat(parts).filter(pl.col("amount") * pl.col("removals") > 0).select(
+        "school_year", pl.col("lea").alias("district_id"), pl.col("race").alias("race_ethnicity"),
+        pl.lit(True).alias("iep"), "removal_type", "days_removed", "removals", "counts_in",
+        pl.col("amount").alias("count"),
+    ).sort("school_year", "district_id", "counts_in", "removal_type", "days_removed", "race_ethnicity",
+           nulls_last=True)
 
 
 def _without_ieps(done: Imported, members: list[tuple[Read, pl.DataFrame]],
@@ -545,7 +571,8 @@ def write_bundle(done: Imported, folder: Path) -> dict:
         "import": "edfacts",
         "rule": "docs/imports.md: EDFacts LEA files; children with IEPs by race and disability (FS002 set A, FS089 "
                 "set B) and by race and environment (FS002 set C) as two margins (counts_in); children without "
-                "IEPs = FS052 membership - FS002 - FS089; FS006 set B as discipline rows; FS185/FS188 set C "
+                "IEPs = FS052 membership - FS002 - FS089; FS006 set B as discipline rows of children and FS143 "
+                "set B as rows of removals (counts_in); FS185/FS188 set C "
                 "(students with disabilities) and subtotal 1 minus set C (the rest) as assessment rows by grade "
                 "and participation status",
         "medical_exemptions": ("enrolled (counted as not participating)" if done.medical_enrolled

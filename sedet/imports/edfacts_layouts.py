@@ -15,6 +15,8 @@ Source keys (full references in those two files):
 - S_TC006, S_TC089: CEDS Generate test cases (category sets of FS006 and FS089).
 - S_TC18X: CEDS Generate, generate.database/TestCases/App.FS18x_TestCase.StoredProcedure.sql (FS185,
   FS188 and FS189: tables <base>LG and <base>HS, one participation-status rule for the three).
+- S_TT: CEDS Generate's App.TableTypes (CWDTOTDISREM, EdFactsTableTypeId 165, 'Children with
+  Disabilities (IDEA) Total Disciplinary Removals Table'); S_TC143: its FS143 test case.
 - S_ROLL: CEDS Generate, generate.database/VersionUpdates/11.4/App.Rollover-Metadata.sql @ ec1593c2
   (SY 2023-24's metadata of FS185 is a copy of SY 2022-23's).
 
@@ -46,7 +48,8 @@ class Take:
     name: str  # the set's name in the specification (CSA, CSB, ..., ST1)
     categories: frozenset[str]
     into: str | None  # "enrollment.disability", "enrollment.environment", "membership", "discipline",
-    # "assessments.iep", "assessments.all"; None: read only to check the file's subtotals against
+    # "discipline.removals", "assessments.iep", "assessments.all"; None: read only to check the file's
+    # subtotals against
     total: bool = False  # a subtotal (Total Indicator Y) kept as data
     whole: bool = True  # its records count every child once (False: one group only, e.g. FS185 set C,
     # children with disabilities): subtotals are checked against a whole set only
@@ -215,6 +218,17 @@ FILES: dict[str, FileSpec] = {s.code: s for s in (
          Field("Explanation", 250, 200), Field("Amount", 450, 10)),
         (Take("CSB", frozenset({"discipline_method", "removal_length", "race"}), "discipline"),),
         "S_A (SY 2020-21; Amount at 450-459 inferred from FS005); category sets S_TC006",
+    ),
+    FileSpec(
+        "FS143", "Children with Disabilities (IDEA) Total Disciplinary Removals", "CWDTOTDISREM", 354, (2021,),
+        (*_LEAD, Field("GenderID", 69, 15, "sex"), Field("RaceEthnicityID", 84, 15, "race"),
+         Field("LEPStatusID", 99, 15, "english_learner"), Field("DisabilityCategoryID", 114, 15, "disability"),
+         Field("Filler3", 129, 15), Field("TotalIndicator", 144, 1), Field("Explanation", 145, 200),
+         Field("Amount", 345, 10)),
+        (Take("CSB", frozenset({"race"}), "discipline.removals"),
+         Take("CSA", frozenset({"disability"}), None)),
+        "S_A (SY 2020-21: layout; the amount counts removals, not children, S_TC143); table name S_TT; "
+        "category sets S_TC143",
     ),
     _participation("FS185", "Assessment Participation in Mathematics", ("STUPARTMATHLG", "STUPARTMATHHS"), "MATH",
                    "S_CAT23 (SY 2022-23: layout, tables, category sets, codes); S_ROLL (SY 2023-24 = SY 2022-23)"),

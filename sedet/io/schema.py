@@ -113,6 +113,13 @@ ENVIRONMENT_MARGIN = Check(
     pl.lit("no environment"),
 )
 
+DAYS_GIVEN = Check(
+    "days_removed",
+    T("days_removed").is_null() & (T("counts_in") != "REMOVALS").fill_null(True),
+    "a number of days (only a row of removals only, counts_in REMOVALS, has none)",
+    pl.lit("an empty cell"),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -191,11 +198,13 @@ TABLES: dict[str, Table] = {
                 Column("race_ethnicity", CODE, required=True, codes="race_ethnicity"),
                 Column("iep", BOOL, required=True),
                 Column("removal_type", CODE, default="OSS", codes="removal_type"),
-                Column("days_removed", FLOAT, required=True, min=0),
+                Column("days_removed", FLOAT, min=0, in_header=True),
                 Column("removals", INT, default=1, min=0, max=MAX_COUNT),
                 Column("age", INT, min=0, max=120),
+                Column("counts_in", CODE, codes="discipline_counts_in"),
                 COUNT,
             ),
+            checks=(DAYS_GIVEN,),
             student_level=True,
             may_be_empty=True,
             doc="disciplinary removals: one row per student and removal type",

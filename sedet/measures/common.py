@@ -135,12 +135,24 @@ def age_within(ages: tuple[int, int]) -> pl.Expr:
     return pl.col("age").is_null() | pl.col("age").is_between(lo, hi)
 
 
-def with_margins(enrollment: pl.LazyFrame) -> pl.LazyFrame:
-    """Enrollment with its `counts_in` column: a frame built without it (a test, a caller of the
-    measure functions) holds no margin rows."""
-    if "counts_in" in enrollment.collect_schema().names():
-        return enrollment
-    return enrollment.with_columns(pl.lit(None, pl.String).alias("counts_in"))
+def with_margins(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Enrollment or discipline with its `counts_in` column: a frame built without it (a test, a
+    caller of the measure functions) holds no margin rows."""
+    if "counts_in" in frame.collect_schema().names():
+        return frame
+    return frame.with_columns(pl.lit(None, pl.String).alias("counts_in"))
+
+
+def children_removed() -> pl.Expr:
+    """Discipline rows that count children removed: every row but those of removals only
+    (`counts_in` REMOVALS, docs/design.md section 4)."""
+    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "CHILDREN")
+
+
+def removals_given() -> pl.Expr:
+    """Discipline rows whose `removals` count toward total removals: every row but those of children
+    whose removals another row gives (`counts_in` CHILDREN)."""
+    return pl.col("counts_in").is_null() | (pl.col("counts_in") == "REMOVALS")
 
 
 def counted_by_environment() -> pl.Expr:

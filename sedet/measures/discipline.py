@@ -32,6 +32,7 @@ from pydantic import Field, field_validator
 
 from sedet.measures.common import (
     age_within,
+    children_removed,
     counted_by_others,
     meets_minimums,
     plain,
@@ -73,10 +74,11 @@ def discipline_cells(enrollment: pl.LazyFrame, discipline: pl.LazyFrame, params:
     enr = with_margins(enrollment).filter(
         (pl.col("school_year") == year) & age_within(params.ages) & counted_by_others()
     )
-    removed = discipline.filter(
+    removed = with_margins(discipline).filter(
         (pl.col("school_year") == year)
         & pl.col("removal_type").is_in(params.removal_types)
         & age_within(params.ages)
+        & children_removed()
     )
     # A student's days over the counted removal types (one row per student and type).
     over = removed.filter(pl.col("days_removed") > params.more_than_days)

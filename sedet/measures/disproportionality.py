@@ -49,18 +49,20 @@ from pydantic import Field, field_validator, model_validator
 
 from sedet.measures.common import (
     age_within,
+    children_removed,
     counted_by_environment,
     counted_by_others,
     meets_minimums,
     only_where,
     plain,
+    removals_given,
     sum_where,
     to_measure_rows,
     with_margins,
 )
 from sedet.measures.family import Family
 from sedet.measures.ratios import exceeds, ratio_values, risk_ratios, rules_frame, with_sums
-from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Inputs, MeasureInfo, NonNegInt, Strict
+from sedet.model import EPS, NO_DATA, OK, RACE_ETHNICITY, Check, Inputs, MeasureInfo, NonNegInt, Strict, T
 
 IDENTIFICATION_DISABILITIES = ("ID", "SLD", "EMN", "SLI", "OHI", "AUT")
 CATEGORIES = (
@@ -193,14 +195,14 @@ def category_counts(
         days = pl.col("days_removed")
         for x in disc:
             if x == "discipline.TOTAL":
-                disc_aggs.append((pl.col("removals") * c).sum().alias(x))
+                disc_aggs.append(sum_where(pl.col("removals") * c, removals_given()).alias(x))
             else:
                 kind, over = DISCIPLINE_SPLITS[x]
                 within = days > params.more_than_days if over else (days > 0) & (days <= params.more_than_days)
-                disc_aggs.append(sum_where(c, (pl.col("removal_type") == kind) & within).alias(x))
+                disc_aggs.append(sum_where(c, (pl.col("removal_type") == kind) & within & children_removed()).alias(x))
         if discipline is not None:
             num = plain(
-                discipline.filter(pl.col("school_year").is_in(years) & pl.col("iep") & age_within(ages))
+                with_margins(discipline).filter(pl.col("school_year").is_in(years) & pl.col("iep") & age_within(ages))
                 .group_by(keys)
                 .agg(disc_aggs)
             )
@@ -401,6 +403,22 @@ def compute(inputs: Inputs, params: DisproportionalityParams) -> pl.LazyFrame:
                                        ratio_rows=inputs.wants("risk_ratio") or inputs.wants("alternate_risk_ratio"))
 
 
+TOTAL_NEEDS_REMOVALS = Check(
+    "counts_in",
+    (T("counts_in") == "CHILDREN") & ~(T("counts_in") == "REMOVALS").fill_null(False).any().over(T("school_year")),
+    "the school year's rows of removals (counts_in REMOVALS, e.g. from EDFacts FS143) beside its rows of "
+    "children removed (counts_in CHILDREN): the profile counts total removals (discipline.TOTAL); without "
+    "them, remove that category from the profile",
+    pl.lit("no row of removals in school year ") + T("school_year").cast(pl.String),
+)
+
+
+def row_checks(params: DisproportionalityParams) -> dict[str, list[Check]]:
+    """Total removals count the rows that give removals: a year whose rows say they count children
+    only (their removals given elsewhere) and that has no such rows would count none."""
+    return {"discipline": [TOTAL_NEEDS_REMOVALS]} if "discipline.TOTAL" in params.categories else {}
+
+
 def tables(params: DisproportionalityParams) -> tuple[str, ...]:
     """Enrollment, and discipline when a discipline category is analysed."""
     discipline = any(c.startswith("discipline") for c in params.categories)
@@ -414,6 +432,7 @@ FAMILY = Family(
     tables=tables,
     reads={"enrollment": ("school_year", "district_id", "race_ethnicity", "iep", "disability", "environment", "age",
                           "counts_in", "count")},
+    row_checks=row_checks,
     measures=(
         # the groups of an LEA share one total whichever ratio each has (against the LEA, or statewide)
         MeasureInfo("risk_ratio", "Risk ratio of each racial/ethnic group against the other groups (34 CFR 300.647)",

@@ -9,6 +9,8 @@ The example, LEA 0001, school year 2020-21:
 - FS089 set B (race x early-childhood environment x disability): BL7 DD 5, WH7 DD 10.
 - FS052 set A (grade x race x sex): BL7 KG M 100 + 03 F 105 = 205; WH7 KG F 500 + 05 M 510 = 1010.
 - FS006 set B (method x length x race): BL7 OSS more than 10 days 4, OSS 1-10 days 6; WH7 OSS 1-10 days 9.
+- FS143 (total removals, not children) set B (race): BL7 15, WH7 12; set A (disability): SLD 20, ID 7;
+  total 27.
 
 So, with IEPs by disability: BL7 30 SLD + 10 ID + 5 DD = 45, WH7 80 + 20 + 10 = 110; without IEPs:
 BL7 205 - 45 = 160, WH7 1010 - 110 = 900.
@@ -94,11 +96,18 @@ def fs006(lea: str = LEA) -> list[dict]:
             record("FS006", 19, lea=lea, total=True)]
 
 
+def fs143(lea: str = LEA) -> list[dict]:
+    return [record("FS143", 15, lea=lea, race="BL7"), record("FS143", 12, lea=lea, race="WH7"),
+            record("FS143", 20, lea=lea, disability="SLD"), record("FS143", 7, lea=lea, disability="ID"),
+            record("FS143", 27, lea=lea, total=True)]
+
+
 def files(folder: Path, *, delimiter: str | None = None, compact: bool = False) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     ext = "txt" if delimiter is None else "csv"
     return [write(folder / f"{code}.{ext}", code, recs, delimiter=delimiter, compact=compact)
-            for code, recs in (("FS002", fs002()), ("FS089", fs089()), ("FS052", fs052()), ("FS006", fs006()))]
+            for code, recs in (("FS002", fs002()), ("FS089", fs089()), ("FS052", fs052()), ("FS006", fs006()),
+                               ("FS143", fs143()))]
 
 
 def table(folder: Path, name: str) -> pl.DataFrame:
@@ -122,8 +131,11 @@ def test_fixed_width_files_into_a_bundle(tmp_path):
     }
     assert set(enr.get_column("school_year")) == {2021}  # 2020-21
     dis = table(out, "discipline")
-    assert sorted(dis.select("race_ethnicity", "removal_type", "days_removed", "count").iter_rows()) == [
-        ("BL7", "OSS", 10.0, 6), ("BL7", "OSS", 11.0, 4), ("WH7", "OSS", 10.0, 9)]
+    rows = dis.select("counts_in", "race_ethnicity", "removal_type", "days_removed", "removals", "count").iter_rows()
+    assert sorted(rows, key=str) == sorted([
+        ("CHILDREN", "BL7", "OSS", 10.0, 1, 6), ("CHILDREN", "BL7", "OSS", 11.0, 1, 4),
+        ("CHILDREN", "WH7", "OSS", 10.0, 1, 9),
+        ("REMOVALS", "BL7", None, None, 15, 1), ("REMOVALS", "WH7", None, None, 12, 1)], key=str)
     assert table(out, "districts").get_column("district_id").to_list() == [LEA]
     manifest = json.loads((out / "manifest.json").read_text())
     fs002_src = next(s for s in manifest["sources"] if s["file_spec"] == "FS002")
@@ -154,6 +166,12 @@ def test_import_then_determine_gives_the_hand_worked_ratios(tmp_path):
                     & (pl.col("category") == "discipline.OSS_LE10"))
     assert le10.item(0, "status") == "below_min_cell"
     assert (float(le10.item(0, "numerator")), float(le10.item(0, "denominator"))) == (6, 45)
+    # total removals (FS143), per child: 15/45 against 12/110 = 15 * 110 / (45 * 12) = 1650 / 540, above
+    # 3.0; both cells (15, 12 removals) meet the minimum of 10, both groups (45, 110) the n of 30
+    assert value("BL7", "discipline.TOTAL") == pytest.approx(1650 / 540, abs=1e-4)
+    found = m.filter((pl.col("measure") == "disproportionality") & (pl.col("category") == "discipline.TOTAL")
+                     & (pl.col("race_ethnicity") == "BL7"))
+    assert found.item(0, "flag") == "identified"
 
 
 def test_import_then_determine_equals_a_hand_built_bundle(tmp_path):
@@ -170,8 +188,10 @@ def test_import_then_determine_equals_a_hand_built_bundle(tmp_path):
         "2021,0001,WH7,true,,RC39LT,ENVIRONMENT,10\n2021,0001,WH7,true,,RC80,ENVIRONMENT,90\n"
         "2021,0001,BL7,false,,,,160\n2021,0001,WH7,false,,,,900\n", encoding="utf-8")
     (hand / "discipline.csv").write_text(
-        "school_year,district_id,race_ethnicity,iep,removal_type,days_removed,count\n"
-        "2021,0001,BL7,true,OSS,11,4\n2021,0001,BL7,true,OSS,10,6\n2021,0001,WH7,true,OSS,10,9\n", encoding="utf-8")
+        "school_year,district_id,race_ethnicity,iep,removal_type,days_removed,removals,counts_in,count\n"
+        "2021,0001,BL7,true,OSS,11,,children,4\n2021,0001,BL7,true,OSS,10,,children,6\n"
+        "2021,0001,WH7,true,OSS,10,,children,9\n"
+        "2021,0001,BL7,true,,,15,removals,\n2021,0001,WH7,true,,,12,removals,\n", encoding="utf-8")
     (hand / "districts.csv").write_text("district_id\n0001\n", encoding="utf-8")
     for src, res in ((out, tmp_path / "r1"), (hand, tmp_path / "r2")):
         cli("determine", src, "--profile", PROFILE, "--out", res, code=0)
@@ -464,3 +484,27 @@ def test_participation_problems_are_located(tmp_path):
     assert "'STUPARTRLALG'" in said and "STUPARTMATHLG or STUPARTMATHHS" in said
     two = write(tmp_path / "old.txt", "FS185", fs185(), period="2020-2021")
     assert "FS185 layout sedet knows (2022-23, 2023-24)" in problems(tmp_path, two)
+
+
+def test_total_removals_need_their_rows(tmp_path):
+    """FS006 gives children removed, not removals: without FS143 total removals cannot be counted, and
+    a profile that analyses them says so; a row of removals only needs no days, every other row does."""
+    paths = [write(tmp_path / f"{code}.txt", code, recs) for code, recs in
+             (("FS002", fs002()), ("FS089", fs089()), ("FS052", fs052()), ("FS006", fs006()))]
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *paths, "--out", out, code=0)
+    r = cli("determine", out, "--profile", PROFILE, "--out", tmp_path / "res", code=1)
+    assert "discipline.csv" in r.output and "counts_in" in r.output and "FS143" in r.output
+    assert "no row of removals in school year 2021" in r.output
+    assert not (tmp_path / "res").exists()
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "discipline.csv").write_text(
+        "school_year,district_id,race_ethnicity,iep,removal_type,days_removed,removals,counts_in,count\n"
+        "2021,0001,BL7,true,OSS,,,children,4\n"  # line 2: children removed, without their days
+        "2021,0001,BL7,true,,,15,removals,\n", encoding="utf-8")  # line 3: removals only, no days needed
+    (b / "enrollment.csv").write_text("school_year,district_id,race_ethnicity,iep,count\n2021,0001,BL7,true,45\n",
+                                      encoding="utf-8")
+    r = cli("validate", b, "--profile", PROFILE, "--json", code=1)
+    found = {(p["row"], p["column"]) for p in json.loads(r.stdout)["problems"]}
+    assert found == {(2, "days_removed")}
