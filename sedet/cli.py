@@ -730,7 +730,8 @@ def import_idea618(
 @handled
 def import_edfacts(
     files: Annotated[list[Path], typer.Argument(help="a state's LEA-level EDFacts files (FS002, FS089, FS052, "
-                                                "FS006, FS185, FS188), fixed-width or comma- or tab-separated")],
+                                                "FS006, FS143, FS185, FS188), fixed-width or comma- or "
+                                                "tab-separated")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="bundle folder to write")],
     year: Annotated[str | None, typer.Option("--year", help="the files' school year (e.g. 2022-23), when their "
                                              "header records do not say it")] = None,
@@ -744,8 +745,8 @@ def import_edfacts(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Children with and without IEPs by LEA and race/ethnicity (by disability, and by environment),
-    suspensions/expulsions, and assessment participation by grade, as a bundle for disproportionality,
-    discipline, participation and alternate-assessment rates (docs/imports.md)."""
+    suspensions/expulsions and total removals, and assessment participation by grade, as a bundle for
+    disproportionality, discipline, participation and alternate-assessment rates (docs/imports.md)."""
     from sedet.imports.edfacts import import_files, write_bundle
     from sedet.io.output import check_out, staged_output
     from sedet.model import school_year_text
