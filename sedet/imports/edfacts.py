@@ -118,7 +118,12 @@ def _delimiter(head: str) -> str | None:
 
 
 def _split(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter))
+    """One delimited record's fields; a record the csv module cannot read (a stray carriage return
+    inside it) as one field holding the whole record, which no layout accepts."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return [line]
 
 
 def _header(head: str, delimiter: str | None) -> dict[str, str]:
@@ -199,7 +204,7 @@ def _delimited(r: Read, body: pl.Series, delimiter: str) -> pl.DataFrame | None:
     if frame is not None and frame.width in (len(full), len(kept)):
         frame.columns = full if frame.width == len(full) else kept
         return frame.select(pl.col(_read(spec)).str.strip_chars())
-    rows = list(csv.reader(body.to_list(), delimiter=delimiter))
+    rows = [_split(line, delimiter) for line in body.to_list()]
     width = len(rows[0])
     expected = f"{len(full)} fields of a {spec.code} record (or {len(kept)}, without its fillers)"
     if width in (len(full), len(kept)):

@@ -508,3 +508,16 @@ def test_total_removals_need_their_rows(tmp_path):
     r = cli("validate", b, "--profile", PROFILE, "--json", code=1)
     found = {(p["row"], p["column"]) for p in json.loads(r.stdout)["problems"]}
     assert found == {(2, "days_removed")}
+
+
+def test_a_carriage_return_inside_a_delimited_record_is_located(tmp_path):
+    """A stray CR inside a record of a file the csv module reads (it has a quoted field) is refused by
+    that module: a problem naming the line, not a crash."""
+    recs = fs143()
+    recs[0]["Explanation"] = '"see, the note"'
+    path = write(tmp_path / "fs143.csv", "FS143", recs, delimiter=",")
+    lines = path.read_bytes().split(b"\r\n")
+    lines[2] = lines[2].replace(b",", b",\r", 1)  # record 2 (line 3)
+    path.write_bytes(b"\r\n".join(lines))
+    said = problems(tmp_path, path)
+    assert "fs143.csv, row 3" in said and "1 fields" in said
