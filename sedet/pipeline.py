@@ -134,12 +134,6 @@ def compute_measures(inputs: Inputs, profile: LoadedProfile) -> pl.LazyFrame:
     return pl.concat(parts) if parts else pl.LazyFrame(schema=MEASURE_SCHEMA)
 
 
-def measure_rows(inputs: Inputs, profile: LoadedProfile, streaming: bool, steps: Steps = SILENT) -> pl.DataFrame:
-    """Every measure row the profile asks for, for one school year (measure_parts, as one frame)."""
-    parts = measure_parts(inputs, profile, steps)
-    return pl.concat(parts) if parts else pl.DataFrame(schema=MEASURE_SCHEMA)
-
-
 def measure_parts(inputs: Inputs, profile: LoadedProfile, steps: Steps = SILENT) -> list[pl.DataFrame]:
     """Every measure row the profile asks for, for one school year, family by family (so that `steps`
     can count them; measured as fast as one query of them all: each family's query is parallel in
@@ -194,7 +188,8 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
         names = {d: n for d, n in pairs if n is not None}
     prior = None
     if needs_prior_year(profile.model) and chosen - 1 in years:
-        prior = measure_rows(inputs_of(bundle, chosen - 1), profile, bundle.streaming, steps)
+        # only what the determination reads of the year before: no report shows those rows
+        prior = rows_read(bundle, profile, chosen - 1, measures_read(profile.model))
     if profile.model.determination is not None:
         steps.phase("scoring the factors and placing the LEAs")
     dets = determine(profile.model, measures, table_frame(districts), table_frame(overrides), chosen,
@@ -232,13 +227,8 @@ def past_years(bundle: Bundle, profile: LoadedProfile, earlier: list[int],
     read = measures_read(profile.model) if districts is not None else None
 
     def rows_of(y: int) -> pl.DataFrame:
-        """The year's rows the determination reads, without their notes (not shown for an earlier year)."""
         if y not in rows:
-            parts = [to_measure_rows(f.compute(inputs_of(bundle, y), p)).with_columns(
-                pl.lit(None, pl.String).alias("note")) for f, p in profile.families()]
-            parts = [q.filter(pl.col("measure").is_in(sorted(read))) if read is not None else q for q in parts]
-            rows[y] = pl.concat([q.collect(engine="streaming") for q in parts]) if parts else \
-                pl.DataFrame(schema=MEASURE_SCHEMA)
+            rows[y] = rows_read(bundle, profile, y, read)
         return rows[y]
 
     for y in earlier:
@@ -255,6 +245,15 @@ def past_years(bundle: Bundle, profile: LoadedProfile, earlier: list[int],
     table = pl.concat(tables, how="vertical_relaxed") if tables else pl.DataFrame(schema=PAST_COLUMNS)
     fac = pl.concat(factors, how="vertical_relaxed") if factors else pl.DataFrame(schema=PAST_FACTOR_COLUMNS)
     return table.cast(PAST_COLUMNS), fac.cast(PAST_FACTOR_COLUMNS)
+
+
+def rows_read(bundle: Bundle, profile: LoadedProfile, year: int, read: set[str] | None) -> pl.DataFrame:
+    """A school year's measure rows of the measures in `read` (None: every measure), without their
+    notes: the rows a determination reads of a year whose rows no report shows (the years before)."""
+    parts = [to_measure_rows(f.compute(inputs_of(bundle, year), p)).with_columns(pl.lit(None, pl.String).alias("note"))
+             for f, p in profile.families()]
+    parts = [q.filter(pl.col("measure").is_in(sorted(read))) if read is not None else q for q in parts]
+    return pl.concat([q.collect(engine="streaming") for q in parts]) if parts else pl.DataFrame(schema=MEASURE_SCHEMA)
 
 
 def bundle_years(bundle: Bundle, profile: LoadedProfile) -> list[int]:
