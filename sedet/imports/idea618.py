@@ -118,7 +118,9 @@ def read_file(path: Path, encoding: str = "utf-8-sig") -> Imported:
                                        f"the first {HEADER_WITHIN} lines (the Section 618 child count file)",
                                        _first(lines)))
         return result
-    records = list(csv.reader(io.StringIO("\n".join(lines[at:]))))
+    records = _records(path.name, lines[at:], at, result.problems)
+    if records is None:
+        return result
     header = [norm(h) for h in records[0]]
     columns = _columns(path.name, header, at + 1, result.problems)
     if columns is None:
@@ -128,6 +130,24 @@ def read_file(path: Path, encoding: str = "utf-8-sig") -> Imported:
         return result
     _take(result, data, columns, at + 2)
     return result
+
+
+def _records(file: str, lines: list[str], at: int, problems: list[Problem]) -> list[list[str]] | None:
+    """The CSV records from the header line on (`at`: lines before it); a record the csv module cannot
+    read (a quote left open runs into the lines after it until a field is too long) is a problem
+    naming the line it starts on."""
+    reader = csv.reader(io.StringIO("\n".join(lines)))
+    records: list[list[str]] = []
+    done = 0  # lines read by the records so far
+    try:
+        for record in reader:
+            records.append(record)
+            done = reader.line_num
+    except csv.Error as e:
+        problems.append(problem(file, at + done + 1, None, "a CSV record whose quoted fields close on its line",
+                                f"a record the CSV reader cannot read ({e})"))
+        return None
+    return records
 
 
 PACKED = {b"\x1f\x8b": "gzip-compressed: decompress it first (gunzip)",

@@ -171,6 +171,19 @@ def test_malformed_records_are_located(tmp_path):
     assert (7, "asian age 6 to 21", "'-3'") in found
 
 
+def test_a_quote_left_open_is_located(tmp_path):
+    """A quote that never closes runs into the lines after it until the field is longer than the csv
+    module takes: a problem naming the line the record starts on, not an internal error."""
+    rows = state_rows("Alaska", [5, 5, 5, 5, 5, 5, 5], [1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0])
+    f = write(tmp_path / "cc.csv", rows)
+    lines = f.read_text(encoding="utf-8").splitlines()  # 11 lines: 2 of preamble, header, 5 rows, 3 of legend
+    lines.append('2019,"Alaska,Total')  # line 12: its quote never closes
+    f.write_text("\n".join(lines + ["x" * 1000] * 200) + "\n", encoding="utf-8")
+    r = cli("import", "idea618", f, "--out", tmp_path / "b", code=1)
+    assert "cc.csv, row 12" in r.output and "quoted fields close on its line" in r.output
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_file_of_another_layout_is_refused_with_what_was_expected(tmp_path):
     f = tmp_path / "other.csv"
     f.write_text("Year,State,Count\n2019,Alabama,5\n", encoding="utf-8")
