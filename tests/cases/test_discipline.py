@@ -399,3 +399,18 @@ def test_property_rates_are_shares(rows, comparison):
             assert 0 <= r["numerator"] / r["denominator"] <= 1, r
         if r["comparison_value"] is not None:
             assert 0 <= r["comparison_value"] <= 1, r
+
+
+def test_rows_of_removals_only_are_not_students_removed():
+    """A row that gives only a number of removals (counts_in REMOVALS, e.g. EDFacts FS143) is no
+    student: 12 students out 15 days (a row of children, CHILDREN) of 200 is the rate, whatever the
+    row of 25 removals says of days; an unmarked row counts as ever. 12/200 against 6/600 = 6.0."""
+    enr = pl.LazyFrame([pupils("D1", "WH7", 200), pupils("D1", "WH7", 600, iep=False)], schema=ENROLLMENT_SCHEMA)
+    rows = [removed("D1", "WH7", 12, 15.0) | {"counts_in": "CHILDREN"},
+            removed("D1", "WH7", 1, 15.0) | {"removals": 25, "counts_in": "REMOVALS"},
+            removed("D1", "WH7", 6, 11.0, iep=False) | {"counts_in": None}]
+    dis = pl.LazyFrame(rows, schema=DISCIPLINE_SCHEMA | {"counts_in": pl.String})
+    r = rate(discipline_measures(enr, dis, NJ, YEAR).collect(), "D1")
+    assert (r["numerator"], r["denominator"]) == (12, 200)  # not 13: the row of removals is no student
+    assert (r["comparison_numerator"], r["comparison_denominator"]) == (6, 600)
+    assert r["value"] == pytest.approx(6.0)

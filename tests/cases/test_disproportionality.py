@@ -510,6 +510,29 @@ def test_case_17_margins_count_each_child_once():
 
 
 
+def test_case_18_children_removed_and_removals_count_apart():
+    """Case 18: discipline given twice, as children removed (counts_in CHILDREN, EDFacts FS006) and as
+    removals of every type (REMOVALS, FS143): each counts only where it belongs. OSS 1-10 days: 12 of
+    45 against 11 of 110 = 12 x 110 / (45 x 11) = 1320/495 (counting WH7's row of 12 removals, dated
+    5 days, as a child would give 12/110: 1320/540). Total removals: 15 per 45 against 12 per 110 =
+    1650/540 (counting the children too would give 27/45 against 23/110)."""
+    enr = flat(group("D1", "BL7", 100, 45), group("D1", "WH7", 1000, 110))
+    dis = [removed("D1", "BL7", 12, 5.0) | {"counts_in": "CHILDREN"},
+           removed("D1", "WH7", 11, 5.0) | {"counts_in": "CHILDREN"},
+           removed("D1", "BL7", 1, 0.0, removals=15, age=None) | {"days_removed": None, "counts_in": "REMOVALS"},
+           removed("D1", "WH7", 1, 5.0, removals=12, age=None) | {"counts_in": "REMOVALS"}]
+    params = NJ1.model_copy(update={"categories": ["discipline.OSS_LE10", "discipline.TOTAL"]})
+    df = disproportionality_measures(pl.LazyFrame(enr, schema=ENROLLMENT_SCHEMA),
+                                     pl.LazyFrame(dis, schema=DISCIPLINE_SCHEMA | {"counts_in": pl.String}),
+                                     params, YEAR, [YEAR]).collect()
+    oss = ratio(df, "D1", "BL7", "discipline.OSS_LE10")
+    assert (oss["numerator"], oss["comparison_numerator"]) == (12, 11)
+    assert oss["value"] == pytest.approx(1320 / 495)
+    total = ratio(df, "D1", "BL7", "discipline.TOTAL")
+    assert (total["numerator"], total["comparison_numerator"]) == (15, 12)
+    assert total["value"] == pytest.approx(1650 / 540)
+
+
 # ---------------------------------------------------------------------------------------------------
 # 8. Properties
 
