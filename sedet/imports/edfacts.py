@@ -396,22 +396,28 @@ def _rows(done: Imported, into: str) -> list[tuple[Read, pl.DataFrame]]:
     return [(r, done.sets[r.file].taken[into]) for r in done.reads if into in done.sets[r.file].taken]
 
 
+def _taken(done: Imported, into: str, *columns: str) -> pl.DataFrame | None:
+    """The records of every file kept `into` this, with their file's school year (None: no such records)."""
+    rows = _rows(done, into)
+    if not rows:
+        return None
+    return pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), *columns) for r, t in rows])
+
+
 def _tables(done: Imported) -> None:
     year, iep = pl.col("school_year"), pl.lit(True)
-    by_dis = [t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "disability", "amount")
-              for r, t in _rows(done, "enrollment.disability")]
-    by_env = [t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "environment", "amount")
-              for r, t in _rows(done, "enrollment.environment")]
+    by_dis = _taken(done, "enrollment.disability", "lea", "race", "disability", "amount")
+    by_env = _taken(done, "enrollment.environment", "lea", "race", "environment", "amount")
     enrollment = []
     ieps = None
-    if by_dis:
-        dis = pl.concat(by_dis).group_by("school_year", "lea", "race", "disability").agg(pl.col("amount").sum())
+    if by_dis is not None:
+        dis = by_dis.group_by("school_year", "lea", "race", "disability").agg(pl.col("amount").sum())
         ieps = dis.group_by("school_year", "lea", "race").agg(pl.col("amount").sum().alias("ieps"))
         enrollment.append(dis.select(year, "lea", "race", iep.alias("iep"), "disability",
                                      pl.lit(None, pl.String).alias("environment"),
                                      pl.lit("DISABILITY").alias("counts_in"), "amount"))
-    if by_env:
-        env = pl.concat(by_env).group_by("school_year", "lea", "race", "environment").agg(pl.col("amount").sum())
+    if by_env is not None:
+        env = by_env.group_by("school_year", "lea", "race", "environment").agg(pl.col("amount").sum())
         env = env.with_columns(pl.col("environment").replace_strict(CATEGORIES["environment"].codes,
                                                                     return_dtype=pl.String))
         enrollment.append(env.select(year, "lea", "race", iep.alias("iep"), pl.lit(None, pl.String).alias("disability"),
@@ -447,11 +453,9 @@ def _discipline(done: Imported) -> pl.DataFrame | None:
     children, `counts_in` CHILDREN); removals of every type by race (FS143 set B, rows of removals
     only, `counts_in` REMOVALS, with no method or days)."""
     parts = []
-    children = _rows(done, "discipline")
-    if children:
-        frame = pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "discipline_method",
-                                    "removal_length", "amount") for r, t in children])
-        parts.append(frame.group_by("school_year", "lea", "race", "discipline_method", "removal_length")
+    children = _taken(done, "discipline", "lea", "race", "discipline_method", "removal_length", "amount")
+    if children is not None:
+        parts.append(children.group_by("school_year", "lea", "race", "discipline_method", "removal_length")
                      .agg(pl.col("amount").sum()).select(
             "school_year", "lea", "race",
             pl.col("discipline_method").replace_strict(CATEGORIES["discipline_method"].codes,
@@ -459,11 +463,9 @@ def _discipline(done: Imported) -> pl.DataFrame | None:
             pl.col("removal_length").replace_strict(CATEGORIES["removal_length"].codes,
                                                     return_dtype=pl.Float64).alias("days_removed"),
             pl.lit(1, pl.Int64).alias("removals"), pl.lit("CHILDREN").alias("counts_in"), "amount"))
-    removals = _rows(done, "discipline.removals")
-    if removals:
-        frame = pl.concat([t.select(pl.lit(r.school_year).alias("school_year"), "lea", "race", "amount")
-                           for r, t in removals])
-        parts.append(frame.group_by("school_year", "lea", "race").agg(pl.col("amount").sum()).select(
+    removals = _taken(done, "discipline.removals", "lea", "race", "amount")
+    if removals is not None:
+        parts.append(removals.group_by("school_year", "lea", "race").agg(pl.col("amount").sum()).select(
             "school_year", "lea", "race", pl.lit(None, pl.String).alias("removal_type"),
             pl.lit(None, pl.Float64).alias("days_removed"), pl.col("amount").alias("removals"),
             pl.lit("REMOVALS").alias("counts_in"), pl.lit(1, pl.Int64).alias("amount")))
