@@ -514,50 +514,115 @@ def _without_ieps(done: Imported, members: list[tuple[Read, pl.DataFrame]],
     )
 
 
-def _assessments(done: Imported) -> pl.DataFrame | None:
-    """Assessment rows from FS185 and FS188: students with IEPs (set C: disability status WDIS) and
-    the rest (subtotal 1, every student, minus set C), by grade and participation status. A medical
-    exemption is not a participant, and is out of the participation rate's students enrolled unless
-    `done.medical_enrolled` (docs/imports.md)."""
-    iep = _rows(done, "assessments.iep")
-    every = _rows(done, "assessments.all")
+def _by_iep(done: Imported, into: str, categories: list[str]) -> pl.DataFrame | None:
+    """The records of set C (students with disabilities) and subtotal 1 (every student) of the files kept
+    `into` (assessments: FS185, FS188; achievement: FS175, FS178) as rows of students with IEPs (set C)
+    and the rest (subtotal 1 minus set C), by grade and `categories`, with the file and line of each. A
+    subtotal 1 below its set C is a problem."""
+    iep = _rows(done, f"{into}.iep")
+    every = _rows(done, f"{into}.all")
     if not iep and not every:
         return None
-    cols = ["school_year", "subject", "lea", "grade_assessed", "participation"]
+    cols = ["school_year", "subject", "lea", "grade_assessed", *categories]
 
     def frame(rows: list[tuple[Read, pl.DataFrame]], name: str) -> pl.DataFrame:
         return pl.concat([t.select(pl.lit(r.school_year).alias("school_year"),
                                    pl.lit(r.spec.subject if r.spec else None).alias("subject"), "lea",
-                                   "grade_assessed", "participation",
+                                   "grade_assessed", *categories,
                                    pl.col("amount").alias(name), pl.col("line").alias(f"line_{name}"),
                                    pl.lit(r.file).alias(f"file_{name}")) for r, t in rows])
 
     both = frame(iep, "ieps").join(frame(every, "all"), on=cols, how="full", coalesce=True) \
         .with_columns(pl.col("ieps", "all").fill_null(0))
     short = both.filter(pl.col("all") < pl.col("ieps")).sort("school_year", "subject", "lea", "grade_assessed")
-    for file, line, lea, grade, part, n, k in short.select(
+    for file, line, lea, grade, what, n, k in short.select(
             pl.coalesce("file_all", "file_ieps"), pl.coalesce("line_all", "line_ieps"), "lea", "grade_assessed",
-            "participation", "all", "ieps").head(MAX_LISTED).iter_rows():
-        done.problems.append(problem(file, line, "Amount", f"LEA {lea!r}, grade {grade}, {part}: at least as many "
+            pl.concat_str(categories, separator=", "), "all", "ieps") \
+            .head(MAX_LISTED).iter_rows():
+        done.problems.append(problem(file, line, "Amount", f"LEA {lea!r}, grade {grade}, {what}: at least as many "
                                      f"students in subtotal 1 as students with disabilities in set C ({k:,})",
                                      f"{n:,}"))
-    if done.problems:
+    grade = pl.col("grade_assessed").replace_strict(CATEGORIES["grade_assessed"].codes, return_dtype=pl.Float64)
+    # each row located at the record it comes from: set C for students with IEPs, subtotal 1 for the rest
+    ieps = pl.coalesce("file_ieps", "file_all").alias("file"), pl.coalesce("line_ieps", "line_all").alias("line")
+    rest = pl.coalesce("file_all", "file_ieps").alias("file"), pl.coalesce("line_all", "line_ieps").alias("line")
+    return pl.concat([
+        both.select(*cols, pl.lit(True).alias("iep"), pl.col("ieps").alias("count"), *ieps),
+        both.select(*cols, pl.lit(False).alias("iep"), (pl.col("all") - pl.col("ieps")).alias("count"), *rest),
+    ]).filter(pl.col("count") > 0).with_columns(grade.cast(pl.Int64).alias("grade"),
+                                                pl.col("lea").alias("district_id"))
+
+
+def _assessments(done: Imported) -> pl.DataFrame | None:
+    """Assessment rows from FS185 and FS188: students with IEPs (set C: disability status WDIS) and
+    the rest (subtotal 1, every student, minus set C), by grade and participation status. A medical
+    exemption is not a participant, and is out of the participation rate's students enrolled unless
+    `done.medical_enrolled` (docs/imports.md). With FS175/FS178, the participants with a valid score
+    carry their proficiency as the performance level (`_with_scores`)."""
+    taken = _by_iep(done, "assessments", ["participation"])
+    scores = _by_iep(done, "achievement", ["assessment_administered", "proficiency"])
+    if done.problems or (taken is None and scores is None):
         return None
+    if taken is None:
+        taken = pl.DataFrame(schema={"school_year": pl.Int64, "subject": pl.String, "district_id": pl.String,
+                                     "grade": pl.Int64, "iep": pl.Boolean, "participation": pl.String,
+                                     "count": pl.Int64})
     status = pl.col("participation").replace_strict(CATEGORIES["participation"].codes, return_dtype=pl.String)
-    rows = pl.concat([
-        both.select(*cols, pl.lit(True).alias("iep"), pl.col("ieps").alias("count")),
-        both.select(*cols, pl.lit(False).alias("iep"), (pl.col("all") - pl.col("ieps")).alias("count")),
-    ]).filter(pl.col("count") > 0).with_columns(status.alias("status"))
-    return rows.select(
-        "school_year", pl.col("lea").alias("district_id"), "subject",
-        pl.col("grade_assessed").replace_strict(CATEGORIES["grade_assessed"].codes, return_dtype=pl.Float64)
-        .cast(pl.Int64).alias("grade"),
-        "iep",
+    rows = taken.with_columns(status.alias("status")).select(
+        "school_year", "district_id", "subject", "grade", "iep",
         pl.when(pl.col("status").is_in(["REG", "ALT"])).then(pl.col("status")).alias("assessment"),
         ((pl.col("status") != "MEDEXEMPT") | pl.lit(done.medical_enrolled)).alias("enrolled_in_window"),
         pl.col("status").is_in(["REG", "ALT"]).alias("participated"),
         "count",
-    ).group_by(KEYS).agg(pl.col("count").sum()).sort(KEYS, nulls_last=True)
+    ).group_by(KEYS).agg(pl.col("count").sum())
+    if scores is None:
+        return rows.sort(KEYS, nulls_last=True)
+    placed = _with_scores(done, rows, scores)
+    if placed is None:
+        return None
+    keys = [*KEYS, "performance_level"]
+    return placed.group_by(keys).agg(pl.col("count").sum()).filter(pl.col("count") > 0).sort(keys, nulls_last=True)
+
+
+def _with_scores(done: Imported, rows: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFrame | None:
+    """FS175/FS178 place the students with a valid score among the participants of FS185/FS188 of the
+    same year, subject, LEA, grade, IEP status and assessment (regular or alternate): a row of each
+    proficiency status (PROFICIENT, NOTPROFICIENT as the performance level), the participants left
+    without a score a row without one. Scores without the participation file of their year and subject,
+    or more scores than participants, are problems (docs/imports.md)."""
+    key = ["school_year", "district_id", "subject", "grade", "iep", "assessment"]
+    s = scores.with_columns(pl.col("assessment_administered").replace_strict(
+        CATEGORIES["assessment_administered"].codes, return_dtype=pl.String).alias("assessment"))
+    have = rows.select("school_year", "subject").unique()
+    lacking = s.join(have, on=["school_year", "subject"], how="anti").group_by("file", "school_year", "subject") \
+        .agg(pl.col("line").min()).sort("file")
+    for file, yr, subject, line in lacking.select("file", "school_year", "subject", "line").iter_rows():
+        wanted = "FS185" if subject == "MATH" else "FS188"
+        done.problems.append(problem(file, line, None, f"the participation file of the same subject and year "
+                                     f"({wanted} of {school_year_text(yr)}): the scores are placed among its "
+                                     "participants", f"no {wanted} of that year"))
+    if done.problems:
+        return None
+    scored = s.group_by(key).agg(pl.col("count").sum().alias("scored"), pl.col("file").first(), pl.col("line").min())
+    took = rows.filter(pl.col("participated")).group_by(key).agg(pl.col("count").sum().alias("participants"))
+    both = scored.join(took, on=key, how="left").with_columns(pl.col("participants").fill_null(0))
+    over = both.filter(pl.col("scored") > pl.col("participants")).sort("file", "line", *key)
+    for file, line, lea, grade, iep, a, n, k in over.select(
+            "file", "line", "district_id", "grade", "iep", "assessment", "scored", "participants") \
+            .head(MAX_LISTED).iter_rows():
+        who = "students with disabilities" if iep else "students without disabilities"
+        done.problems.append(problem(file, line, "Amount", f"LEA {lea!r}, grade {grade}, {who}, {a} assessment: "
+                                     f"no more students with a score than participants in the participation file "
+                                     f"({k:,})", f"{n:,} with a score"))
+    if done.problems:
+        return None
+    unscored = rows.join(both.select(*key, "scored"), on=key, how="left").select(
+        *KEYS, pl.lit(None, pl.String).alias("performance_level"),
+        (pl.col("count") - pl.when(pl.col("participated")).then(pl.col("scored").fill_null(0)).otherwise(0))
+        .alias("count"))
+    levels = s.select(*KEYS[:6], pl.lit(True).alias("enrolled_in_window"), pl.lit(True).alias("participated"),
+                      pl.col("proficiency").alias("performance_level"), "count")
+    return pl.concat([unscored, levels.select(unscored.columns)])
 
 
 KEYS = ["school_year", "district_id", "subject", "grade", "iep", "assessment", "enrolled_in_window", "participated"]

@@ -19,6 +19,10 @@ Source keys (full references in those two files):
   Disabilities (IDEA) Total Disciplinary Removals Table'); S_TC143: its FS143 test case.
 - S_ROLL: CEDS Generate, generate.database/VersionUpdates/11.4/App.Rollover-Metadata.sql @ ec1593c2
   (SY 2023-24's metadata of FS185 is a copy of SY 2022-23's).
+- S_TC17X: CEDS Generate, generate.database/TestCases/App.FS17x_TestCase.StoredProcedure.sql @ 012e9ded (FS175,
+  FS178: tables of grades 3-8 and high school, the category sets, proficiency from the performance level, only
+  participants counted); S_ZERO: Generate's RDS.Create_ReportData_ZeroCounts (FS175's tables STUDPERFMLG,
+  STUDPERFMHS); S_DEBUG: Generate's RDS.Get_ReportDebugData (FS178's table names end in RLALG / RLAHS).
 
 Positions are 1-based, as in the specifications; a length counts characters. The last character of
 a record (CR/LF in the metadata) is the line end and is not a field here.
@@ -48,8 +52,8 @@ class Take:
     name: str  # the set's name in the specification (CSA, CSB, ..., ST1)
     categories: frozenset[str]
     into: str | None  # "enrollment.disability", "enrollment.environment", "membership", "discipline",
-    # "discipline.removals", "assessments.iep", "assessments.all"; None: read only to check the file's
-    # subtotals against
+    # "discipline.removals", "assessments.iep", "assessments.all", "achievement.iep", "achievement.all";
+    # None: read only to check the file's subtotals against
     total: bool = False  # a subtotal (Total Indicator Y) kept as data
     whole: bool = True  # its records count every child once (False: one group only, e.g. FS185 set C,
     # children with disabilities): subtotals are checked against a whole set only
@@ -123,6 +127,17 @@ CATEGORIES: dict[str, Category] = {
                               "PIADAPLASMWACC", "PHSRGASMIWOACC", "PHSRGASMIWACC", "PHSRGASM2WOACC", "PHSRGASM2WACC",
                               "PHSRGASM3WOACC", "PHSRGASM3WACC", "PLSNRHSASMWOACC", "PLSNRHSASMWACC")},
         "ALTPARTALTACH": "ALT", "NPART": "NPART", "MEDEXEMPT": "MEDEXEMPT"}, "S_CAT23"),
+    # FS175/FS178: the assessment taken, as FS179's lists of SY 2022-23 name it (ASMTADMNSCILG/HS, S_CAT23;
+    # the math and reading lists were not found): every regular, advanced, pilot or high-school test on
+    # grade-level standards is REG, the alternate on alternate standards ALT
+    "assessment_administered": Category("Assessment Administered", {
+        **{c: "REG" for c in ("REGASSWOACC", "REGASSWACC", "ADVASMTWOACC", "ADVASMTWACC", "IADAPLASMTWOACC",
+                              "IADAPLASMTWACC", "HSREGASMTIWOACC", "HSREGASMTIWACC", "HSREGASMT2WOACC",
+                              "HSREGASMT2WACC", "HSREGASMT3WOACC", "HSREGASMT3WACC", "LSNRHSASMTWOACC",
+                              "LSNRHSASMTWACC")},
+        "ALTASSALTACH": "ALT"}, "S_CAT23"),
+    "proficiency": Category("Proficiency Status", {"PROFICIENT": "PROFICIENT", "NOTPROFICIENT": "NOTPROFICIENT"},
+                            "S_CAT23"),
     "major_race": Category("Major Racial and Ethnic Groups", None, "S_CAT23"),
     "english_learner_only": Category("English Learner Status (Only)", None, "S_CAT23"),
     "economic": Category("Economically Disadvantaged Status", None, "S_CAT23"),
@@ -175,6 +190,29 @@ def _participation(code: str, title: str, tables: tuple[str, str], subject: str,
          Take("CSC", frozenset({"grade_assessed", "disability_status", "participation"}), "assessments.iep",
               whole=False),
          Take("ST1", frozenset({"grade_assessed", "participation"}), "assessments.all", total=True)),
+        source, more_tables=tables[1:], subject=subject,
+    )
+
+
+def _achievement(code: str, title: str, tables: tuple[str, str], subject: str, source: str) -> FileSpec:
+    """FS175 and FS178: one layout (S_A's LEA block of SY 2021-22; the same positions in S_CAT23's
+    FileColumns of c175, SY 2022-23), two tables (grades 3-8 and high school), the category sets of
+    S_TC17X. A record counts students who took the test with a valid score, by proficiency."""
+    return FileSpec(
+        code, title, tables[0], 584, (2023, 2024),
+        (*_LEAD, Field("GradeLevelID", 69, 15, "grade_assessed"), Field("RaceEthnicityID", 84, 15, "major_race"),
+         Field("GenderID", 99, 15, "sex"), Field("DisabilityStatusID", 114, 15, "disability_status"),
+         Field("LEPStatusID", 129, 15, "english_learner_only"), Field("MigrantStatusID", 144, 15, "migrant"),
+         Field("EconDisadvantagedStatusID", 159, 15, "economic"), Field("HomelessServedID", 174, 15, "homeless"),
+         Field("AssessAdministeredID", 189, 15, "assessment_administered"), Field("Filler2", 204, 15),
+         Field("ProficiencyStatusID", 219, 15, "proficiency"), Field("FosterCareStatusID", 234, 15, "foster_care"),
+         Field("MilitaryConnectedStudentStatusID", 249, 125, "military"), Field("TotalIndicator", 374, 1),
+         Field("Explanation", 375, 200), Field("Amount", 575, 10)),
+        (Take("CSA", frozenset({"grade_assessed", "major_race", "assessment_administered", "proficiency"}), None),
+         Take("CSC", frozenset({"grade_assessed", "disability_status", "assessment_administered", "proficiency"}),
+              "achievement.iep", whole=False),
+         Take("ST1", frozenset({"grade_assessed", "assessment_administered", "proficiency"}), "achievement.all",
+              total=True)),
         source, more_tables=tables[1:], subject=subject,
     )
 
@@ -235,6 +273,12 @@ FILES: dict[str, FileSpec] = {s.code: s for s in (
     _participation("FS188", "Assessment Participation in Reading/Language Arts", ("STUPARTRLALG", "STUPARTRLAHS"),
                    "ELA", "S_CAT23 (SY 2022-23 layout, the same as FS185's); S_TC18X (tables, category sets and "
                    "participation codes, shared with FS185); S_ROLL (SY 2023-24 = SY 2022-23)"),
+    _achievement("FS175", "Academic Achievement in Mathematics", ("STUDPERFMLG", "STUDPERFMHS"), "MATH",
+                 "S_A (SY 2021-22 layout), S_CAT23 (SY 2022-23 positions of c175, proficiency codes; assessment "
+                 "codes from FS179's lists); S_ZERO (tables); S_TC17X (category sets; SY 2023-24)"),
+    _achievement("FS178", "Academic Achievement in Reading/Language Arts", ("STUDPERFRLALG", "STUDPERFRLAHS"), "ELA",
+                 "S_A (SY 2021-22 layout, the same as FS175's); S_DEBUG and App.TableTypes' STUDPERFRLA (tables, "
+                 "inferred); S_TC17X (category sets, shared with FS175; SY 2023-24)"),
 )}
 
 BY_TABLE = {t: s for s in FILES.values() for t in s.tables}

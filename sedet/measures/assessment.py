@@ -77,21 +77,27 @@ class AssessmentParams(Strict):
     grade_bands: dict[str, list[Annotated[int, Field(ge=3, le=12)]]]
     participation_min_n: NonNegInt
     participation_target: Fraction
-    performance_min_n: NonNegInt
+    performance_min_n: NonNegInt | None = None
     proficiency_min_n: NonNegInt
     proficiency_population: Literal["all_tested", "accountable"] = Field(
         description="who counts in a proficiency rate: every student with a valid score (APR 3C), "
         "or only accountable (continuously enrolled) students"
     )
     scales: list[Scale]
-    performance_index_multiplier: float
-    amo: dict[str, dict[str, float]] = Field(description="annual measurable objective per subject and grade band")
-    eamo_offsets: list[tuple[NonNegInt, float]] = Field(
-        description="[smallest group size, points below the AMO]: the effective AMO for a group of n"
+    performance_index: bool = Field(
+        True, description="compute the performance index and AYP (NY); false: participation and proficiency only, "
+        "and the parameters below are not needed"
     )
-    safe_harbor: bool
-    safe_harbor_fraction: Fraction
-    use_targets_table: bool
+    performance_index_multiplier: float | None = None
+    amo: dict[str, dict[str, float]] | None = Field(
+        None, description="annual measurable objective per subject and grade band"
+    )
+    eamo_offsets: list[tuple[NonNegInt, float]] | None = Field(
+        None, description="[smallest group size, points below the AMO]: the effective AMO for a group of n"
+    )
+    safe_harbor: bool | None = None
+    safe_harbor_fraction: Fraction | None = None
+    use_targets_table: bool | None = None
 
 
     @field_validator("eamo_offsets", mode="before")
@@ -110,14 +116,23 @@ class AssessmentParams(Strict):
                 if g in seen:
                     raise ValueError(f"grade {g} is in two grade bands ({seen[g]!r} and {band!r})")
                 seen[g] = band
-        missing = [(s, b) for s in self.subjects for b in self.grade_bands if b not in self.amo.get(s, {})]
+        if self.performance_index:
+            self._index_complete()
+        return self
+
+    def _index_complete(self) -> None:
+        """The performance index needs its parameters: every one given, an AMO per subject and band."""
+        absent = [name for name in PI_PARAMETERS if getattr(self, name) is None]
+        if absent:
+            raise ValueError(f"the performance index (performance_index = true) needs {', '.join(absent)}")
+        amo = self.amo or {}
+        missing = [(s, b) for s in self.subjects for b in self.grade_bands if b not in amo.get(s, {})]
         if missing:
             subject, band = missing[0]
             raise ValueError(f"amo: no value for subject {subject!r}, grade band {band!r}")
-        sizes = [n for n, _ in self.eamo_offsets]
+        sizes = [n for n, _ in self.eamo_offsets or []]
         if sizes != sorted(sizes) or len(set(sizes)) != len(sizes):
             raise ValueError("eamo_offsets: group sizes must increase")
-        return self
 
     def _scales_cover_the_bands(self) -> None:
         """Every scale is of a grade band, and every band has one scale per assessment (REG, ALT)."""
@@ -139,6 +154,8 @@ class AssessmentParams(Strict):
 
 
 GROUP = ["school_year", "district_id", "subject", "grade_band"]
+PI_PARAMETERS = ("performance_min_n", "performance_index_multiplier", "amo", "eamo_offsets", "safe_harbor",
+                 "safe_harbor_fraction", "use_targets_table")
 
 
 def scale_table(params: AssessmentParams) -> pl.DataFrame:
@@ -220,22 +237,60 @@ def assessment_measures(
     targets: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """All assessment measure rows for `year` (the prior year feeds safe harbor)."""
-    per_assessment = counts(assessments, params, [year - 1, year]).cache()
+    years = [year - 1, year] if params.performance_index else [year]
+    per_assessment = counts(assessments, params, years).cache()
     by_group = per_assessment.group_by(GROUP).agg(
         pl.col("enrolled", "participants", "accountable", "valid", "proficient", "points").sum()
     )
-    mult = params.performance_index_multiplier
+    part_status = status_expr(pl.col("enrolled"), params.participation_min_n)
+    current = by_group.filter(pl.col("school_year") == year).with_columns(
+        part_status.alias("part_status"),
+        (pl.col("participants") / pl.col("enrolled")).alias("part_rate"),
+    ).with_columns(
+        target_flag(pl.col("part_rate"), params.participation_target, pl.col("part_status") == OK).alias("part_flag"),
+    )
+    participation = current.select(
+        *GROUP,
+        pl.lit("participation").alias("measure"),
+        pl.col("participants").alias("numerator"),
+        pl.col("enrolled").alias("denominator"),
+        guarded(pl.col("part_rate"), pl.col("part_status")).alias("value"),
+        pl.lit(params.participation_target).alias("threshold"),
+        pl.col("part_status").alias("status"),
+        pl.col("part_flag").alias("flag"),
+        pl.lit(f"participants / IEP students enrolled in the testing window; minimum n {params.participation_min_n}")
+        .alias("note"),
+    )
+    this_year = per_assessment.filter(pl.col("school_year") == year)
+    proficiency = _proficiency(this_year, params)
+    if not params.performance_index:
+        district_rows = pl.concat([to_measure_rows(x) for x in (participation, proficiency)])
+        return pl.concat([district_rows, state_indicators(this_year, None)])
+    performance, ayp = _performance_and_ayp(by_group, current, params, year, targets)
+    district_rows = pl.concat([to_measure_rows(x) for x in (participation, proficiency, performance, ayp)])
+    return pl.concat([district_rows, state_indicators(this_year, ayp)])
+
+
+def _performance_and_ayp(
+    by_group: pl.LazyFrame,
+    current: pl.LazyFrame,
+    params: AssessmentParams,
+    year: int,
+    targets: pl.LazyFrame | None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The performance index against its effective or safe-harbor target, and AYP (NY)."""
+    mult, min_n = params.performance_index_multiplier, params.performance_min_n
+    assert mult is not None and min_n is not None and params.amo is not None and params.eamo_offsets is not None
+    assert params.safe_harbor_fraction is not None
 
     # Performance index of the prior year, where it met the minimum, for safe harbor.
     prior = by_group.filter(
-        (pl.col("school_year") == year - 1) & meets_minimums(pl.col("accountable"), params.performance_min_n)
+        (pl.col("school_year") == year - 1) & meets_minimums(pl.col("accountable"), min_n)
     ).select(
         pl.col("district_id"), pl.col("subject"), pl.col("grade_band"),
         (mult * pl.col("points") / pl.col("accountable")).alias("prior_pi"),
     )
-    current = by_group.filter(pl.col("school_year") == year).join(
-        prior, on=["district_id", "subject", "grade_band"], how="left"
-    )
+    current = current.join(prior, on=["district_id", "subject", "grade_band"], how="left")
     if targets is not None and params.use_targets_table:
         t = targets.filter(pl.col("school_year") == year).select(
             "district_id", "subject", "grade_band",
@@ -248,9 +303,8 @@ def assessment_measures(
             pl.lit(None, pl.Float64).alias("table_target"), pl.lit(None, pl.Float64).alias("table_safe_harbor")
         )
 
-    n_part, n_perf = pl.col("enrolled"), pl.col("accountable")
-    part_status = status_expr(n_part, params.participation_min_n)
-    perf_status = status_expr(n_perf, params.performance_min_n)
+    n_perf = pl.col("accountable")
+    perf_status = status_expr(n_perf, min_n)
     pi = mult * pl.col("points") / pl.col("accountable")
     amo = _amo(pl.col("subject"), pl.col("grade_band"), params.amo)
     offset = _eamo_offset(n_perf, params.eamo_offsets)
@@ -258,9 +312,7 @@ def assessment_measures(
     computed_sh = pl.col("prior_pi") + params.safe_harbor_fraction * (pi_max - pl.col("prior_pi"))
     g = (
         current.with_columns(
-            part_status.alias("part_status"),
             perf_status.alias("perf_status"),
-            (pl.col("participants") / pl.col("enrolled")).alias("part_rate"),
             pi.alias("pi"),
             pl.coalesce(pl.col("table_target"), amo - offset).alias("eamo"),
             pl.when(pl.col("table_target").is_not_null()).then(pl.lit("targets table"))
@@ -272,8 +324,6 @@ def assessment_measures(
             .alias("sh_target"),
         )
         .with_columns(
-            target_flag(pl.col("part_rate"), params.participation_target, pl.col("part_status") == OK)
-            .alias("part_flag"),
             pl.when(pl.col("perf_status") != OK).then(None)
             .when(at_least(pl.col("pi"), pl.col("eamo"))).then(pl.lit("met_eamo"))
             .when(pl.col("sh_target").is_not_null() & at_least(pl.col("pi"), pl.col("sh_target")))
@@ -282,19 +332,6 @@ def assessment_measures(
             .alias("perf_flag"),
         )
         .cache()
-    )
-
-    participation = g.select(
-        *GROUP,
-        pl.lit("participation").alias("measure"),
-        pl.col("participants").alias("numerator"),
-        pl.col("enrolled").alias("denominator"),
-        guarded(pl.col("part_rate"), pl.col("part_status")).alias("value"),
-        pl.lit(params.participation_target).alias("threshold"),
-        pl.col("part_status").alias("status"),
-        pl.col("part_flag").alias("flag"),
-        pl.lit(f"participants / IEP students enrolled in the testing window; minimum n {params.participation_min_n}")
-        .alias("note"),
     )
     performance = g.select(
         *GROUP,
@@ -306,9 +343,9 @@ def assessment_measures(
         pl.col("perf_status").alias("status"),
         pl.col("perf_flag").alias("flag"),
         pl.concat_str(
-            pl.lit(f"{mult:g} x weighted points / accountable students; minimum n {params.performance_min_n}; "
+            pl.lit(f"{mult:g} x weighted points / accountable students; minimum n {min_n}; "
                    "effective target: "),
-            pl.col("eamo_source").fill_null(pl.lit(f"none below {params.performance_min_n} accountable students")),
+            pl.col("eamo_source").fill_null(pl.lit(f"none below {min_n} accountable students")),
             pl.when(pl.col("sh_target").is_not_null())
             .then(pl.lit("; safe harbor target ") + fmt_num(pl.col("sh_target"))
                   + pl.when(pl.col("table_safe_harbor").is_not_null()).then(pl.lit(" (targets table)"))
@@ -331,12 +368,10 @@ def assessment_measures(
             pl.lit("participation "),
             pl.col("part_flag").fill_null(pl.lit(f"not applicable (n < {params.participation_min_n})")),
             pl.lit("; performance "),
-            pl.col("perf_flag").fill_null(pl.lit(f"not applicable (n < {params.performance_min_n})")),
+            pl.col("perf_flag").fill_null(pl.lit(f"not applicable (n < {min_n})")),
         ).alias("note"),
     )
-    proficiency = _proficiency(per_assessment.filter(pl.col("school_year") == year), params)
-    district_rows = pl.concat([to_measure_rows(x) for x in (participation, proficiency, performance, ayp)])
-    return pl.concat([district_rows, state_indicators(per_assessment.filter(pl.col("school_year") == year), ayp)])
+    return performance, ayp
 
 
 def _proficiency(per_assessment: pl.LazyFrame, params: AssessmentParams) -> pl.LazyFrame:
@@ -359,9 +394,17 @@ def _proficiency(per_assessment: pl.LazyFrame, params: AssessmentParams) -> pl.L
     )
 
 
-def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.LazyFrame:
-    """Indicators 3A, 3B and 3C for the state (district_id null)."""
+def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Indicators 3A (where AYP is computed), 3B and 3C for the state (district_id null)."""
     keys = ["school_year", "subject", "grade_band"]
+    statewide = pl.lit(None, pl.String).alias("district_id")
+    rows = [_indicator_3b(per_assessment, keys), _indicator_3c(per_assessment, keys)]
+    if ayp is not None:
+        rows.insert(0, _indicator_3a(ayp, keys))
+    return pl.concat([to_measure_rows(x.with_columns(statewide)) for x in rows])
+
+
+def _indicator_3a(ayp: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     determined = ayp.filter(pl.col("status") == OK)
     per_band = determined.group_by(keys).agg(
         numerator=(pl.col("value") == 1).sum().cast(pl.Float64),
@@ -374,7 +417,7 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         .agg(numerator=pl.col("made").sum().cast(pl.Float64), denominator=pl.len().cast(pl.Float64))
         .with_columns(pl.lit(None, pl.String).alias("subject"), pl.lit(None, pl.String).alias("grade_band"))
     )
-    ind_3a = pl.concat([per_band, overall.select(per_band.collect_schema().names())]).select(
+    return pl.concat([per_band, overall.select(per_band.collect_schema().names())]).select(
         *keys,
         pl.lit("indicator_3a").alias("measure"),
         "numerator",
@@ -387,10 +430,16 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         .otherwise(pl.lit("districts whose IEP subgroup made AYP / districts whose IEP subgroup met a minimum n"))
         .alias("note"),
     )
-    sums = per_assessment.group_by([*keys, "assessment"]).agg(
+
+
+def _sums(per_assessment: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    return per_assessment.group_by([*keys, "assessment"]).agg(
         pl.col("enrolled", "participants", "valid", "proficient").sum()
     )
-    ind_3b = sums.group_by(keys).agg(pl.col("participants", "enrolled").sum()).select(
+
+
+def _indicator_3b(per_assessment: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    return _sums(per_assessment, keys).group_by(keys).agg(pl.col("participants", "enrolled").sum()).select(
         *keys,
         pl.lit("indicator_3b").alias("measure"),
         pl.col("participants").alias("numerator"),
@@ -399,11 +448,15 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         pl.when(pl.col("enrolled") > 0).then(pl.lit(OK)).otherwise(pl.lit("no_data")).alias("status"),
         pl.lit("statewide: IEP students tested / IEP students enrolled in the testing window").alias("note"),
     )
+
+
+def _indicator_3c(per_assessment: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    sums = _sums(per_assessment, keys)
     both = sums.group_by(keys).agg(pl.col("valid", "proficient").sum()).with_columns(
         pl.lit(None, pl.String).alias("assessment")
     )
     cols = [*keys, "assessment", "valid", "proficient"]
-    ind_3c = pl.concat([sums.select(cols), both.select(cols)]).select(
+    return pl.concat([sums.select(cols), both.select(cols)]).select(
         *keys,
         "assessment",
         pl.lit("indicator_3c").alias("measure"),
@@ -413,8 +466,6 @@ def state_indicators(per_assessment: pl.LazyFrame, ayp: pl.LazyFrame) -> pl.Lazy
         pl.when(pl.col("valid") > 0).then(pl.lit(OK)).otherwise(pl.lit("no_data")).alias("status"),
         pl.lit("statewide: IEP students at or above proficient / IEP students with a valid score").alias("note"),
     )
-    statewide = pl.lit(None, pl.String).alias("district_id")
-    return pl.concat([to_measure_rows(x.with_columns(statewide)) for x in (ind_3a, ind_3b, ind_3c)])
 
 
 def level_check(params: AssessmentParams) -> Check:

@@ -521,3 +521,156 @@ def test_a_carriage_return_inside_a_delimited_record_is_located(tmp_path):
     path.write_bytes(b"\r\n".join(lines))
     said = problems(tmp_path, path)
     assert "fs143.csv, row 3" in said and "1 fields" in said
+
+
+# ---------------------------------------------------------------------------------------------------
+# Achievement: FS175 (math) and FS178 (reading/language arts), school year 2022-23, with the
+# participation files above. A record counts participants with a valid score, proficient or not.
+#
+# FS175, grade 03: set C (with disabilities) REGASSWOACC proficient 8, not 20; REGASSWACC 2, 7;
+# ALTASSALTACH 3, 1. Subtotal 1 (every student): REGASSWOACC 200, 190; REGASSWACC 5, 14; ALTASSALTACH 3, 2;
+# set A (MB + MW) adds up to it. Grade 11 (high-school table): set C HSREGASMTIWOACC 5, 14; ALTASSALTACH
+# not 1; subtotal 1 and set A (MW) 100, 95; 1.
+# FS178, grade 05: set C REGASSWOACC 4, 6; ALTASSALTACH proficient 1; subtotal 1 and set A (MB) 60, 40; 1.
+#
+# So, with IEPs, math grade 3: regular 10 proficient + 27 not = 37 of the 40 participants (3 without a
+# score); alternate 3 + 1 = all 4. Without IEPs: regular (205 - 10) 195 + (204 - 27) 177 = 372 of 380
+# (8 without); alternate 0 + 1 of 1. Grade 11 with IEPs: 5 + 14 of 20 (1 without), alternate 0 + 1 of 1;
+# without: 95 + 81 of 180 (4 without). ELA grade 5 with IEPs: 4 + 6 of 10, alternate 1 of 2 (1 without);
+# without: 56 + 34 of 90.
+
+def achieve(code: str, n: int, table: str, admin: str, prof: str, *, total: bool = False, **cats: str) -> dict:
+    return part(code, n, table, total=total, assessment_administered=admin, proficiency=prof, **cats)
+
+
+def fs175() -> list[dict]:
+    lg, hs = "STUDPERFMLG", "STUDPERFMHS"
+    recs = []
+    for n_c, (n_mb, n_mw), n_st, admin, prof, g, t in (
+        (8, (50, 150), 200, "REGASSWOACC", "PROFICIENT", "03", lg),
+        (20, (40, 150), 190, "REGASSWOACC", "NOTPROFICIENT", "03", lg),
+        (2, (0, 5), 5, "REGASSWACC", "PROFICIENT", "03", lg),
+        (7, (4, 10), 14, "REGASSWACC", "NOTPROFICIENT", "03", lg),
+        (3, (1, 2), 3, "ALTASSALTACH", "PROFICIENT", "03", lg),
+        (1, (0, 2), 2, "ALTASSALTACH", "NOTPROFICIENT", "03", lg),
+        (5, (0, 100), 100, "HSREGASMTIWOACC", "PROFICIENT", "11", hs),
+        (14, (0, 95), 95, "HSREGASMTIWOACC", "NOTPROFICIENT", "11", hs),
+        (1, (0, 1), 1, "ALTASSALTACH", "NOTPROFICIENT", "11", hs),
+    ):
+        recs.append(achieve("FS175", n_c, t, admin, prof, grade_assessed=g, disability_status="WDIS"))
+        recs += [achieve("FS175", n, t, admin, prof, grade_assessed=g, major_race=race)
+                 for n, race in ((n_mb, "MB"), (n_mw, "MW")) if n]
+        recs.append(achieve("FS175", n_st, t, admin, prof, total=True, grade_assessed=g))
+    return recs
+
+
+def fs178() -> list[dict]:
+    lg = "STUDPERFRLALG"
+    recs = []
+    for n_c, n_all, admin, prof in ((4, 60, "REGASSWOACC", "PROFICIENT"), (6, 40, "REGASSWOACC", "NOTPROFICIENT"),
+                                    (1, 1, "ALTASSALTACH", "PROFICIENT")):
+        recs += [achieve("FS178", n_c, lg, admin, prof, grade_assessed="05", disability_status="WDIS"),
+                 achieve("FS178", n_all, lg, admin, prof, grade_assessed="05", major_race="MB"),
+                 achieve("FS178", n_all, lg, admin, prof, total=True, grade_assessed="05")]
+    return recs
+
+
+def achievement_files(folder: Path, *, delimiter: str | None = None) -> list[Path]:
+    ext = "txt" if delimiter is None else "csv"
+    return [*participation_files(folder, delimiter=delimiter),
+            write(folder / f"FS175.{ext}", "FS175", fs175(), period=PERIOD_23, delimiter=delimiter),
+            write(folder / f"FS178.{ext}", "FS178", fs178(), period=PERIOD_23, delimiter=delimiter)]
+
+
+def test_achievement_files_place_the_scores_among_the_participants(tmp_path):
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *achievement_files(tmp_path / "in"), "--out", out, code=0)
+    t = table(out, "assessments")
+    keys = ("subject", "grade", "iep", "assessment", "enrolled_in_window", "participated", "performance_level")
+    got = {tuple(r[k] for k in keys): r["count"] for r in t.iter_rows(named=True)}
+    P, N = "PROFICIENT", "NOTPROFICIENT"
+    took = (True, True)
+    assert got == {
+        ("MATH", 3, True, "REG", *took, P): 10, ("MATH", 3, True, "REG", *took, N): 27,
+        ("MATH", 3, True, "REG", *took, None): 3,
+        ("MATH", 3, True, "ALT", *took, P): 3, ("MATH", 3, True, "ALT", *took, N): 1,
+        ("MATH", 3, True, None, True, False, None): 3, ("MATH", 3, True, None, False, False, None): 2,
+        ("MATH", 3, False, "REG", *took, P): 195, ("MATH", 3, False, "REG", *took, N): 177,
+        ("MATH", 3, False, "REG", *took, None): 8, ("MATH", 3, False, "ALT", *took, N): 1,
+        ("MATH", 3, False, None, True, False, None): 3,
+        ("MATH", 11, True, "REG", *took, P): 5, ("MATH", 11, True, "REG", *took, N): 14,
+        ("MATH", 11, True, "REG", *took, None): 1, ("MATH", 11, True, "ALT", *took, N): 1,
+        ("MATH", 11, True, None, True, False, None): 4,
+        ("MATH", 11, False, "REG", *took, P): 95, ("MATH", 11, False, "REG", *took, N): 81,
+        ("MATH", 11, False, "REG", *took, None): 4, ("MATH", 11, False, None, True, False, None): 5,
+        ("ELA", 5, True, "REG", *took, P): 4, ("ELA", 5, True, "REG", *took, N): 6,
+        ("ELA", 5, True, "ALT", *took, P): 1, ("ELA", 5, True, "ALT", *took, None): 1,
+        ("ELA", 5, False, "REG", *took, P): 56, ("ELA", 5, False, "REG", *took, N): 34,
+    }
+    src = {s["file_spec"]: s for s in json.loads((out / "manifest.json").read_text())["sources"]}
+    # subtotal 1: 200 + 190 + 5 + 14 + 3 + 2 (grade 3) + 100 + 95 + 1 (grade 11); set C 41 + 20
+    assert src["FS175"]["children_imported"] == {"achievement.all": 610, "achievement.iep": 61}
+    assert src["FS175"]["subtotals_checked"] == 9
+    # the participation rows are those of FS185/FS188 alone, the levels summed away
+    alone = tmp_path / "alone"
+    cli("import", "edfacts", *participation_files(tmp_path / "in"), "--out", alone, code=0)
+    summed = t.group_by(*keys[:-1]).agg(pl.col("count").sum())
+    assert {tuple(r[k] for k in keys[:-1]): r["count"] for r in summed.iter_rows(named=True)} == assessment_rows(alone)
+    # the same files comma-separated give the same bundle
+    csv_out = tmp_path / "csv"
+    cli("import", "edfacts", *achievement_files(tmp_path / "csv-in", delimiter=","), "--out", csv_out, code=0)
+    assert (csv_out / "assessments.csv").read_bytes() == (out / "assessments.csv").read_bytes()
+
+
+def test_achievement_then_determine_gives_the_hand_worked_rates(tmp_path):
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *achievement_files(tmp_path / "in"), "--out", out, code=0)
+    res = tmp_path / "res"
+    cli("determine", out, "--profile", "edfacts-assessment", "--out", res, code=0)
+    m = pl.read_csv(res / "measures.csv", infer_schema_length=0)
+
+    def rates(measure: str, district: str | None) -> dict:
+        rows = m.filter((pl.col("measure") == measure)
+                        & (pl.col("district_id").is_null() if district is None else pl.col("district_id") == district))
+        return {(r["subject"], r["grade_band"], r.get("assessment")): (
+            float(r["numerator"]), float(r["denominator"]), r["status"]) for r in rows.iter_rows(named=True)}
+
+    # participation: with IEPs, enrolled = participants + not participating (medical exemptions out)
+    assert rates("participation", "0001") == {("MATH", "3-8", None): (44, 47, "ok"), ("MATH", "HS", None): (21, 25, "ok"),
+                                              ("ELA", "3-8", None): (12, 12, "ok")}
+    assert rates("indicator_3b", None) == {("MATH", "3-8", None): (44, 47, "ok"), ("MATH", "HS", None): (21, 25, "ok"),
+                                           ("ELA", "3-8", None): (12, 12, "ok")}
+    # proficiency: proficient / with a valid score, regular, alternate and both; minimum n 10 per LEA
+    assert rates("proficiency", "0001") == {
+        ("MATH", "3-8", "REG"): (10, 37, "ok"), ("MATH", "3-8", "ALT"): (3, 4, "below_min_n"),
+        ("MATH", "3-8", None): (13, 41, "ok"),
+        ("MATH", "HS", "REG"): (5, 19, "ok"), ("MATH", "HS", "ALT"): (0, 1, "below_min_n"),
+        ("MATH", "HS", None): (5, 20, "ok"),
+        ("ELA", "3-8", "REG"): (4, 10, "ok"), ("ELA", "3-8", "ALT"): (1, 1, "below_min_n"),
+        ("ELA", "3-8", None): (5, 11, "ok"),
+    }
+    assert rates("indicator_3c", None)[("MATH", "3-8", "ALT")] == (3, 4, "ok")  # no minimum for the state
+    assert m.filter(pl.col("measure").is_in(["performance_index", "ayp", "indicator_3a"])).height == 0
+
+
+def test_achievement_problems_are_located(tmp_path):
+    inputs = achievement_files(tmp_path / "in")
+    recs = fs175()
+    # grade 3 REGASSWOACC not proficient (records 5-8: set C, MB, MW, subtotal 1): set C 20 -> 25, and MW and
+    # subtotal 1 5 more. With IEPs: 8 + 25 + 2 + 7 = 42 regular scores, above FS185's 40 participants
+    recs[4]["Amount"], recs[6]["Amount"], recs[7]["Amount"] = "25", "155", "195"
+    said = problems(tmp_path, *inputs[:2], write(tmp_path / "over.txt", "FS175", recs, period=PERIOD_23))
+    assert "over.txt" in said and "grade 3" in said and "REG" in said and "42 with a score" in said and "(40)" in said
+    # scores without the participation file of their subject and year
+    said = problems(tmp_path, inputs[0], inputs[2], inputs[3])
+    assert "FS178.txt" in said and "FS188 of 2022-23" in said
+    recs = fs175()
+    recs[0]["AssessAdministeredID"] = "ALTASSGRADELVL"  # an alternate on grade-level standards: not a current code
+    recs[1]["ProficiencyStatusID"] = "MISSING"
+    recs[2]["TableTypeAbbrv"] = "STUDPERFRLALG"  # a reading table in the math file
+    said = problems(tmp_path, *inputs[:2], write(tmp_path / "codes.txt", "FS175", recs, period=PERIOD_23))
+    assert "'ALTASSGRADELVL'" in said and "AssessAdministeredID" in said
+    assert "'MISSING'" in said and "ProficiencyStatusID" in said
+    assert "'STUDPERFRLALG'" in said and "STUDPERFMLG or STUDPERFMHS" in said
+    old = write(tmp_path / "old.txt", "FS175", fs175(), period="2020-2021")
+    assert "FS175 layout sedet knows (2022-23, 2023-24)" in problems(tmp_path, old)
