@@ -5,10 +5,11 @@ Not part of the test suite. Usage:
     python benchmarks/bench_edfacts_import.py [--leas 1000] [--form fixed|csv] [--repeat 3] [--seed 1] \
         [--work /tmp/sedet-bench] [--results FILE]
 
-Writes, for --leas LEAs of random sizes, the seven files sedet reads, with every category set a
+Writes, for --leas LEAs of random sizes, the nine files sedet reads, with every category set a
 state submits (FS002 sets A-E with subtotals and the total; FS089 sets A-D; FS052 set A with its
 subtotals; FS006 sets A-D; FS143 sets A-D and the total; FS185 and FS188, school year 2022-23,
-sets A-C and subtotal 1 in both tables), in the layouts of sedet/imports/edfacts_layouts.py,
+sets A-C and subtotal 1 in both tables; FS175 and FS178 the same, every participant of FS185/FS188
+with a score, proficient or not), in the layouts of sedet/imports/edfacts_layouts.py,
 consistent with one another (each set and subtotal sums from the same children). Then runs the whole command
 (`sedet import edfacts ... --out`) --repeat times in a fresh process and reports the median wall
 time and peak memory (from /usr/bin/time when present), with the records per file. Results are
@@ -46,7 +47,8 @@ METHODS, LENGTHS = ("OUTOFSCHOOL", "INSCHOOL"), ("LTOREQ10", "GREATER10")
 TESTED = (*[f"{g:02d}" for g in range(3, 9)], "11")
 MAJOR = ("MA", "MAN", "MB", "MHL", "MM", "MNP", "MW")
 STATUS = ("REGPARTWOACC", "REGPARTWACC", "ALTPARTALTACH", "NPART", "MEDEXEMPT")
-PERIOD = {"FS185": "2022-2023", "FS188": "2022-2023"}  # the others: 2020-2021
+PERIOD = {c: "2022-2023" for c in ("FS175", "FS178", "FS185", "FS188")}  # the others: 2020-2021
+ADMINISTERED = {"REGPARTWOACC": "REGASSWOACC", "REGPARTWACC": "REGASSWACC", "ALTPARTALTACH": "ALTASSALTACH"}
 
 
 def children(rng: random.Random, n: int, dims: dict[str, tuple[str, ...]]) -> list[tuple[dict[str, str], int]]:
@@ -86,9 +88,31 @@ def write(path: Path, code: str, records: list[tuple[str, dict[str, str], int, b
     return len(records)
 
 
+def sets_of(lea: str, cells: list[tuple[dict[str, str], int]], *by: str) -> list:
+    """The records of sets A-C and subtotal 1 of an assessment file (set C: students with disabilities)."""
+    return [(lea, *r) for r in margins(cells, [
+        ("grade_assessed", "major_race", *by), ("grade_assessed", "sex", *by),
+        ("grade_assessed", "disability_status", *by)], [("grade_assessed", *by)])
+        if r[0].get("disability_status") != "-"]
+
+
+def scored(rng: random.Random, tested: list[tuple[dict[str, str], int]]) -> list[tuple[dict[str, str], int]]:
+    """Every participant with a score, proficient or not, by the assessment administered."""
+    cells = []
+    for cats, k in tested:
+        if cats["participation"] in ADMINISTERED:
+            base = {c: v for c, v in cats.items() if c != "participation"}
+            base["assessment_administered"] = ADMINISTERED[cats["participation"]]
+            p = rng.randint(0, k)
+            split = (("PROFICIENT", p), ("NOTPROFICIENT", k - p))
+            cells += [(base | {"proficiency": prof}, n) for prof, n in split if n]
+    return cells
+
+
 def make_state(folder: Path, leas: int, seed: int, form: str) -> dict[str, int]:
     rng = random.Random(seed)
-    recs: dict[str, list] = {c: [] for c in ("FS002", "FS089", "FS052", "FS006", "FS143", "FS185", "FS188")}
+    recs: dict[str, list] = {c: [] for c in ("FS002", "FS089", "FS052", "FS006", "FS143", "FS185", "FS188",
+                                             "FS175", "FS178")}
     for i in range(leas):
         lea = f"{i + 1:05d}"
         members = int(rng.lognormvariate(7.5, 1.0)) + 60
@@ -118,13 +142,11 @@ def make_state(folder: Path, leas: int, seed: int, form: str) -> dict[str, int]:
                                                      "english_learner": EL})
         recs["FS143"] += [(lea, *r) for r in margins(removals, [("disability",), ("race",), ("sex",),
                                                                  ("english_learner",)], [()])]
-        for code in ("FS185", "FS188"):
+        for code, scores in (("FS185", "FS175"), ("FS188", "FS178")):
             tested = children(rng, members * 7 // 13, {"grade_assessed": TESTED, "major_race": MAJOR, "sex": SEXES,
                                                        "disability_status": ("WDIS", "-"), "participation": STATUS})
-            recs[code] += [(lea, *r) for r in margins(tested, [
-                ("grade_assessed", "major_race", "participation"), ("grade_assessed", "sex", "participation"),
-                ("grade_assessed", "disability_status", "participation")], [("grade_assessed", "participation")])
-                if r[0].get("disability_status") != "-"]  # set C: students with disabilities only
+            recs[code] += sets_of(lea, tested, "participation")
+            recs[scores] += sets_of(lea, scored(rng, tested), "assessment_administered", "proficiency")
     ext = "txt" if form == "fixed" else "csv"
     return {code: write(folder / f"{code}.{ext}", code, r, form) for code, r in recs.items()}
 

@@ -2,7 +2,7 @@
 
 Files: FS002 (children with IEPs, school age), FS089 (early childhood), FS052 (membership), FS006
 (suspensions and expulsions), FS143 (total removals), FS185 and FS188 (assessment participation),
-in either form they come in: fixed-width, or comma- or tab-separated, each with its header record
+FS175 and FS178 (achievement), in either form they come in: fixed-width, or comma- or tab-separated, each with its header record
 first. The layouts are data (imports/edfacts_layouts.py).
 
 A record fills the categories of its category set and leaves the others empty; its Total
@@ -19,7 +19,9 @@ set's checks that set; what neither keeps nor checks is counted and left. What i
   by race from FS143 set B (`counts_in` REMOVALS).
 - `assessments`: from FS185 (math) and FS188 (reading/language arts), students with disabilities by
   grade and participation status (set C) and every other student (subtotal 1 minus set C): the
-  assessment taken (regular or alternate), or not participating, or a medical exemption.
+  assessment taken (regular or alternate), or not participating, or a medical exemption. With
+  FS175/FS178, the participants with a valid score carry PROFICIENT or NOTPROFICIENT as their
+  `performance_level`.
 - `districts`: every LEA of the files.
 """
 
@@ -645,7 +647,8 @@ def write_bundle(done: Imported, folder: Path) -> dict:
                 "IEPs = FS052 membership - FS002 - FS089; FS006 set B as discipline rows of children and FS143 "
                 "set B as rows of removals (counts_in); FS185/FS188 set C "
                 "(students with disabilities) and subtotal 1 minus set C (the rest) as assessment rows by grade "
-                "and participation status",
+                "and participation status; FS175/FS178 the same sets, their participants with a valid score "
+                "placed among FS185/FS188's with the proficiency status as the performance level",
         "medical_exemptions": ("enrolled (counted as not participating)" if done.medical_enrolled
                                else "excluded from the students enrolled"),
         "sources": [_source(r, done.sets[r.file]) for r in done.reads],
