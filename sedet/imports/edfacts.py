@@ -2,8 +2,8 @@
 
 Files: FS002 (children with IEPs, school age), FS089 (early childhood), FS052 (membership), FS006
 (suspensions and expulsions), FS143 (total removals), FS185 and FS188 (assessment participation),
-FS175 and FS178 (achievement), in either form they come in: fixed-width, or comma- or tab-separated, each with its header record
-first. The layouts are data (imports/edfacts_layouts.py).
+FS175 and FS178 (achievement), in either form they come in: fixed-width, or comma- or
+tab-separated, each with its header record first. The layouts are data (imports/edfacts_layouts.py).
 
 A record fills the categories of its category set and leaves the others empty; its Total
 Indicator says whether it is a subtotal or total. The import keeps, per file, the category sets
