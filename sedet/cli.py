@@ -261,7 +261,7 @@ def determine(
     """Compute the measures and write determinations.xlsx, measures.parquet/.csv and manifest.json."""
     from sedet.errors import OutputError, UsageError
     from sedet.io.output import check_out, staged_output
-    from sedet.pipeline import run
+    from sedet.pipeline import measures_without_data, run
     from sedet.profile import load_profile
 
     interruptible_waits()
@@ -279,6 +279,8 @@ def determine(
         result = run(bundle, prof, year=year, encoding=encoding, limit=limit, streaming=streaming, steps=steps,
                      past=TREND_YEARS - 1 if per_district or letters else 1)
         warnings = [w for w in [year_warning(prof.model.profile.ffy, prof.id, result.year)] if w]
+        warnings += [f"no LEA has data for {m} (every LEA's row says no_data): the bundle lacks what it counts"
+                     for m in measures_without_data(result)]
         for w in warnings:  # said once, also under --quiet (cron mails stderr)
             err.print(f"sedet: warning: {w}", markup=False)
         options = {"year": result.year, "encoding": encoding or "utf-8", "bundle": bundle.name,

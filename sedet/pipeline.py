@@ -19,7 +19,7 @@ from sedet.io import schema as S
 from sedet.io.bundle import Bundle, LoadedTable, LoadSpec, load_bundle
 from sedet.measures.common import sorted_parts, to_measure_rows
 from sedet.measures.registry import measure_infos
-from sedet.model import MEASURE_SCHEMA, Check, Column, Determinations, Inputs, InputTable, RunResult
+from sedet.model import MEASURE_SCHEMA, NO_DATA, Check, Column, Determinations, Inputs, InputTable, RunResult
 from sedet.profile import LoadedProfile
 from sedet.progress import SILENT, Steps
 
@@ -205,6 +205,14 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
         dets = with_prior(dets, before, table_frame(bundle.tables.get("history")), chosen, profile)
     return RunResult(profile.info(), chosen, years, inputs, bundle.files, bundle.streaming, measures,
                      measure_infos(), names, n_districts.item(), status_counts, dets, before, before_factors)
+
+
+def measures_without_data(result: RunResult) -> list[str]:
+    """The measures no LEA has data for (every LEA row `no_data`): a bundle without what they count,
+    e.g. assessment rows without a performance level for a proficiency rate. Sorted."""
+    c = result.status_counts
+    return sorted(c.group_by("measure").agg((pl.col("status") == NO_DATA).all().alias("empty"))
+                  .filter("empty").get_column("measure").to_list())
 
 
 PAST_COLUMNS = pl.Schema({"district_id": pl.String(), "school_year": pl.Int64(), "category": pl.String(),

@@ -626,7 +626,8 @@ def test_achievement_then_determine_gives_the_hand_worked_rates(tmp_path):
     out = tmp_path / "bundle"
     cli("import", "edfacts", *achievement_files(tmp_path / "in"), "--out", out, code=0)
     res = tmp_path / "res"
-    cli("determine", out, "--profile", "edfacts-assessment", "--out", res, code=0)
+    r = cli("determine", out, "--profile", "edfacts-assessment", "--out", res, code=0)
+    assert "no LEA has data" not in r.output
     m = pl.read_csv(res / "measures.csv", infer_schema_length=0)
 
     def rates(measure: str, district: str | None) -> dict:
@@ -674,3 +675,17 @@ def test_achievement_problems_are_located(tmp_path):
     assert "'STUDPERFRLALG'" in said and "STUDPERFMLG or STUDPERFMHS" in said
     old = write(tmp_path / "old.txt", "FS175", fs175(), period="2020-2021")
     assert "FS175 layout sedet knows (2022-23, 2023-24)" in problems(tmp_path, old)
+
+
+def test_participation_alone_warns_that_no_lea_has_a_proficiency_rate(tmp_path):
+    """FS185/FS188 without FS175/FS178: participation is computed, and the run says that no LEA has a
+    proficiency rate (every row no_data), on the terminal and in the manifest."""
+    out = tmp_path / "bundle"
+    cli("import", "edfacts", *participation_files(tmp_path / "in"), "--out", out, code=0)
+    r = cli("determine", out, "--profile", "edfacts-assessment", "--out", tmp_path / "res", code=0)
+    said = "no LEA has data for proficiency"
+    assert said in r.output
+    manifest = json.loads((tmp_path / "res" / "manifest.json").read_text())
+    assert any(said in w for w in manifest["run"]["warnings"])
+    m = pl.read_csv(tmp_path / "res" / "measures.csv", infer_schema_length=0)
+    assert m.filter(pl.col("measure") == "participation").get_column("status").to_list() == ["ok"] * 3
