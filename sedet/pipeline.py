@@ -160,16 +160,20 @@ def run(bundle_path: Path, profile: LoadedProfile, *, year: int | None = None, e
     """Load, compute and determine: the finished run, ready for the reports."""
     bundle = load(bundle_path, profile, encoding=encoding, limit=limit, steps=steps, streaming=streaming,
                   verify=False)
-    result = run_loaded(bundle, profile, year, steps, past)
+    result = run_loaded(bundle, profile, year, steps, past, release=True)
     steps.phase("checking the row lengths of the CSV files")
     bundle.verify(limit)  # the CSV files' commas were counted while the measures were computed
     return result
 
 
 def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, steps: Steps = SILENT,
-               past: int = 1) -> RunResult:
+               past: int = 1, *, release: bool = False) -> RunResult:
     """Measures and determinations of a bundle already loaded for this profile; with a determination,
-    the `past` school years before it that the bundle holds, placed by the same profile (past_years)."""
+    the `past` school years before it that the bundle holds, placed by the same profile (past_years).
+    With `release`, the tables' rows are let go once every measure row is computed (the bundle is then
+    of no more use but for its districts, overrides and history): they are not held while the rows are
+    sorted, the LEAs placed and the files written (nj-ffy2022, 1M students: 0.56-0.58 GB against
+    0.63-0.65, docs/performance.md section 13)."""
     chosen, years = choose_year(bundle, profile, year)
     before = before_factors = None
     if profile.model.determination is not None and past > 0:
@@ -179,6 +183,12 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
             steps.phase(f"placing the LEAs in the earlier school years held ({', '.join(map(str, earlier))})")
         before, before_factors = past_years(bundle, profile, earlier, {})
     parts = measure_parts(inputs_of(bundle, chosen), profile, steps)
+    prior = None
+    if needs_prior_year(profile.model) and chosen - 1 in years:
+        # only what the determination reads of the year before: no report shows those rows
+        prior = rows_read(bundle, profile, chosen - 1, measures_read(profile.model))
+    if release:
+        bundle.release(keep={S.DISTRICTS, "overrides", "history"})
     measures = sorted_parts(parts) if parts else pl.DataFrame(schema=MEASURE_SCHEMA)  # empties `parts`
     districts = bundle.tables.get(S.DISTRICTS)
     overrides = bundle.tables.get("overrides")
@@ -186,10 +196,6 @@ def run_loaded(bundle: Bundle, profile: LoadedProfile, year: int | None = None, 
     if districts is not None:
         pairs = districts.frame.lazy().select("district_id", "district_name").collect().iter_rows()
         names = {d: n for d, n in pairs if n is not None}
-    prior = None
-    if needs_prior_year(profile.model) and chosen - 1 in years:
-        # only what the determination reads of the year before: no report shows those rows
-        prior = rows_read(bundle, profile, chosen - 1, measures_read(profile.model))
     if profile.model.determination is not None:
         steps.phase("scoring the factors and placing the LEAs")
     dets = determine(profile.model, measures, table_frame(districts), table_frame(overrides), chosen,

@@ -17,7 +17,7 @@ from sedet.io import schema as S
 from sedet.io.table import TableSpec
 from sedet.io.typed import Codes
 from sedet.model import BOOL, DATE, FLOAT, INT, Inputs
-from sedet.pipeline import columns_read, compute_measures, load, load_spec, run
+from sedet.pipeline import columns_read, compute_measures, load, load_spec, run, run_loaded
 from sedet.profile import available_profiles, load_profile
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -115,3 +115,23 @@ def test_a_column_not_read_is_neither_parsed_nor_checked(tmp_path):
     assert [(p.file, p.row, p.column, p.found) for p in e.value.problems] == [
         ("enrollment.csv", 4, "low_income", "'sometimes'")
     ]
+
+
+def test_a_released_bundle_keeps_what_the_determination_reads():
+    """`run` lets go of the tables' rows once the measures are computed (Bundle.release): the districts,
+    overrides and history stay whole, every other table becomes empty with its columns, and the run
+    gives the same rows as one that keeps them."""
+    profile = load_profile("nj-ffy2022")
+    bundle = load(SAMPLE, profile)
+    columns = {name: t.frame.columns for name, t in bundle.tables.items()}
+    districts = bundle.tables[S.DISTRICTS].frame.height
+    assert districts == 30 and bundle.tables["enrollment"].frame.height > 0
+    bundle.release(keep={S.DISTRICTS, "overrides", "history"})
+    assert bundle.tables[S.DISTRICTS].frame.height == districts
+    assert bundle.tables["overrides"].frame.height == 1  # sample_data/overrides.csv: one row
+    assert bundle.tables["enrollment"].frame.height == 0
+    assert {name: t.frame.columns for name, t in bundle.tables.items()} == columns
+    released, kept = run(SAMPLE, profile), run_loaded(load(SAMPLE, profile), profile)
+    assert released.measures.equals(kept.measures)
+    assert released.determinations is not None and kept.determinations is not None
+    assert released.determinations.table.equals(kept.determinations.table)

@@ -101,6 +101,13 @@ class Bundle:
         if total:
             raise BundleError(problems[:limit], truncated=total > limit, total=total)
 
+    def release(self, keep: set[str]) -> None:
+        """Let go of the rows of every table in memory but those in `keep`: each becomes an empty
+        frame of its columns, for a run whose measures are computed and that reads no more of them."""
+        for name, t in self.tables.items():
+            if name not in keep and isinstance(t.frame, pl.DataFrame):
+                t.frame = t.frame.clear()
+
     def lazy(self, name: str) -> pl.LazyFrame | None:
         t = self.tables.get(name)
         return t.frame.lazy() if t is not None else None
