@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 
-MALLOC_CONF = "dirty_decay_ms:250,muzzy_decay_ms:0"
+# One arena per core instead of jemalloc's four: memory one thread frees (the tables let go before the
+# rows are sorted) is found again by the others sooner. 1M students, 2 cores, 3 rounds each, the same
+# minutes: 0.55-0.56 GB against 0.57-0.58 GB (one arena 0.54-0.55), 3.8-4.6 s against 4.1-4.2 s.
+MALLOC_CONF = f"dirty_decay_ms:250,muzzy_decay_ms:0,narenas:{os.cpu_count() or 1}"
 # What `import polars` writes into the environment (polars/__init__.py), so what a child of a Python
 # process that imported polars inherits: not a choice of the user's.
 POLARS_MALLOC_DEFAULT = ("dirty_decay_ms:500", "muzzy_decay_ms:1000")

@@ -1,5 +1,6 @@
 """The allocator options `sedet` runs polars with (runtime.malloc_conf)."""
 
+import os
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ from sedet.runtime import MALLOC_CONF, malloc_conf
 
 
 def test_nothing_set_gives_sedets_options():
-    assert malloc_conf(None) == "dirty_decay_ms:250,muzzy_decay_ms:0"
+    assert malloc_conf(None) == f"dirty_decay_ms:250,muzzy_decay_ms:0,narenas:{os.cpu_count() or 1}"
     assert malloc_conf("") == MALLOC_CONF
 
 
