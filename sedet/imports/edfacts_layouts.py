@@ -173,15 +173,21 @@ def _fillers(first: int, start: int, n: int) -> tuple[Field, ...]:
     return tuple(Field(f"Filler{first + i}", start + 15 * i, 15) for i in range(n))
 
 
+# the first fields of the assessment files' records, the same in FS175, FS178, FS185 and FS188
+_ASSESSED = (
+    *_LEAD, Field("GradeLevelID", 69, 15, "grade_assessed"), Field("RaceEthnicityID", 84, 15, "major_race"),
+    Field("GenderID", 99, 15, "sex"), Field("DisabilityStatusID", 114, 15, "disability_status"),
+    Field("LEPStatusID", 129, 15, "english_learner_only"), Field("MigrantStatusID", 144, 15, "migrant"),
+    Field("EconDisadvantagedStatusID", 159, 15, "economic"), Field("HomelessServedID", 174, 15, "homeless"),
+)
+
+
 def _participation(code: str, title: str, tables: tuple[str, str], subject: str, source: str) -> FileSpec:
     """FS185 and FS188: one layout (S_CAT23's FileColumns of c185 and c188, SY 2022-23), two tables
     (grades 3-8 and high school), the same category sets (S_CAT23 for c185; S_TC18X for both)."""
     return FileSpec(
         code, title, tables[0], 489, (2023, 2024),
-        (*_LEAD, Field("GradeLevelID", 69, 15, "grade_assessed"), Field("RaceEthnicityID", 84, 15, "major_race"),
-         Field("GenderID", 99, 15, "sex"), Field("DisabilityStatusID", 114, 15, "disability_status"),
-         Field("LEPStatusID", 129, 15, "english_learner_only"), Field("MigrantStatusID", 144, 15, "migrant"),
-         Field("EconDisadvantagedStatusID", 159, 15, "economic"), Field("HomelessServedID", 174, 15, "homeless"),
+        (*_ASSESSED,
          Field("FosterCareStatusID", 189, 15, "foster_care"),
          Field("MilitaryConnectedStudentStatusID", 204, 15, "military"), *_fillers(4, 219, 3),
          Field("TestingStatusID", 264, 15, "participation"), Field("TotalIndicator", 279, 1),
@@ -200,10 +206,7 @@ def _achievement(code: str, title: str, tables: tuple[str, str], subject: str, s
     S_TC17X. A record counts students who took the test with a valid score, by proficiency."""
     return FileSpec(
         code, title, tables[0], 584, (2023, 2024),
-        (*_LEAD, Field("GradeLevelID", 69, 15, "grade_assessed"), Field("RaceEthnicityID", 84, 15, "major_race"),
-         Field("GenderID", 99, 15, "sex"), Field("DisabilityStatusID", 114, 15, "disability_status"),
-         Field("LEPStatusID", 129, 15, "english_learner_only"), Field("MigrantStatusID", 144, 15, "migrant"),
-         Field("EconDisadvantagedStatusID", 159, 15, "economic"), Field("HomelessServedID", 174, 15, "homeless"),
+        (*_ASSESSED,
          Field("AssessAdministeredID", 189, 15, "assessment_administered"), Field("Filler2", 204, 15),
          Field("ProficiencyStatusID", 219, 15, "proficiency"), Field("FosterCareStatusID", 234, 15, "foster_care"),
          Field("MilitaryConnectedStudentStatusID", 249, 125, "military"), Field("TotalIndicator", 374, 1),

@@ -689,3 +689,16 @@ def test_participation_alone_warns_that_no_lea_has_a_proficiency_rate(tmp_path):
     assert any(said in w for w in manifest["run"]["warnings"])
     m = pl.read_csv(tmp_path / "res" / "measures.csv", infer_schema_length=0)
     assert m.filter(pl.col("measure") == "participation").get_column("status").to_list() == ["ok"] * 3
+
+
+@pytest.mark.parametrize("code", sorted(FILES))
+def test_every_layout_covers_its_record_field_after_field(code):
+    """Each field starts where the one before ends, from position 1 to the record's last character, as
+    the specifications' start and length columns say (docs/reference/edfacts-layouts.md): a field
+    typed at the wrong place would shift every field after it."""
+    spec = FILES[code]
+    ends = 0
+    for f in spec.fields:
+        assert f.start == ends + 1, f"{code} {f.name} starts at {f.start}, after {ends}"
+        ends = f.start + f.length - 1
+    assert ends == spec.record_length
