@@ -665,6 +665,8 @@ def test_achievement_problems_are_located(tmp_path):
     # scores without the participation file of their subject and year
     said = problems(tmp_path, inputs[0], inputs[2], inputs[3])
     assert "FS178.txt" in said and "FS188 of 2022-23" in said
+    said = problems(tmp_path, inputs[2])  # FS175 alone, no participation file at all
+    assert "FS175.txt, row 2" in said and "FS185 of 2022-23" in said
     recs = fs175()
     recs[0]["AssessAdministeredID"] = "ALTASSGRADELVL"  # an alternate on grade-level standards: not a current code
     recs[1]["ProficiencyStatusID"] = "MISSING"
