@@ -172,11 +172,13 @@ def found(col: str) -> pl.Expr:
     return pl.when(raw.is_null()).then(pl.lit("an empty cell")).otherwise(quoted)
 
 
+CONTROL = (*range(32), 127)
+
+
 def printable(text: pl.Expr) -> pl.Expr:
-    """Text with each control character (U+0000-U+001F, U+007F) written as \\xNN."""
-    clean = text
-    for code in (*range(32), 127):
-        clean = clean.str.replace_all(chr(code), f"\\x{code:02x}", literal=True)
+    """Text with each control character (U+0000-U+001F, U+007F) written as \\xNN (one replace_many,
+    not 33 replace_all: the checks build this for every column they read)."""
+    clean = text.str.replace_many([chr(c) for c in CONTROL], [f"\\x{c:02x}" for c in CONTROL])
     return pl.when(text.str.contains(r"[\x00-\x1f\x7f]")).then(clean).otherwise(text)
 
 
