@@ -25,7 +25,11 @@ import numpy as np
 from sedet.io.output import sha256_file
 
 THREADS = 2
-CHUNK = 1 << 24
+# 1 MB a read. With 16 MB, each thread's freed chunks (and numpy's comparison arrays of the same
+# size) stayed with the C allocator instead of going back to the system: 67 MB more resident for the
+# rest of the run on the 1M-student bundle (and more with each load in one process), for a pass
+# 0.04 s slower (docs/performance.md section 13).
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
